@@ -1,0 +1,118 @@
+/**
+ * The platform's Prometheus registry and the runtime's own metrics.
+ *
+ * Conventions (STYLE.md): prefix `coelho_`, base units, counters end in `_total`, histograms over
+ * summaries, bounded labels only. `kind` is an actor kind (`shard`, `ingestion`, ...), never an
+ * actor instance; `shard` is a partition number, bounded by the partition count; never an entity id.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: "coelho_process_" });
+
+export const actorMessages = new Counter({
+  name: "coelho_actor_messages_total",
+  help: "Messages processed by actors, per actor kind.",
+  labelNames: ["kind"] as const,
+  registers: [registry],
+});
+
+export const actorFailures = new Counter({
+  name: "coelho_actor_failures_total",
+  help: "Messages whose processing failed, per actor kind and error kind (validation|failure).",
+  labelNames: ["kind", "error"] as const,
+  registers: [registry],
+});
+
+export const actorProcessingSeconds = new Histogram({
+  name: "coelho_actor_processing_seconds",
+  help: "Time to process one message (sampled on the synchronous hot path), per actor kind.",
+  labelNames: ["kind"] as const,
+  buckets: [1e-6, 5e-6, 2.5e-5, 1e-4, 5e-4, 0.0025, 0.01, 0.05, 0.25, 1],
+  registers: [registry],
+});
+
+export const mailboxDepth = new Gauge({
+  name: "coelho_actor_mailbox_depth",
+  help: "Messages waiting in mailboxes, summed per actor kind.",
+  labelNames: ["kind"] as const,
+  registers: [registry],
+});
+
+export const mailboxCapacity = new Gauge({
+  name: "coelho_actor_mailbox_capacity",
+  help: "Mailbox capacity, summed per actor kind.",
+  labelNames: ["kind"] as const,
+  registers: [registry],
+});
+
+export const deadLetters = new Counter({
+  name: "coelho_dead_letters_total",
+  help: "Messages that could not be delivered or processed, per actor kind and reason.",
+  labelNames: ["kind", "reason"] as const,
+  registers: [registry],
+});
+
+export const restarts = new Counter({
+  name: "coelho_supervisor_restarts_total",
+  help: "Child restarts, per supervisor id.",
+  labelNames: ["supervisor"] as const,
+  registers: [registry],
+});
+
+export const escalations = new Counter({
+  name: "coelho_supervisor_escalations_total",
+  help: "Times a supervisor exceeded its restart intensity and failed to its parent.",
+  labelNames: ["supervisor"] as const,
+  registers: [registry],
+});
+
+export const entitiesActive = new Gauge({
+  name: "coelho_entities_active",
+  help: "Entities held in memory, per use case and shard.",
+  labelNames: ["usecase", "shard"] as const,
+  registers: [registry],
+});
+
+export const entitiesPassivated = new Counter({
+  name: "coelho_entities_passivated_total",
+  help: "Entities evicted from memory (idle or over the shard's entity limit).",
+  labelNames: ["usecase", "shard", "reason"] as const,
+  registers: [registry],
+});
+
+export const checkpointSeconds = new Histogram({
+  name: "coelho_checkpoint_seconds",
+  help: "Time to write one shard checkpoint.",
+  labelNames: ["usecase"] as const,
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  registers: [registry],
+});
+
+export const checkpointLagEvents = new Gauge({
+  name: "coelho_checkpoint_lag_events",
+  help: "Events applied to state but not yet in a checkpoint, per use case and shard.",
+  labelNames: ["usecase", "shard"] as const,
+  registers: [registry],
+});
+
+export const eventsIn = new Counter({
+  name: "coelho_events_in_total",
+  help: "Events read from input topics.",
+  labelNames: ["topic"] as const,
+  registers: [registry],
+});
+
+export const deadLetterEvents = new Counter({
+  name: "coelho_dlq_events_total",
+  help: "Events sent to a dead-letter topic, per source topic and reason code.",
+  labelNames: ["topic", "reason"] as const,
+  registers: [registry],
+});
+
+export const eventLoopDelaySeconds = new Histogram({
+  name: "coelho_event_loop_delay_seconds",
+  help: "Event-loop delay measured by the platform's own timer (prom-client's reads 0 on Bun).",
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  registers: [registry],
+});

@@ -1,0 +1,134 @@
+/**
+ * A shard's checkpoint store: entity states and the input position they include, in one SQLite
+ * file under the data directory, written in one transaction.
+ *
+ * Durability: WAL with `synchronous=FULL`, so a committed checkpoint survives a process kill and
+ * a power loss. Only one process may hold a shard's file at a time (the shard's owner).
+ */
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
+import { CREATE_STATEMENTS, entities, positions, SCHEMA_VERSION } from "./schema.ts";
+
+/** SQLite's bound-parameter limit is 32766; stay well under it. */
+const KEYS_PER_LOOKUP_MAX = 900;
+
+export interface Position {
+  nextOffset: number;
+  writtenAtMs: number;
+}
+
+export class CheckpointStore {
+  readonly path: string;
+  private readonly sqlite: Database;
+  private readonly db: BunSQLiteDatabase;
+  private readonly upsertEntity;
+  private readonly deleteEntity;
+
+  constructor(path: string) {
+    this.path = path;
+    mkdirSync(dirname(path), { recursive: true });
+    this.sqlite = new Database(path, { create: true, strict: true });
+    this.sqlite.run("PRAGMA journal_mode = WAL");
+    this.sqlite.run("PRAGMA synchronous = FULL");
+    this.sqlite.run("PRAGMA busy_timeout = 5000");
+    const version = (this.sqlite.query("PRAGMA user_version").get() as { user_version: number })
+      .user_version;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `${path}: checkpoint schema version ${version} is newer than this build's ${SCHEMA_VERSION}; run a newer coelho-realtime or move the file away`,
+      );
+    }
+    for (const statement of CREATE_STATEMENTS) this.sqlite.run(statement);
+    this.sqlite.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    this.db = drizzle(this.sqlite);
+    this.upsertEntity = this.db
+      .insert(entities)
+      .values({ key: sql.placeholder("key"), state: sql.placeholder("state") })
+      .onConflictDoUpdate({ target: entities.key, set: { state: sql`excluded.state` } })
+      .prepare();
+    this.deleteEntity = this.db
+      .delete(entities)
+      .where(eq(entities.key, sql.placeholder("key")))
+      .prepare();
+  }
+
+  /** The stored position of a partition, or null when this store never checkpointed it. */
+  position(topic: string, partition: number): Position | null {
+    const row = this.db
+      .select({ nextOffset: positions.nextOffset, writtenAtMs: positions.writtenAtMs })
+      .from(positions)
+      .where(and(eq(positions.topic, topic), eq(positions.partition, partition)))
+      .get();
+    return row ?? null;
+  }
+
+  /** Number of stored entities. */
+  count(): number {
+    const row = this.db.select({ n: sql<number>`count(*)` }).from(entities).get();
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Calls `visit` for up to `limit` stored entities. Uses the raw statement's iterator: restoring
+   * a million states through an array of row objects would double the memory at the peak.
+   */
+  scan(limit: number, visit: (key: string, state: string) => void): number {
+    let n = 0;
+    const statement = this.sqlite.query("SELECT key, state FROM entities LIMIT ?1");
+    for (const row of statement.iterate(limit) as IterableIterator<{
+      key: string;
+      state: string;
+    }>) {
+      visit(row.key, row.state);
+      n++;
+    }
+    return n;
+  }
+
+  /** Encoded states of the given keys that exist in the store. */
+  lookup(keys: string[]): Map<string, string> {
+    const found = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP_MAX) {
+      const chunk = keys.slice(i, i + KEYS_PER_LOOKUP_MAX);
+      const rows = this.db
+        .select({ key: entities.key, state: entities.state })
+        .from(entities)
+        .where(inArray(entities.key, chunk))
+        .all();
+      for (const row of rows) found.set(row.key, row.state);
+    }
+    return found;
+  }
+
+  /**
+   * Writes changed states, removes deleted ones and records the position, atomically.
+   * `nextOffset` is the first input offset the written states do not include.
+   */
+  write(
+    topic: string,
+    partition: number,
+    nextOffset: number,
+    changed: Iterable<[string, string]>,
+    deleted: Iterable<string> = [],
+  ): void {
+    const writtenAtMs = Date.now();
+    this.db.transaction((tx) => {
+      for (const [key, state] of changed) this.upsertEntity.run({ key, state });
+      for (const key of deleted) this.deleteEntity.run({ key });
+      tx.insert(positions)
+        .values({ topic, partition, nextOffset, writtenAtMs })
+        .onConflictDoUpdate({
+          target: [positions.topic, positions.partition],
+          set: { nextOffset, writtenAtMs },
+        })
+        .run();
+    });
+  }
+
+  close(): void {
+    this.sqlite.close();
+  }
+}

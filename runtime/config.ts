@@ -1,0 +1,160 @@
+/**
+ * Configuration from `COELHO_*` environment variables, validated at startup.
+ *
+ * A bad value stops startup with one line that names the variable, the value and what is
+ * expected (STYLE.md), e.g.
+ * `COELHO_HTTP_PORT: "abc" is not a port; expected an integer from 1 to 65535`.
+ */
+import { hostname } from "node:os";
+
+export interface Config {
+  /** HTTP port for the API, metrics and health. */
+  httpPort: number;
+  /** Address the HTTP server binds to. */
+  httpHost: string;
+  /** Where the embedded log and the shard checkpoints live. */
+  dataDir: string;
+  /** Kafka bootstrap servers; empty means the embedded log. */
+  kafkaBrokers: string[];
+  /** Consumer group and topic prefix of this deployment. */
+  appId: string;
+  /** This process's identity (the StatefulSet pod name). */
+  instanceId: string;
+  /** Partitions of each input topic the platform creates. */
+  partitions: number;
+  /** Entities held in memory per shard before the least recently used clean ones are passivated. */
+  maxEntitiesPerShard: number;
+  /** Entities idle this long are passivated. */
+  entityIdleMs: number;
+  /** How often a shard checkpoints its dirty state. */
+  checkpointIntervalMs: number;
+  /** Also checkpoint once this many events were applied since the last checkpoint. */
+  checkpointMaxEvents: number;
+  /** Upper bound on records per batch read from the log. */
+  batchMax: number;
+  /** Graceful shutdown: time allowed to drain mailboxes and checkpoint before giving up. */
+  shutdownMs: number;
+  /** Embedded log fsync policy. */
+  logFsync: "always" | "interval" | "never";
+  /** Run the built-in example simulators so a fresh `bun start` has traffic. */
+  simulate: boolean;
+  /** Events per second each built-in simulator produces. */
+  simulateRate: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Raised for a bad variable; `message` is the one line to print. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `${name}: "${raw}" is not valid; expected an integer from ${min} to ${max} (default ${fallback})`,
+    );
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name}: "${raw}" is not valid; expected one of ${allowed.join(", ")}`);
+  }
+  return raw as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (["1", "true", "yes", "on"].includes(raw.toLowerCase())) return true;
+  if (["0", "false", "no", "off"].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name}: "${raw}" is not valid; expected true or false`);
+}
+
+function name(env: Env, variable: string, fallback: string): string {
+  const raw = env[variable];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/.test(raw)) {
+    throw new ConfigError(
+      `${variable}: "${raw}" is not valid; expected 1 to 63 letters, digits, ".", "_" or "-"`,
+    );
+  }
+  return raw;
+}
+
+/** Parses `host:port[,host:port]`. */
+export function parseBrokers(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === "") return [];
+  return raw.split(",").map((part) => {
+    const broker = part.trim();
+    const match = /^([a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(broker);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) {
+      const why = broker.includes(":") ? "is not host:port" : "has no port";
+      throw new ConfigError(
+        `COELHO_KAFKA_BROKERS: "${broker}" ${why}; expected host:port[,host:port]`,
+      );
+    }
+    return broker;
+  });
+}
+
+/** Reads and validates the configuration; throws ConfigError with a one-line message. */
+export function loadConfig(env: Env = process.env): Config {
+  const known = new Set([
+    "COELHO_HTTP_PORT",
+    "COELHO_HTTP_HOST",
+    "COELHO_DATA_DIR",
+    "COELHO_KAFKA_BROKERS",
+    "COELHO_APP_ID",
+    "COELHO_INSTANCE_ID",
+    "COELHO_PARTITIONS",
+    "COELHO_MAX_ENTITIES_PER_SHARD",
+    "COELHO_ENTITY_IDLE_MS",
+    "COELHO_CHECKPOINT_INTERVAL_MS",
+    "COELHO_CHECKPOINT_MAX_EVENTS",
+    "COELHO_BATCH_MAX",
+    "COELHO_SHUTDOWN_MS",
+    "COELHO_LOG_FSYNC",
+    "COELHO_SIMULATE",
+    "COELHO_SIMULATE_RATE",
+    "COELHO_LOG_LEVEL",
+  ]);
+  // A misspelt variable is silently ignored in most systems; here it stops startup, because a
+  // typo in a deployment's values would otherwise run with defaults nobody chose.
+  for (const key of Object.keys(env)) {
+    if (key.startsWith("COELHO_") && !known.has(key) && !key.startsWith("COELHO_TEST_")) {
+      if (key === "COELHO_CACHE_DIR" || key.startsWith("COELHO_KAFKA_")) continue;
+      throw new ConfigError(
+        `${key}: unknown setting; expected one of ${[...known].sort().join(", ")}`,
+      );
+    }
+  }
+  const dataDir = env.COELHO_DATA_DIR?.trim() || "./data";
+  const host = env.COELHO_HTTP_HOST?.trim() || "127.0.0.1";
+  return {
+    httpPort: int(env, "COELHO_HTTP_PORT", 3000, 0, 65535),
+    httpHost: host,
+    dataDir,
+    kafkaBrokers: parseBrokers(env.COELHO_KAFKA_BROKERS),
+    appId: name(env, "COELHO_APP_ID", "coelho"),
+    instanceId: name(env, "COELHO_INSTANCE_ID", hostname().slice(0, 63) || "local"),
+    partitions: int(env, "COELHO_PARTITIONS", 3, 1, 1024),
+    maxEntitiesPerShard: int(env, "COELHO_MAX_ENTITIES_PER_SHARD", 1_000_000, 1, 100_000_000),
+    entityIdleMs: int(env, "COELHO_ENTITY_IDLE_MS", 3_600_000, 1000, 30 * 86_400_000),
+    checkpointIntervalMs: int(env, "COELHO_CHECKPOINT_INTERVAL_MS", 1000, 10, 600_000),
+    checkpointMaxEvents: int(env, "COELHO_CHECKPOINT_MAX_EVENTS", 100_000, 1, 100_000_000),
+    batchMax: int(env, "COELHO_BATCH_MAX", 2000, 1, 100_000),
+    shutdownMs: int(env, "COELHO_SHUTDOWN_MS", 10_000, 100, 600_000),
+    logFsync: oneOf(env, "COELHO_LOG_FSYNC", "always", ["always", "interval", "never"] as const),
+    simulate: bool(env, "COELHO_SIMULATE", true),
+    simulateRate: int(env, "COELHO_SIMULATE_RATE", 200, 1, 1_000_000),
+    logLevel: oneOf(env, "COELHO_LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The entities a shard holds in memory: their states, which ones changed since the last
+ * checkpoint, and which ones to passivate.
+ *
+ * Passivation uses CLOCK (an LRU approximation): entries sit in a Map in insertion order; a sweep
+ * walks from the oldest, gives a second chance to entries touched since the previous sweep (moving
+ * them to the back) and evicts the others. Only clean entries (whose state is in the checkpoint)
+ * are evicted, so the store always holds the state of the stored position: evicting a dirty
+ * entity would lose events or, restored later, count them twice.
+ */
+
+interface Entry<S> {
+  state: S;
+  /** Tick of the last event; compared with the tick of the previous sweep. */
+  touchedTick: number;
+}
+
+export interface Eviction {
+  idle: number;
+  overLimit: number;
+}
+
+export class EntityTable<S> {
+  private readonly entries = new Map<string, Entry<S>>();
+  private readonly dirtyKeys = new Set<string>();
+  private tick = 1;
+  /** Tick of the previous sweep of any kind: CLOCK's second chance is relative to it. */
+  private lastSweepTick = 0;
+  /** Tick and time of the previous idle sweep: untouched since then, and it is long enough ago. */
+  private idleSweepTick = 0;
+  private idleSweepAtMs = Date.now();
+
+  /** @param maxEntities the in-memory bound; a sweep brings the table back to 90 % of it. */
+  constructor(readonly maxEntities: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get dirtyCount(): number {
+    return this.dirtyKeys.size;
+  }
+
+  /** Starts a new batch: entries touched from now on survive the next sweep. */
+  nextTick(): void {
+    this.tick++;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  get(key: string): S | undefined {
+    return this.entries.get(key)?.state;
+  }
+
+  /** Sets a state changed by an event: it is dirty until the next checkpoint. */
+  set(key: string, state: S): void {
+    const entry = this.entries.get(key);
+    if (entry) {
+      entry.state = state;
+      entry.touchedTick = this.tick;
+    } else {
+      this.entries.set(key, { state, touchedTick: this.tick });
+    }
+    this.dirtyKeys.add(key);
+  }
+
+  /** Loads a state as stored (clean), e.g. on restore or after a store lookup. */
+  load(key: string, state: S): void {
+    this.entries.set(key, { state, touchedTick: this.tick });
+  }
+
+  /** Dirty entries as `[key, state]`, for the checkpoint. */
+  *dirty(): IterableIterator<[string, S]> {
+    for (const key of this.dirtyKeys) {
+      const entry = this.entries.get(key);
+      if (entry) yield [key, entry.state];
+    }
+  }
+
+  /** The checkpoint that included every dirty entry committed. */
+  markClean(): void {
+    this.dirtyKeys.clear();
+  }
+
+  /** Forgets everything (the shard is revoked or restarted). */
+  clear(): void {
+    this.entries.clear();
+    this.dirtyKeys.clear();
+  }
+
+  /** True when a sweep would have work: over the limit, or the idle time has passed. */
+  needsSweep(idleMs: number, nowMs: number): boolean {
+    return this.entries.size > this.maxEntities || nowMs - this.idleSweepAtMs >= idleMs;
+  }
+
+  /**
+   * Evicts clean entries not touched since the previous sweep when their sweep is older than
+   * `idleMs`, and, while over the limit, clean entries in CLOCK order down to 90 % of the limit.
+   */
+  sweep(idleMs: number, nowMs: number): Eviction {
+    const eviction: Eviction = { idle: 0, overLimit: 0 };
+    const idleCutoffTick = nowMs - this.idleSweepAtMs >= idleMs ? this.idleSweepTick : -1;
+    const target = Math.floor(this.maxEntities * 0.9);
+    const secondChances: [string, Entry<S>][] = [];
+    for (const [key, entry] of this.entries) {
+      const overLimit = this.entries.size > target;
+      const idle = entry.touchedTick <= idleCutoffTick;
+      if (!overLimit && idleCutoffTick < 0) break;
+      if (this.dirtyKeys.has(key)) continue;
+      if (idle) {
+        this.entries.delete(key);
+        eviction.idle++;
+      } else if (overLimit && entry.touchedTick <= this.lastSweepTick) {
+        this.entries.delete(key);
+        eviction.overLimit++;
+      } else if (overLimit) {
+        secondChances.push([key, entry]);
+      }
+    }
+    // Touched entries move to the back so the next sweep looks at older ones first.
+    for (const [key, entry] of secondChances) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    // Still over: every clean entry was touched recently; evict them oldest first.
+    if (this.entries.size > target) {
+      for (const key of this.entries.keys()) {
+        if (this.entries.size <= target) break;
+        if (this.dirtyKeys.has(key)) continue;
+        this.entries.delete(key);
+        eviction.overLimit++;
+      }
+    }
+    if (idleCutoffTick >= 0) {
+      this.idleSweepAtMs = nowMs;
+      this.idleSweepTick = this.tick;
+    }
+    this.lastSweepTick = this.tick;
+    return eviction;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Turns partition assignment into shards: on assign a shard actor is started (restoring its
+ * checkpoint) under the shards supervisor; batches go through its mailbox; on revoke it
+ * checkpoints and is removed. The same code serves the embedded log and Kafka.
+ */
+import { join } from "node:path";
+import { spawn } from "../actor/actor.ts";
+import type { Supervisor } from "../actor/supervisor.ts";
+import type { ActorRef } from "../actor/types.ts";
+import type { Log, PartitionListener, StoredRecord, TopicPartition } from "../log/log.ts";
+import type { Logger } from "../logger.ts";
+import type { EntityModel, EntityObserver } from "./entity-model.ts";
+import type { Shard, ShardStatus } from "./shard.ts";
+import { type ShardMessage, type ShardReply, shardBehavior } from "./shard-actor.ts";
+
+export interface ShardManagerOptions<S, E> {
+  model: EntityModel<S, E>;
+  log: Log;
+  /** Consumer group whose positions are committed after each checkpoint. */
+  group: string;
+  supervisor: Supervisor;
+  dataDir: string;
+  maxEntitiesPerShard: number;
+  entityIdleMs: number;
+  checkpointIntervalMs: number;
+  checkpointMaxEvents: number;
+  batchMax: number;
+  /** A batch must be applied within this time or the consumer sees a failure. */
+  batchTimeoutMs?: number;
+  observer?: EntityObserver<S, E>;
+  logger: Logger;
+}
+
+/** Mailbox bound: a few batches in flight per shard; the consumer waits for each batch. */
+const SHARD_MAILBOX_CAPACITY = 64;
+
+export class ShardManager<S, E> implements PartitionListener {
+  private readonly shards = new Map<number, ActorRef<ShardMessage, ShardReply>>();
+  private ticker: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly options: ShardManagerOptions<S, E>) {}
+
+  /** Path of a partition's checkpoint database. */
+  storePath(partition: number): string {
+    return join(this.options.dataDir, "state", this.options.model.name, `p${partition}.sqlite`);
+  }
+
+  private childId(partition: number): string {
+    return `shard-${this.options.model.name}-${partition}`;
+  }
+
+  async onAssigned(tp: TopicPartition): Promise<number> {
+    const { model, log, group } = this.options;
+    const logger = this.options.logger.child({ usecase: model.name, partition: tp.partition });
+    let previous: Shard<S, E> | null = null;
+    const actor = spawn<ShardMessage, ShardReply>({
+      name: this.childId(tp.partition),
+      kind: "shard",
+      mailbox: { capacity: SHARD_MAILBOX_CAPACITY, overflow: "backpressure" },
+      behavior: () => {
+        // A crashed run's store handle is released before the new run opens the file again.
+        previous?.abandon();
+        const behavior = shardBehavior<S, E>({
+          model,
+          log,
+          partition: tp.partition,
+          storePath: this.storePath(tp.partition),
+          maxEntities: this.options.maxEntitiesPerShard,
+          idleMs: this.options.entityIdleMs,
+          checkpointIntervalMs: this.options.checkpointIntervalMs,
+          checkpointMaxEvents: this.options.checkpointMaxEvents,
+          batchMax: this.options.batchMax,
+          observer: this.options.observer,
+          onCheckpoint: (nextOffset) => log.commit(group, tp, nextOffset),
+          logger,
+        });
+        previous = behavior.shard;
+        return behavior;
+      },
+    });
+    await this.options.supervisor.startChild({
+      id: actor.id,
+      create: () => actor,
+      restart: "permanent",
+      shutdownMs: 30_000,
+    });
+    this.shards.set(tp.partition, actor);
+    this.startTicker();
+    const status = (await actor.ask({ type: "status" }, 30_000)) as ShardStatus;
+    return status.nextOffset;
+  }
+
+  async onBatch(tp: TopicPartition, records: StoredRecord[]): Promise<void> {
+    const shard = this.shards.get(tp.partition);
+    if (!shard) throw new Error(`${this.options.model.name}: batch for unassigned partition ${tp.partition}`);
+    try {
+      await shard.ask({ type: "batch", records }, this.options.batchTimeoutMs ?? 120_000);
+    } catch (error) {
+      // The shard crashed on this batch; its supervisor restarts it from the checkpoint and it
+      // reads what it lost from the log itself, so the consumer simply goes on.
+      this.options.logger.error("shard failed on a batch", {
+        usecase: this.options.model.name,
+        partition: tp.partition,
+        error,
+      });
+    }
+  }
+
+  async onRevoked(tp: TopicPartition): Promise<void> {
+    const shard = this.shards.get(tp.partition);
+    if (!shard) return;
+    this.shards.delete(tp.partition);
+    // Stopping the actor drains its mailbox and checkpoints in onStop.
+    await this.options.supervisor.terminateChild(this.childId(tp.partition));
+    if (this.shards.size === 0) this.stopTicker();
+  }
+
+  /** Asks the owning shard for an entity's state; null when the partition is not ours. */
+  async get(partition: number, key: string): Promise<{ state: S | null; status: ShardStatus } | null> {
+    const shard = this.shards.get(partition);
+    if (!shard) return null;
+    const state = (await shard.ask({ type: "get", key }, 10_000)) as S | null;
+    const status = (await shard.ask({ type: "status" }, 10_000)) as ShardStatus;
+    return { state, status };
+  }
+
+  /** Status of every shard this process owns. */
+  async statuses(): Promise<ShardStatus[]> {
+    const out: ShardStatus[] = [];
+    for (const shard of this.shards.values()) {
+      out.push((await shard.ask({ type: "status" }, 10_000)) as ShardStatus);
+    }
+    return out.sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Partitions that have a running shard. */
+  partitions(): number[] {
+    return [...this.shards.keys()].sort((a, b) => a - b);
+  }
+
+  private startTicker(): void {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => {
+      for (const shard of this.shards.values()) {
+        // A full mailbox means the shard is busy with batches, which checkpoint by themselves.
+        if (shard.depth >= shard.capacity) continue;
+        try {
+          shard.tell({ type: "tick" });
+        } catch {
+          // Stopping or full between the check and the tell: the next tick tries again.
+        }
+      }
+    }, this.options.checkpointIntervalMs);
+    this.ticker.unref?.();
+  }
+
+  private stopTicker(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+  }
+}

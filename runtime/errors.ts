@@ -76,3 +76,26 @@ export function isValidationError(error: unknown): error is ValidationError {
 export function isRetriable(error: unknown): boolean {
   return error instanceof RetriableError;
 }
+
+/**
+ * A supervisor exceeded its restart intensity: it stopped its children and fails to its parent.
+ * Names the supervisor, the child that failed last, and that child's error (the `cause`).
+ */
+export class EscalationError extends CoelhoError {
+  readonly supervisor: string;
+  readonly child: string;
+  constructor(
+    supervisor: string,
+    child: string,
+    limits: { maxRestarts: number; periodMs: number },
+    cause: unknown,
+  ) {
+    super(
+      "escalation",
+      `supervisor "${supervisor}": child "${child}" needed more than ${limits.maxRestarts} restarts within ${limits.periodMs} ms; last error: ${String((cause as Error)?.message ?? cause)}`,
+      { cause },
+    );
+    this.supervisor = supervisor;
+    this.child = child;
+  }
+}

@@ -54,6 +54,11 @@ interface ChildRecord {
   child: Supervisable | undefined;
   state: ChildState;
   dynamic: boolean;
+  /**
+   * Bumped at every start and stop: an exit queued for handling is dropped if the child was
+   * started or stopped again in the meantime (by a group restart, or a stop).
+   */
+  generation: number;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -102,6 +107,7 @@ export class Supervisor implements Supervisable {
       child: undefined,
       state: "idle",
       dynamic: false,
+      generation: 0,
     }));
     this.children = [...this.staticRecords];
     this.restartsCounter = restarts.labels(id);
@@ -186,7 +192,13 @@ export class Supervisor implements Supervisable {
           `supervisor "${this.id}": child "${spec.id}" already exists; terminate it first or use another id`,
         );
       }
-      const record: ChildRecord = { spec, child: undefined, state: "idle", dynamic: true };
+      const record: ChildRecord = {
+        spec,
+        child: undefined,
+        state: "idle",
+        dynamic: true,
+        generation: 0,
+      };
       this.children.push(record);
       try {
         await this.startOne(record);
@@ -213,18 +225,25 @@ export class Supervisor implements Supervisable {
 
   private childExited(record: ChildRecord, reason: ExitReason): void {
     // An exit we asked for (stopping), or from a child we no longer run, needs no decision.
-    if (record.state !== "running" || !this.children.includes(record)) return;
+    // "starting" counts: an actor may crash on its first message before its start() resolves.
+    if (record.state !== "running" && record.state !== "starting") return;
+    if (!this.children.includes(record)) return;
     record.state = reason.kind === "failed" ? "failed" : "stopped";
-    this.serially(() => this.handleExit(record, reason)).catch((error: unknown) => {
+    const generation = record.generation;
+    this.serially(() => this.handleExit(record, reason, generation)).catch((error: unknown) => {
       // A bug in the supervisor itself: say so loudly rather than lose it.
       log.error("supervisor could not handle a child exit", this.fields(record, { error }));
     });
   }
 
-  private async handleExit(record: ChildRecord, reason: ExitReason): Promise<void> {
+  private async handleExit(
+    record: ChildRecord,
+    reason: ExitReason,
+    generation: number,
+  ): Promise<void> {
     if (this.state !== "running" || !this.children.includes(record)) return;
-    // Another restart (one_for_all, rest_for_one) may already have brought it back.
-    if (record.state !== "failed" && record.state !== "stopped") return;
+    // Another restart (one_for_all, rest_for_one) or a stop already dealt with this child.
+    if (record.generation !== generation) return;
     const failed = reason.kind === "failed";
     const error = failed ? reason.error : undefined;
     if (!shouldRestart(record.spec.restart, failed)) {
@@ -303,12 +322,16 @@ export class Supervisor implements Supervisable {
   }
 
   private async startOne(record: ChildRecord): Promise<void> {
+    record.generation++;
     record.state = "starting";
     try {
       const child = this.childOf(record);
       await child.start();
-      record.state = "running";
+      // Unless it already exited (its exit is queued for handling after this operation).
+      if (record.state === "starting") record.state = "running";
     } catch (error) {
+      // The failed start is handled here; an exit it may also have reported is stale.
+      record.generation++;
       record.state = "failed";
       throw error;
     }
@@ -397,6 +420,7 @@ export class Supervisor implements Supervisable {
     }
     // Marked first, so the exit event the stop causes is not taken for a crash.
     record.state = "stopping";
+    record.generation++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stopped = child.stop(timeoutMs).then(
       () => true,

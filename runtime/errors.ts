@@ -51,7 +51,10 @@ export class RetriesExhaustedError extends CoelhoError {
 /** A bounded queue refused a message (overflow policy `reject`). */
 export class MailboxFullError extends CoelhoError {
   constructor(actor: string, capacity: number) {
-    super("mailbox_full", `${actor}: mailbox is full (capacity ${capacity}); slow down or raise it`);
+    super(
+      "mailbox_full",
+      `${actor}: mailbox is full (capacity ${capacity}); slow down or raise it`,
+    );
   }
 }
 

@@ -1,0 +1,371 @@
+/**
+ * One partition of the embedded log: a folder of segments, the offsets they hold, the durability
+ * policy (which bytes are fsynced, and which readers may see), retention, and the wake-up of readers
+ * waiting for new records.
+ *
+ * Readers see a record only once it is as durable as the policy promises: with `always`, after the
+ * fsync that also resolves its append. A consumer that processed a record and checkpointed its
+ * offset can therefore never find that record gone after a power cut (as Kafka consumers only see
+ * records up to the high watermark).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CoelhoError, ValidationError } from "../../errors.ts";
+import type { LogRecord, StoredRecord } from "../log.ts";
+import { syncDirectory, TEMP_SUFFIX } from "./atomic-file.ts";
+import type { BatchEncoder } from "./record-codec.ts";
+import { parseSegmentFileName, Segment, segmentFileName } from "./segment.ts";
+
+/** When an append is fsynced; see docs/embedded-log.md. */
+export type FsyncPolicy = "always" | "interval" | "never";
+
+/** Old segments are deleted when either bound is exceeded; an absent bound is no bound. */
+export interface RetentionPolicy {
+  /** Most bytes a partition keeps (whole segments are deleted, oldest first). */
+  maxBytes?: number;
+  /** A segment is deleted once its last append is older than this. */
+  maxAgeMs?: number;
+}
+
+export interface PartitionConfig {
+  /** The partition's folder. */
+  dir: string;
+  /** `topic/partition`, for error messages. */
+  name: string;
+  fsync: FsyncPolicy;
+  /** A segment is sealed and a new one started once an append would take it past this size. */
+  segmentBytes: number;
+  /** Null keeps every segment (compacted topics). */
+  retention: RetentionPolicy | null;
+  /** Check each record's CRC as it is read. */
+  verifyReads: boolean;
+  /** Largest single read from a segment file. */
+  readBytesMax: number;
+  /** A read stops after about this many bytes, even below its record limit. */
+  fetchBytesMax: number;
+}
+
+/** What opening the partition repaired. */
+export interface PartitionRecovery {
+  /** Bytes of torn or corrupt frames cut off the end of segments. */
+  truncatedBytes: number;
+  /** Segment files deleted because they followed a damaged one. */
+  removedSegments: string[];
+}
+
+/** An fsync failed: what was written since the last good fsync may be lost, so appends stop. */
+export class LogFailedError extends CoelhoError {
+  constructor(name: string, cause: unknown) {
+    super(
+      "log_failed",
+      `${name}: fsync failed (${String((cause as Error)?.message ?? cause)}); the partition refuses ` +
+        "appends until the log is reopened, which rechecks the files",
+      { cause },
+    );
+  }
+}
+
+/** Most encoded bytes in one append: it is one write of one buffer. */
+export const APPEND_BYTES_MAX = 64 << 20;
+
+const RESOLVED = Promise.resolve();
+
+export class Partition {
+  readonly config: PartitionConfig;
+  readonly recovery: PartitionRecovery;
+  /** Segments, oldest first; the last one is the active one appended to. Never empty. */
+  private readonly segments: Segment[];
+  /** Offset the next appended record gets. */
+  nextOffset: number;
+  /** Records below this offset are visible to readers (durable as the policy promises). */
+  visibleEndOffset: number;
+  private totalBytes: number;
+  /** Segments written since their last fsync. */
+  private readonly dirty = new Set<Segment>();
+  private flushRunning: Promise<void> | null = null;
+  private flushQueued: Promise<void> | null = null;
+  /** The sealed segment whose descriptor is kept open for sequential reads. */
+  private readSegment: Segment | null = null;
+  private readonly waiters = new Set<() => void>();
+  private failure: LogFailedError | null = null;
+
+  private constructor(config: PartitionConfig, segments: Segment[], recovery: PartitionRecovery) {
+    this.config = config;
+    this.segments = segments;
+    this.recovery = recovery;
+    this.nextOffset = this.active.nextOffset;
+    this.visibleEndOffset = this.nextOffset;
+    this.totalBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+  }
+
+  /**
+   * Opens the partition folder (creating it if absent) and recovers it: every segment is scanned,
+   * the first torn or corrupt frame and everything after it (later segments included) is removed,
+   * so the partition is a clean prefix of what was written.
+   */
+  static open(config: PartitionConfig, nowMs: number): Partition {
+    fs.mkdirSync(config.dir, { recursive: true });
+    const bases: number[] = [];
+    for (const name of fs.readdirSync(config.dir)) {
+      const base = parseSegmentFileName(name);
+      if (base !== null) bases.push(base);
+      else if (name.endsWith(TEMP_SUFFIX)) fs.rmSync(path.join(config.dir, name), { force: true });
+    }
+    bases.sort((a, b) => a - b);
+    const recovery: PartitionRecovery = { truncatedBytes: 0, removedSegments: [] };
+    const segments: Segment[] = [];
+    let nextOffset = 0;
+    let damaged = false;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i] as number;
+      const isLast = i === bases.length - 1;
+      if (damaged || base < nextOffset) {
+        // After a damaged segment (or overlapping one) offsets can no longer be trusted.
+        damaged = true;
+        const removed = path.join(config.dir, segmentFileName(base));
+        fs.rmSync(removed, { force: true });
+        recovery.removedSegments.push(removed);
+        continue;
+      }
+      const scan = Segment.recover(config.dir, base, nextOffset, isLast);
+      recovery.truncatedBytes += scan.truncatedBytes;
+      if (scan.truncatedBytes > 0) damaged = true;
+      segments.push(scan.segment);
+      nextOffset = scan.segment.nextOffset;
+    }
+    if (segments.length === 0) {
+      segments.push(Segment.create(config.dir, 0, nowMs));
+      if (config.fsync !== "never") syncDirectory(config.dir);
+    }
+    if (recovery.removedSegments.length > 0 && config.fsync !== "never") {
+      syncDirectory(config.dir);
+    }
+    // Only the active segment keeps its descriptor at rest.
+    for (let i = 0; i < segments.length - 1; i++) segments[i]?.release();
+    return new Partition(config, segments, recovery);
+  }
+
+  /** The segment appended to. */
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1] as Segment;
+  }
+
+  /** Oldest offset still retained. */
+  get startOffset(): number {
+    return (this.segments[0] as Segment).baseOffset;
+  }
+
+  /** Bytes of all segments. */
+  get sizeBytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Number of segment files. */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /**
+   * Encodes and writes `records` in one write. Returns the first offset at once, and `durable`,
+   * which resolves once the records are as durable as the policy promises and visible to readers.
+   */
+  append(
+    records: readonly LogRecord[],
+    encoder: BatchEncoder,
+    nowMs: number,
+  ): { firstOffset: number; durable: Promise<void> } {
+    if (this.failure) throw this.failure;
+    const firstOffset = this.nextOffset;
+    if (records.length === 0) return { firstOffset, durable: RESOLVED };
+    const bytes = encoder.encode(records, firstOffset, nowMs);
+    if (bytes.length > APPEND_BYTES_MAX) {
+      throw new ValidationError(
+        "records",
+        `encode to ${bytes.length} bytes in one append; expected at most ${APPEND_BYTES_MAX}, split the batch`,
+      );
+    }
+    let active = this.active;
+    let rolled = false;
+    if (!active.isEmpty && active.sizeBytes + bytes.length > this.config.segmentBytes) {
+      active = this.roll(nowMs);
+      rolled = true;
+    }
+    active.append(bytes, encoder.framePositions, records.length, firstOffset, nowMs);
+    this.nextOffset = firstOffset + records.length;
+    this.totalBytes += bytes.length;
+    this.dirty.add(active);
+    if (this.config.fsync !== "always") {
+      active.visibleBytes = active.sizeBytes;
+      this.advanceVisible(this.nextOffset);
+    }
+    if (rolled) this.enforceRetention(nowMs);
+    return { firstOffset, durable: this.config.fsync === "always" ? this.flush() : RESOLVED };
+  }
+
+  /**
+   * Visible records from `fromOffset` (clamped up to the start), at most `maxRecords` of them and
+   * about `fetchBytesMax` bytes. Keys and values are views into a fresh read buffer: copy one
+   * that you keep for long, or it keeps the whole buffer alive.
+   */
+  read(fromOffset: number, maxRecords: number): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    const offset = Math.max(fromOffset, this.startOffset);
+    if (offset >= this.visibleEndOffset || maxRecords <= 0) return out;
+    const { verifyReads, readBytesMax, fetchBytesMax } = this.config;
+    let bytesRead = 0;
+    for (let i = this.segmentIndexOf(offset); i < this.segments.length; i++) {
+      const segment = this.segments[i] as Segment;
+      if (segment.baseOffset >= this.visibleEndOffset) break;
+      this.useForRead(segment);
+      const bytesLeft = fetchBytesMax - bytesRead;
+      bytesRead += segment.read(offset, out, maxRecords, bytesLeft, verifyReads, readBytesMax);
+      if (out.length >= maxRecords || bytesRead >= fetchBytesMax) break;
+    }
+    return out;
+  }
+
+  /**
+   * Calls `callback` once, the next time records become visible. Returns a function that cancels
+   * the wait. This is how consumers wait at the end of the log without polling.
+   */
+  onVisible(callback: () => void): () => void {
+    this.waiters.add(callback);
+    return () => this.waiters.delete(callback);
+  }
+
+  /**
+   * Fsyncs every segment written since its last fsync, then makes those records visible. Calls made
+   * while an fsync runs share the next one (group commit), so concurrent appends cost one fsync.
+   */
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.flushQueued) return this.flushQueued;
+    if (this.flushRunning) {
+      const queued = this.flushRunning
+        .catch(() => {})
+        .then(() => {
+          this.flushQueued = null;
+          return this.startFlush();
+        });
+      this.flushQueued = queued;
+      return queued;
+    }
+    if (this.dirty.size === 0) return RESOLVED;
+    return this.startFlush();
+  }
+
+  /**
+   * Deletes the oldest sealed segments while the partition is over its byte budget or they are
+   * older than the age limit. The active segment is never deleted. Returns the segments deleted.
+   */
+  enforceRetention(nowMs: number): number {
+    const retention = this.config.retention;
+    if (retention === null) return 0;
+    const { maxBytes, maxAgeMs } = retention;
+    let removed = 0;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0] as Segment;
+      // An fsync in flight holds its descriptor; the next check deletes it.
+      if (oldest.syncing) break;
+      const overSize = maxBytes !== undefined && this.totalBytes > maxBytes;
+      const overAge = maxAgeMs !== undefined && nowMs - oldest.lastAppendMs > maxAgeMs;
+      if (!overSize && !overAge) break;
+      this.segments.shift();
+      this.dirty.delete(oldest);
+      if (this.readSegment === oldest) this.readSegment = null;
+      oldest.remove();
+      this.totalBytes -= oldest.sizeBytes;
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Fsyncs what is pending and closes every file. The partition is unusable afterwards. */
+  async close(): Promise<void> {
+    if (this.dirty.size > 0 || this.flushRunning) await this.flush();
+    for (const segment of this.segments) segment.release();
+    this.waiters.clear();
+  }
+
+  private startFlush(): Promise<void> {
+    const running: Promise<void> = this.runFlush().finally(() => {
+      if (this.flushRunning === running) this.flushRunning = null;
+    });
+    this.flushRunning = running;
+    return running;
+  }
+
+  private async runFlush(): Promise<void> {
+    const segments = [...this.dirty];
+    this.dirty.clear();
+    const sizes = segments.map((segment) => segment.sizeBytes);
+    const nextOffset = this.nextOffset;
+    for (const segment of segments) segment.syncing = true;
+    try {
+      await Promise.all(segments.map((segment) => segment.sync()));
+    } catch (error) {
+      this.failure ??= new LogFailedError(this.config.name, error);
+      throw this.failure;
+    } finally {
+      for (const segment of segments) segment.syncing = false;
+    }
+    segments.forEach((segment, i) => {
+      segment.visibleBytes = Math.max(segment.visibleBytes, sizes[i] as number);
+      if (segment !== this.active && segment !== this.readSegment && !this.dirty.has(segment)) {
+        segment.release();
+      }
+    });
+    this.advanceVisible(nextOffset);
+  }
+
+  /** Seals the active segment and starts a new one at the next offset. */
+  private roll(nowMs: number): Segment {
+    const sealed = this.active;
+    const next = Segment.create(this.config.dir, this.nextOffset, nowMs);
+    // The new file's name must survive a crash along with the records written into it.
+    if (this.config.fsync === "always") syncDirectory(this.config.dir);
+    this.segments.push(next);
+    if (this.config.fsync === "never") {
+      // Nothing will fsync it, so it needs no descriptor either.
+      this.dirty.delete(sealed);
+      sealed.release();
+    }
+    return next;
+  }
+
+  private advanceVisible(offset: number): void {
+    if (offset <= this.visibleEndOffset) return;
+    this.visibleEndOffset = offset;
+    if (this.waiters.size === 0) return;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Keeps one sealed segment's descriptor open for reads, closing the previous one. */
+  private useForRead(segment: Segment): void {
+    if (segment === this.active || segment === this.readSegment) return;
+    const previous = this.readSegment;
+    if (previous !== null && previous !== this.active && !this.dirty.has(previous)) {
+      previous.release();
+    }
+    this.readSegment = segment;
+  }
+
+  /** Index of the last segment whose base offset is ≤ `offset` (0 if none). */
+  private segmentIndexOf(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.segments[mid] as Segment).baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+}

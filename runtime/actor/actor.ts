@@ -38,6 +38,11 @@ export const DRAIN_BATCH_MAX = 2048;
 /** Processing time is sampled once per this many synchronous messages (a power of two). */
 const SAMPLE_MASK = 63;
 const DEFAULT_MAX_PENDING_SENDERS = 1024;
+/**
+ * onStop gets what the stop timeout leaves after draining, but at least this much: a drain that
+ * used the whole budget must not cost the actor its final checkpoint.
+ */
+export const ON_STOP_MIN_MS = 250;
 
 export interface SpawnOptions<M, R> {
   /** Unique, stable name; also the actor's supervisor child id. */
@@ -387,6 +392,11 @@ class ActorCell<M, R> implements Actor<M, R> {
 
   // ---- lifecycle -----------------------------------------------------------------------------
 
+  /**
+   * Begins a run with a fresh behaviour from the factory: onRestart(ctx, error) if the last run
+   * failed, onStart otherwise; then drains whatever the mailbox kept. Rejects (leaving the actor
+   * failed, with no exit event) if the factory or the hook throws.
+   */
   start(): Promise<void> {
     if (this.starting !== undefined) return this.starting;
     if (this.state === "running") {
@@ -426,6 +436,11 @@ class ActorCell<M, R> implements Actor<M, R> {
     if (this.mailbox.depth > 0) this.wake();
   }
 
+  /**
+   * Refuses new messages, drains the queue for up to `timeoutMs` (the rest goes to dead letters
+   * and its asks reject), runs onStop (see {@link ON_STOP_MIN_MS}), then exits `normal`.
+   * On an actor that is not running (never started, or failed) it only discards the queue.
+   */
   stop(timeoutMs: number): Promise<void> {
     switch (this.state) {
       case "stopped":
@@ -465,7 +480,7 @@ class ActorCell<M, R> implements Actor<M, R> {
     this.behavior = undefined;
     this.discard();
     if (!failed && behavior?.onStop !== undefined) {
-      await this.runOnStop(behavior, Math.max(0, deadlineMs - performance.now()));
+      await this.runOnStop(behavior, Math.max(ON_STOP_MIN_MS, deadlineMs - performance.now()));
     }
     this.state = "stopped";
     this.stopping = undefined;

@@ -9,6 +9,7 @@ export {
   type Actor,
   type ActorStatus,
   DRAIN_BATCH_MAX,
+  ON_STOP_MIN_MS,
   type SpawnOptions,
   spawn,
 } from "./actor.ts";

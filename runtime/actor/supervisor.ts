@@ -24,6 +24,7 @@ import { EscalationError } from "../errors.ts";
 import { log } from "../logger.ts";
 import { escalations, restarts } from "../metrics.ts";
 import { backoffMs } from "../retry.ts";
+import { ON_STOP_MIN_MS } from "./actor.ts";
 import type {
   ChildSpec,
   ExitReason,
@@ -32,8 +33,11 @@ import type {
   SupervisorOptions,
 } from "./types.ts";
 
-/** Extra time past a child's `shutdownMs` before it counts as hung (its own stop bookkeeping). */
-const STOP_GRACE_MS = 100;
+/**
+ * Extra time past a child's `shutdownMs` before it counts as hung: room for its own bookkeeping
+ * and for an actor's onStop, which gets at least ON_STOP_MIN_MS after a drain that timed out.
+ */
+const STOP_GRACE_MS = ON_STOP_MIN_MS + 250;
 
 export type ChildState = "idle" | "starting" | "running" | "stopping" | "stopped" | "failed";
 

@@ -116,6 +116,27 @@ describe("embedded log: append and read", () => {
     },
   );
 
+  test.each(["always", "interval", "never"] as const)(
+    "fsync=%s keeps about two open files per partition however many segments it has",
+    async (fsync) => {
+      if (!fs.existsSync("/proc/self/fd")) return;
+      const openFiles = () => fs.readdirSync("/proc/self/fd").length;
+      const before = openFiles();
+      const dir = logs.tempDir();
+      const log = await logs.open({ dir, fsync, segmentBytes: 4096 });
+      await log.ensureTopic({ name: "t", partitions: 4 });
+      for (let first = 0; first < 3000; first += 30) {
+        await log.produce("t", recordsFrom(first, 30));
+      }
+      expect(segmentFiles(dir, "t", 0).length).toBeGreaterThan(10);
+      for (let p = 0; p < 4; p++) {
+        for (let i = 0; i < 50; i++) await log.read("t", p, (i * 137) % 700, 20);
+      }
+      // The active segment and one sealed segment being read, per partition.
+      expect(openFiles() - before).toBeLessThanOrEqual(2 * 4);
+    },
+  );
+
   test("dead-letter topics are ordinary topics", async () => {
     const log = await logs.open({ dir: logs.tempDir() });
     const dlq = deadLetterTopic("fraud.events");

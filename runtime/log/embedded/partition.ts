@@ -328,8 +328,14 @@ export class Partition {
     if (this.config.fsync === "never") {
       // Nothing will fsync it, so it needs no descriptor either.
       this.dirty.delete(sealed);
-      sealed.release();
+    } else if (this.config.fsync === "interval" && this.dirty.has(sealed) && !sealed.syncing) {
+      // Flush a sealed segment at once (one fsync per segment, as Kafka does on roll) rather than
+      // keep its descriptor open until the timer: under load segments can roll faster than it fires.
+      sealed.syncNow();
+      this.dirty.delete(sealed);
     }
+    // A sealed segment keeps its descriptor only until its pending fsync (which releases it).
+    if (!this.dirty.has(sealed) && sealed !== this.readSegment) sealed.release();
     return next;
   }
 

@@ -58,8 +58,11 @@ export interface EmbeddedLogOptions {
   segmentBytes?: number;
   /** Size and age limits per partition; default none. Compacted topics are exempt. */
   retention?: RetentionPolicy;
-  /** How often age retention is checked (size is also checked whenever a segment fills). */
-  retentionCheckIntervalMs?: number;
+  /**
+   * How often retention and compaction run in the background; default 30 s. (Size retention also
+   * runs whenever a segment fills.)
+   */
+  maintenanceIntervalMs?: number;
   /** Check each record's CRC as it is read (default true). */
   verifyReads?: boolean;
   /** Clock in ms since the epoch, for default timestamps and retention; tests pass a fake one. */
@@ -298,6 +301,19 @@ export class EmbeddedLog implements Log {
   }
 
   /**
+   * Compacts every partition of the compacted topics now, whatever the share of uncompacted bytes
+   * (it also runs in the background). Returns the segments rewritten or removed.
+   */
+  async compact(): Promise<number> {
+    this.assertOpen();
+    let changed = 0;
+    for (const topic of this.topics.values()) {
+      for (const partition of topic.partitions) changed += partition.compact(true);
+    }
+    return changed;
+  }
+
+  /**
    * Stops the consumers (revoking their partitions), fsyncs what is pending, closes every file and
    * releases the lock. Idempotent.
    */
@@ -337,13 +353,23 @@ export class EmbeddedLog implements Log {
       timer.unref();
       this.timers.push(timer);
     }
-    if (options.retention?.maxAgeMs !== undefined || options.retention?.maxBytes !== undefined) {
-      const timer = setInterval(() => {
-        void this.enforceRetention().catch(() => {});
-      }, options.retentionCheckIntervalMs ?? 30_000);
-      timer.unref();
-      this.timers.push(timer);
-    }
+    const maintenance = setInterval(() => {
+      if (this.closed) return;
+      const nowMs = this.nowMs();
+      for (const topic of this.topics.values()) {
+        for (const partition of topic.partitions) {
+          try {
+            partition.enforceRetention(nowMs);
+            partition.compact(false);
+          } catch {
+            // Best effort: a failure here (a full disk) leaves the files as they were; the next
+            // run retries, and appends report their own errors.
+          }
+        }
+      }
+    }, options.maintenanceIntervalMs ?? 30_000);
+    maintenance.unref();
+    this.timers.push(maintenance);
   }
 
   private topic(name: string): Topic {
@@ -398,7 +424,7 @@ function validateOptions(options: EmbeddedLogOptions): PartitionSettings {
     );
   }
   positiveIfSet("fsyncIntervalMs", options.fsyncIntervalMs);
-  positiveIfSet("retentionCheckIntervalMs", options.retentionCheckIntervalMs);
+  positiveIfSet("maintenanceIntervalMs", options.maintenanceIntervalMs);
   positiveIfSet("retention.maxBytes", options.retention?.maxBytes);
   positiveIfSet("retention.maxAgeMs", options.retention?.maxAgeMs);
   return {

@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { CoelhoError, ValidationError } from "../../errors.ts";
 import type { LogRecord, StoredRecord } from "../log.ts";
 import { syncDirectory, TEMP_SUFFIX } from "./atomic-file.ts";
+import { latestOffsets, rewriteSegment } from "./compaction.ts";
 import type { BatchEncoder } from "./record-codec.ts";
 import { parseSegmentFileName, Segment, segmentFileName } from "./segment.ts";
 
@@ -37,6 +38,8 @@ export interface PartitionConfig {
   segmentBytes: number;
   /** Null keeps every segment (compacted topics). */
   retention: RetentionPolicy | null;
+  /** Keep only the latest record per key in sealed segments (see compaction.ts). */
+  compacted: boolean;
   /** Check each record's CRC as it is read. */
   verifyReads: boolean;
   /** Largest single read from a segment file. */
@@ -88,6 +91,8 @@ export class Partition {
   private readSegment: Segment | null = null;
   private readonly waiters = new Set<() => void>();
   private failure: LogFailedError | null = null;
+  /** Bytes of sealed segments as the last compaction left them; the rest is uncompacted. */
+  private compactedBytes = 0;
 
   private constructor(config: PartitionConfig, segments: Segment[], recovery: PartitionRecovery) {
     this.config = config;
@@ -278,6 +283,56 @@ export class Partition {
       removed++;
     }
     return removed;
+  }
+
+  /**
+   * Compacts the sealed segments of a compacted topic's partition: drops every record that a
+   * later visible record with the same key supersedes. Unless `force`, only runs once the sealed
+   * bytes written since the last compaction are at least a segment and at least as many as it left
+   * (Kafka's dirty ratio of 0.5), so the cost stays proportional to what is appended. Returns the
+   * segments rewritten or removed.
+   */
+  compact(force: boolean): number {
+    if (!this.config.compacted || this.failure) return 0;
+    const sealed = this.segments.slice(0, -1);
+    const sealedBytes = sealed.reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    const uncompactedBytes = sealedBytes - this.compactedBytes;
+    const due =
+      uncompactedBytes >= this.config.segmentBytes && uncompactedBytes >= this.compactedBytes;
+    if (sealed.length === 0 || (!force && !due)) return 0;
+    // A segment waiting for its fsync is not final yet; the next run takes it.
+    if (sealed.some((segment) => segment.syncing || this.dirty.has(segment))) return 0;
+    const latest = latestOffsets(this.segments);
+    if (latest === null) return 0;
+    const durable = this.config.fsync !== "never";
+    let changed = 0;
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const segment = this.segments[i] as Segment;
+      if (!rewriteSegment(segment, latest, durable)) continue;
+      segment.release();
+      if (this.readSegment === segment) this.readSegment = null;
+      const minOffset = i === 0 ? 0 : (this.segments[i - 1] as Segment).nextOffset;
+      const fresh = Segment.recover(this.config.dir, segment.baseOffset, minOffset, false).segment;
+      fresh.release();
+      this.segments[i] = fresh;
+      this.totalBytes += fresh.sizeBytes - segment.sizeBytes;
+      changed++;
+    }
+    // Sealed segments left empty go: offsets may have gaps, and the start moves to the next one.
+    for (let i = this.segments.length - 2; i >= 0; i--) {
+      const segment = this.segments[i] as Segment;
+      if (!segment.isEmpty) continue;
+      this.segments.splice(i, 1);
+      segment.remove();
+      changed++;
+    }
+    for (const segment of this.segments.slice(0, -1)) {
+      if (segment !== this.readSegment) segment.release();
+    }
+    this.compactedBytes = this.segments
+      .slice(0, -1)
+      .reduce((sum, segment) => sum + segment.sizeBytes, 0);
+    return changed;
   }
 
   /** Fsyncs what is pending and closes every file. The partition is unusable afterwards. */

@@ -171,6 +171,45 @@ export class Segment {
     }
   }
 
+  /**
+   * Calls `visit` for every visible frame in file order, reading in bounded chunks. `buffer` and
+   * `view` are reused between chunks: copy what you keep. Used by compaction, off the read path.
+   */
+  forEachFrame(
+    visit: (buffer: Uint8Array, view: DataView, position: number, frameBytes: number) => void,
+  ): void {
+    const limit = this.visibleBytes;
+    let buffer = new Uint8Array(Math.min(SCAN_CHUNK_BYTES, Math.max(limit, FRAME_PREFIX_BYTES)));
+    let view = new DataView(buffer.buffer);
+    let position = 0;
+    while (position < limit) {
+      const chunkBytes = readFully(
+        this.openFd(),
+        buffer,
+        position,
+        Math.min(buffer.length, limit - position),
+      );
+      let cursor = 0;
+      while (cursor < chunkBytes) {
+        const frameBytes = checkFrame(buffer, view, cursor, chunkBytes, true);
+        if (frameBytes === FRAME_CORRUPT) throw this.corruptAt(position + cursor);
+        if (frameBytes === FRAME_INCOMPLETE) break;
+        visit(buffer, view, cursor, frameBytes);
+        cursor += frameBytes;
+      }
+      if (cursor === 0) {
+        // The frame is larger than the buffer (its length passed the frame limit check).
+        if (chunkBytes < FRAME_PREFIX_BYTES) throw this.corruptAt(position);
+        const frameBytes = view.getUint32(0, true) + FRAME_PREFIX_BYTES;
+        if (frameBytes > limit - position) throw this.corruptAt(position);
+        buffer = new Uint8Array(frameBytes);
+        view = new DataView(buffer.buffer);
+        continue;
+      }
+      position += cursor;
+    }
+  }
+
   /** True when the segment holds no record. */
   get isEmpty(): boolean {
     return this.sizeBytes === 0;

@@ -28,7 +28,7 @@ interface TopicMetadata {
 }
 
 /** Settings every partition of a topic shares, minus where it lives. */
-export type PartitionSettings = Omit<PartitionConfig, "dir" | "name">;
+export type PartitionSettings = Omit<PartitionConfig, "dir" | "name" | "compacted">;
 
 /** Throws a ValidationError unless `name` is a legal topic name. */
 export function validateTopicName(name: unknown): asserts name is string {
@@ -115,6 +115,7 @@ export class Topic {
             ...settings,
             // Changelogs must keep every key's latest value: size and age retention would lose state.
             retention: metadata.compacted ? null : settings.retention,
+            compacted: metadata.compacted,
             dir: path.join(dir, String(p)),
             name: `${metadata.name}/${p}`,
           },

@@ -285,11 +285,32 @@ describe("embedded consumer", () => {
     );
   });
 
-  test("close stops running consumers first, revoking their partitions", async () => {
-    const log = await logWithTopic(2);
+  test("close stops running consumers first; their onRevoked can still commit", async () => {
+    const dir = logs.tempDir();
+    const log = await logs.open({ dir });
+    await log.ensureTopic({ name: "in", partitions: 2 });
+    await log.append("in", 1, recordsFrom(0, 4));
     const rec = recordingListener();
-    await log.consume({ group: "g", topics: ["in"], listener: rec.listener, maxBatch: 1 });
+    const position = new Map<number, number>();
+    const listener: PartitionListener = {
+      ...rec.listener,
+      async onBatch(tp, records) {
+        await rec.listener.onBatch(tp, records);
+        position.set(tp.partition, (records[records.length - 1] as StoredRecord).offset + 1);
+      },
+      async onRevoked(tp) {
+        await rec.listener.onRevoked(tp);
+        // What a shard does on shutdown: checkpoint, then commit its position.
+        const next = position.get(tp.partition);
+        if (next !== undefined) await log.commit("g", tp, next);
+      },
+    };
+    await log.consume({ group: "g", topics: ["in"], listener, maxBatch: 10 });
+    await rec.until(() => rec.received("in/1").length === 4);
     await log.close();
     expect(rec.events.filter((e) => e.kind === "revoked")).toHaveLength(2);
+    const reopened = await logs.open({ dir });
+    expect(await reopened.committed("g", { topic: "in", partition: 1 })).toBe(4);
+    expect(await reopened.committed("g", { topic: "in", partition: 0 })).toBeNull();
   });
 });

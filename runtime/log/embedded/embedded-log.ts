@@ -110,6 +110,8 @@ export class EmbeddedLog implements Log {
   private readonly consumers = new Map<string, EmbeddedConsumer>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private closed: Promise<void> | null = null;
+  /** Set once `close` has stopped the consumers: from then on every call is refused. */
+  private refusing = false;
 
   /** Prefer {@link openEmbeddedLog}. Opening is synchronous: it blocks while it recovers. */
   constructor(options: EmbeddedLogOptions) {
@@ -241,6 +243,7 @@ export class EmbeddedLog implements Log {
    */
   async consume(options: ConsumeOptions): Promise<Consumer> {
     this.assertOpen();
+    if (this.closed) throw new LogClosedError(this.dir);
     validateGroupName(options.group);
     if (this.consumers.has(options.group)) {
       throw new ValidationError(
@@ -325,12 +328,15 @@ export class EmbeddedLog implements Log {
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     try {
+      // Consumers' `onRevoked` may still checkpoint, commit or append: the log serves them first.
       await Promise.allSettled([...this.consumers.values()].map((consumer) => consumer.stop()));
+      this.refusing = true;
       const partitions = [...this.topics.values()].flatMap((topic) => topic.partitions);
       const results = await Promise.allSettled(partitions.map((partition) => partition.close()));
       const failed = results.find((result) => result.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
     } finally {
+      this.refusing = true;
       this.lock.release();
     }
   }
@@ -354,7 +360,7 @@ export class EmbeddedLog implements Log {
       this.timers.push(timer);
     }
     const maintenance = setInterval(() => {
-      if (this.closed) return;
+      if (this.refusing) return;
       const nowMs = this.nowMs();
       for (const topic of this.topics.values()) {
         for (const partition of topic.partitions) {
@@ -397,7 +403,7 @@ export class EmbeddedLog implements Log {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new LogClosedError(this.dir);
+    if (this.refusing) throw new LogClosedError(this.dir);
   }
 }
 

@@ -351,6 +351,8 @@ export class Partition {
   }
 
   private async runFlush(): Promise<void> {
+    // After a failed fsync a later one may "succeed" without the lost pages: never trust it.
+    if (this.failure) throw this.failure;
     const segments = [...this.dirty];
     this.dirty.clear();
     const sizes = segments.map((segment) => segment.sizeBytes);

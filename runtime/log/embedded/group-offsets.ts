@@ -67,7 +67,7 @@ export class GroupOffsets {
         continue;
       }
       if (!name.endsWith(GROUP_FILE_SUFFIX)) continue;
-      const file = JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as GroupFile;
+      const file = readGroupFile(path.join(dir, name));
       const state = this.state(file.group);
       for (const [topic, partitions] of Object.entries(file.offsets)) {
         for (const [partition, offset] of Object.entries(partitions)) {
@@ -122,4 +122,24 @@ export class GroupOffsets {
     }
     return state;
   }
+}
+
+/** Parses a group file, or throws naming the file: it was written atomically, so it is damage. */
+function readGroupFile(filePath: string): GroupFile {
+  let file: GroupFile;
+  try {
+    file = JSON.parse(fs.readFileSync(filePath, "utf8")) as GroupFile;
+  } catch (error) {
+    throw new ValidationError(
+      filePath,
+      `is not a group positions file (${(error as Error).message}); restore it or delete it to forget that group's positions`,
+    );
+  }
+  if (file?.version !== 1 || typeof file.group !== "string" || typeof file.offsets !== "object") {
+    throw new ValidationError(
+      filePath,
+      'is not a version 1 group positions file; expected {"version":1,"group","offsets"}',
+    );
+  }
+  return file;
 }

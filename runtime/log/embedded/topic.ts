@@ -86,7 +86,15 @@ export class Topic {
   static open(dir: string, settings: PartitionSettings, nowMs: number): Topic | null {
     const metadataPath = path.join(dir, TOPIC_METADATA_FILE);
     if (!fs.existsSync(metadataPath)) return null;
-    const metadata = JSON.parse(fs.readFileSync(metadataPath, "utf8")) as TopicMetadata;
+    let metadata: TopicMetadata;
+    try {
+      metadata = JSON.parse(fs.readFileSync(metadataPath, "utf8")) as TopicMetadata;
+    } catch (error) {
+      throw new ValidationError(
+        metadataPath,
+        `is not topic metadata (${(error as Error).message}); restore it from a backup`,
+      );
+    }
     if (
       metadata.version !== 1 ||
       metadata.name !== path.basename(dir) ||

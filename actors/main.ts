@@ -4,10 +4,11 @@
  * Exit codes: 0 after a graceful stop (SIGTERM/SIGINT), 1 when the root supervisor fails, 2 for a
  * bad configuration (one line on stderr naming the variable).
  */
+
+import { useCases } from "../models/index.ts";
 import { ConfigError, loadConfig } from "../runtime/config.ts";
 import { monitorEventLoop } from "../runtime/event-loop-monitor.ts";
 import { log, setLogLevel } from "../runtime/logger.ts";
-import { useCases } from "../models/index.ts";
 import { buildPlatform } from "./platform.ts";
 
 let config: ReturnType<typeof loadConfig>;
@@ -54,9 +55,12 @@ process.on("SIGINT", () => void shutdown("SIGINT"));
 try {
   await platform.root.start();
 } catch (error) {
-  log.fatal(`root supervisor failed to start: ${error instanceof Error ? error.message : String(error)}`, {
-    supervisor: "root",
-  });
+  log.fatal(
+    `root supervisor failed to start: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      supervisor: "root",
+    },
+  );
   process.exit(1);
 }
 log.info("coelho-realtime started", {

@@ -4,16 +4,16 @@
  * when asked, the use case's simulator, all under one root supervisor.
  */
 import { join } from "node:path";
-import { Supervisor } from "../runtime/actor/supervisor.ts";
+import type { UseCase } from "../models/index.ts";
 import { service } from "../runtime/actor/service.ts";
+import { Supervisor } from "../runtime/actor/supervisor.ts";
 import type { Config } from "../runtime/config.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
-import { type Log, deadLetterTopic } from "../runtime/log/log.ts";
+import { deadLetterTopic, type Log } from "../runtime/log/log.ts";
 import { partitionForString } from "../runtime/log/partitioner.ts";
 import { type Logger, log as rootLogger } from "../runtime/logger.ts";
-import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import type { ShardStatus } from "../runtime/shard/shard.ts";
-import type { UseCase } from "../models/index.ts";
+import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import { httpApp } from "./http/app.ts";
 
 export type EntityAnswer =
@@ -37,7 +37,10 @@ export interface Platform {
 export async function openLog(config: Config): Promise<Log> {
   if (config.kafkaBrokers.length > 0) {
     const { openKafkaLog } = await import("../runtime/log/kafka/index.ts");
-    return openKafkaLog({ brokers: config.kafkaBrokers, clientId: `${config.appId}-${config.instanceId}` });
+    return openKafkaLog({
+      brokers: config.kafkaBrokers,
+      clientId: `${config.appId}-${config.instanceId}`,
+    });
   }
   return openEmbeddedLog({ dir: join(config.dataDir, "log"), fsync: config.logFsync });
 }
@@ -49,11 +52,21 @@ interface Served {
 }
 
 /** Builds the platform's supervision tree; `root.start()` starts it. */
-export async function buildPlatform(config: Config, useCases: UseCase[], logger: Logger = rootLogger) {
+export async function buildPlatform(
+  config: Config,
+  useCases: UseCase[],
+  logger: Logger = rootLogger,
+) {
   const log = await openLog(config);
   const shards = new Supervisor(
     "shards",
-    { strategy: "one_for_one", maxRestarts: 10, periodMs: 60_000, backoffMinMs: 50, backoffMaxMs: 5_000 },
+    {
+      strategy: "one_for_one",
+      maxRestarts: 10,
+      periodMs: 60_000,
+      backoffMinMs: 50,
+      backoffMaxMs: 5_000,
+    },
     [],
   );
   const served = new Map<string, Served>();
@@ -80,7 +93,12 @@ export async function buildPlatform(config: Config, useCases: UseCase[], logger:
 
   let server: ReturnType<ReturnType<typeof httpApp>["listen"]> | null = null;
   const children = [
-    { id: "shards", create: () => shards, restart: "permanent" as const, shutdownMs: config.shutdownMs },
+    {
+      id: "shards",
+      create: () => shards,
+      restart: "permanent" as const,
+      shutdownMs: config.shutdownMs,
+    },
     ...[...served.values()].map(({ useCase, manager }) => ({
       id: `ingest-${useCase.model.name}`,
       restart: "permanent" as const,
@@ -127,7 +145,13 @@ export async function buildPlatform(config: Config, useCases: UseCase[], logger:
   ];
   const root = new Supervisor(
     "root",
-    { strategy: "one_for_one", maxRestarts: 3, periodMs: 60_000, backoffMinMs: 100, backoffMaxMs: 5_000 },
+    {
+      strategy: "one_for_one",
+      maxRestarts: 3,
+      periodMs: 60_000,
+      backoffMinMs: 100,
+      backoffMaxMs: 5_000,
+    },
     children,
   );
   const platform: Platform = {

@@ -13,7 +13,10 @@ const files = readdirSync(import.meta.dir)
 let failed = 0;
 for (const file of files) {
   console.log(`== ${file}`);
-  const proc = Bun.spawn(["bun", join(import.meta.dir, file)], { stdout: "inherit", stderr: "inherit" });
+  const proc = Bun.spawn(["bun", join(import.meta.dir, file)], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   if ((await proc.exited) !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);

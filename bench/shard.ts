@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { counterModel, type CounterState } from "../models/counter/model.ts";
+import { type CounterState, counterModel } from "../models/counter/model.ts";
 import { Supervisor } from "../runtime/actor/supervisor.ts";
 import { CheckpointStore } from "../runtime/checkpoint/store.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
@@ -36,7 +36,10 @@ async function shardPath(dir: string): Promise<void> {
     const batch: LogRecord[] = [];
     for (let j = i; j < Math.min(EVENTS, i + 10_000); j++) {
       const key = `key-${j % KEYS}`;
-      batch.push({ key: encoder.encode(key), value: encoder.encode(`{"key":"${key}","value":${j % 100}}`) });
+      batch.push({
+        key: encoder.encode(key),
+        value: encoder.encode(`{"key":"${key}","value":${j % 100}}`),
+      });
     }
     await log.append(model.inputTopic, 0, batch);
   }
@@ -78,7 +81,12 @@ async function shardPath(dir: string): Promise<void> {
     logger,
   });
   started = performance.now();
-  const consumer = await log.consume({ group: "bench", topics: [model.inputTopic], listener: manager, maxBatch: 5000 });
+  const consumer = await log.consume({
+    group: "bench",
+    topics: [model.inputTopic],
+    listener: manager,
+    maxBatch: 5000,
+  });
   for (;;) {
     const [status] = await manager.statuses();
     if (status && status.nextOffset >= EVENTS) break;
@@ -100,7 +108,8 @@ async function restore(dir: string): Promise<void> {
   const path = join(dir, "restore", "p0.sqlite");
   const store = new CheckpointStore(path);
   const rows: [string, string][] = [];
-  for (let i = 0; i < n; i++) rows.push([`card-${i.toString(36).padStart(8, "0")}`, `${i % 977},${i}`]);
+  for (let i = 0; i < n; i++)
+    rows.push([`card-${i.toString(36).padStart(8, "0")}`, `${i % 977},${i}`]);
   store.write(model.inputTopic, 0, n, rows);
   store.close();
   rows.length = 0;
@@ -127,7 +136,9 @@ async function restore(dir: string): Promise<void> {
   Bun.gc(true);
   const bytesPerEntity = (process.memoryUsage().heapUsed - heapBefore) / n;
   console.log(`shard.restore(${fmt(n)} entity states): ${seconds.toFixed(2)} s (target ≤ 5 s)`);
-  console.log(`shard.memory(counter state): ${bytesPerEntity.toFixed(0)} bytes/entity (target ≤ 300)`);
+  console.log(
+    `shard.memory(counter state): ${bytesPerEntity.toFixed(0)} bytes/entity (target ≤ 300)`,
+  );
   if (shard.status().entities !== n) throw new Error(`restored ${shard.status().entities} of ${n}`);
   shard.abandon();
   await log.close();

@@ -20,7 +20,13 @@ export function useCases(): UseCase[] {
     {
       model: counter,
       simulate: (log, ratePerSecond) =>
-        startCounterSimulator({ log, topic: counter.inputTopic, ratePerSecond, keys: 10_000, seed: 7 }),
+        startCounterSimulator({
+          log,
+          topic: counter.inputTopic,
+          ratePerSecond,
+          keys: 10_000,
+          seed: 7,
+        }),
     },
   ];
 }

@@ -18,12 +18,28 @@ describe("loadConfig", () => {
   });
 
   const bad: [string, string, string][] = [
-    ["COELHO_HTTP_PORT", "abc", 'COELHO_HTTP_PORT: "abc" is not valid; expected an integer from 0 to 65535'],
+    [
+      "COELHO_HTTP_PORT",
+      "abc",
+      'COELHO_HTTP_PORT: "abc" is not valid; expected an integer from 0 to 65535',
+    ],
     ["COELHO_HTTP_PORT", "70000", 'COELHO_HTTP_PORT: "70000" is not valid'],
-    ["COELHO_KAFKA_BROKERS", "localhost", 'COELHO_KAFKA_BROKERS: "localhost" has no port; expected host:port[,host:port]'],
+    [
+      "COELHO_KAFKA_BROKERS",
+      "localhost",
+      'COELHO_KAFKA_BROKERS: "localhost" has no port; expected host:port[,host:port]',
+    ],
     ["COELHO_KAFKA_BROKERS", "a:b:c", 'COELHO_KAFKA_BROKERS: "a:b:c" is not host:port'],
-    ["COELHO_PARTITIONS", "0", 'COELHO_PARTITIONS: "0" is not valid; expected an integer from 1 to 1024'],
-    ["COELHO_LOG_FSYNC", "sometimes", 'COELHO_LOG_FSYNC: "sometimes" is not valid; expected one of always, interval, never'],
+    [
+      "COELHO_PARTITIONS",
+      "0",
+      'COELHO_PARTITIONS: "0" is not valid; expected an integer from 1 to 1024',
+    ],
+    [
+      "COELHO_LOG_FSYNC",
+      "sometimes",
+      'COELHO_LOG_FSYNC: "sometimes" is not valid; expected one of always, interval, never',
+    ],
     ["COELHO_SIMULATE", "maybe", 'COELHO_SIMULATE: "maybe" is not valid; expected true or false'],
     ["COELHO_INSTANCE_ID", "a b", 'COELHO_INSTANCE_ID: "a b" is not valid'],
     ["COELHO_HTTP_PRT", "3000", "COELHO_HTTP_PRT: unknown setting; expected one of"],

@@ -5,7 +5,7 @@
  * summaries, bounded labels only. `kind` is an actor kind (`shard`, `ingestion`, ...), never an
  * actor instance; `shard` is a partition number, bounded by the partition count; never an entity id.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "coelho_process_" });

@@ -25,7 +25,12 @@ interface Expected {
 }
 
 /** Writes the input and folds it here, with no runtime code, into the expected states. */
-async function writeInput(dataDir: string, events: number, keys: number, seed: number): Promise<Expected> {
+async function writeInput(
+  dataDir: string,
+  events: number,
+  keys: number,
+  seed: number,
+): Promise<Expected> {
   const log = await openEmbeddedLog({ dir: join(dataDir, "log"), fsync: "never" });
   await log.ensureTopic({ name: TOPIC, partitions: PARTITIONS });
   const random = seededRandom(seed);
@@ -38,7 +43,9 @@ async function writeInput(dataDir: string, events: number, keys: number, seed: n
     let body: string;
     if (i % 997 === 13) {
       // One bad event in about a thousand, of three kinds.
-      body = [`{"key":"${key}","value":`, `{"key":"${key}"}`, `{"key":"${key}","value":"7"}`][i % 3] ?? "";
+      body =
+        [`{"key":"${key}","value":`, `{"key":"${key}"}`, `{"key":"${key}","value":"7"}`][i % 3] ??
+        "";
       badOffsets++;
     } else {
       body = JSON.stringify({ key, value });
@@ -66,9 +73,14 @@ function readCheckpoints(dataDir: string) {
   }
   for (const file of files) {
     const db = new Database(join(dir, file), { readonly: true });
-    const position = db.query("SELECT next_offset AS n FROM positions").get() as { n: number } | null;
+    const position = db.query("SELECT next_offset AS n FROM positions").get() as {
+      n: number;
+    } | null;
     applied += position?.n ?? 0;
-    for (const row of db.query("SELECT key, state FROM entities").all() as { key: string; state: string }[]) {
+    for (const row of db.query("SELECT key, state FROM entities").all() as {
+      key: string;
+      state: string;
+    }[]) {
       const [count, sum] = row.state.split(",").map(Number);
       states.set(row.key, { count: count ?? Number.NaN, sum: sum ?? Number.NaN });
     }
@@ -166,7 +178,10 @@ async function deadLetters(dataDir: string) {
   const seen = new Map<string, string>();
   for (let p = 0; p < PARTITIONS; p++) {
     for (const r of await log.read(`${TOPIC}.dlq`, p, 0, 100_000)) {
-      seen.set(`${r.headers["coelho.dlq.partition"]}/${r.headers["coelho.dlq.offset"]}`, r.headers["coelho.dlq.reason"] ?? "");
+      seen.set(
+        `${r.headers["coelho.dlq.partition"]}/${r.headers["coelho.dlq.offset"]}`,
+        r.headers["coelho.dlq.reason"] ?? "",
+      );
     }
   }
   await log.close();
@@ -176,7 +191,9 @@ async function deadLetters(dataDir: string) {
 describe("exactly-once state under SIGKILL", () => {
   test("every entity equals the independent fold after six kills and restarts", async () => {
     const result = await runWithKills("plain", {}, 11);
-    console.log(`kill points (events checkpointed): ${result.progress.join(", ")} of ${result.expected.total}`);
+    console.log(
+      `kill points (events checkpointed): ${result.progress.join(", ")} of ${result.expected.total}`,
+    );
     expectExact(result);
     // Bad events: each one is in the dead-letter topic (at least once, deduplicated by source).
     const dlq = await deadLetters(result.dataDir);
@@ -187,11 +204,7 @@ describe("exactly-once state under SIGKILL", () => {
   }, 300_000);
 
   test("passivation: with 150 entities per shard for 20k keys, results are still exact", async () => {
-    const result = await runWithKills(
-      "passivating",
-      { COELHO_MAX_ENTITIES_PER_SHARD: "150" },
-      23,
-    );
+    const result = await runWithKills("passivating", { COELHO_MAX_ENTITIES_PER_SHARD: "150" }, 23);
     expectExact(result);
   }, 300_000);
 });

@@ -34,7 +34,9 @@ export function httpApp(platform: Platform) {
       if (answer.kind === "not_owned") {
         set.status = 503;
         set.headers["retry-after"] = "1";
-        return { error: `partition ${answer.partition} is not assigned to this instance right now` };
+        return {
+          error: `partition ${answer.partition} is not assigned to this instance right now`,
+        };
       }
       if (answer.state === null) {
         set.status = 404;

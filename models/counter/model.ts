@@ -27,10 +27,13 @@ export function parseCounterEvent(bytes: Uint8Array): CounterEvent {
   try {
     body = JSON.parse(decoder.decode(bytes));
   } catch {
-    throw new ValidationError("", "value is not valid JSON; expected {\"key\": string, \"value\": number}");
+    throw new ValidationError(
+      "",
+      'value is not valid JSON; expected {"key": string, "value": number}',
+    );
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ValidationError("", "expected a JSON object {\"key\": string, \"value\": number}");
+    throw new ValidationError("", 'expected a JSON object {"key": string, "value": number}');
   }
   const { key, value } = body as Record<string, unknown>;
   if (typeof key !== "string" || key.length === 0 || key.length > KEY_LENGTH_MAX) {
@@ -42,7 +45,9 @@ export function parseCounterEvent(bytes: Uint8Array): CounterEvent {
   return { key, value };
 }
 
-export function counterModel(inputTopic = "counter.events"): EntityModel<CounterState, CounterEvent> {
+export function counterModel(
+  inputTopic = "counter.events",
+): EntityModel<CounterState, CounterEvent> {
   return {
     name: "counter",
     inputTopic,

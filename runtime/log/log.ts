@@ -84,7 +84,12 @@ export interface Log {
   /** Append choosing partitions by key (murmur2) or round-robin for null keys. */
   produce(topic: string, records: LogRecord[]): Promise<void>;
   /** Read up to `maxRecords` starting at `fromOffset` (clamped to the partition's start). */
-  read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<StoredRecord[]>;
+  read(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    maxRecords: number,
+  ): Promise<StoredRecord[]>;
   /** Offset the next appended record will get. */
   endOffset(topic: string, partition: number): Promise<number>;
   /** Oldest offset still retained. */

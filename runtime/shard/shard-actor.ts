@@ -2,8 +2,9 @@
  * The shard as an actor: its mailbox serialises batches, queries and checkpoint ticks, so the
  * entity state is touched by one message at a time and needs no locks.
  */
-import type { StoredRecord } from "../log/log.ts";
+
 import type { Behavior } from "../actor/types.ts";
+import type { StoredRecord } from "../log/log.ts";
 import { Shard, type ShardOptions, type ShardStatus } from "./shard.ts";
 
 export type ShardMessage =

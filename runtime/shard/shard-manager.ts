@@ -92,7 +92,8 @@ export class ShardManager<S, E> implements PartitionListener {
 
   async onBatch(tp: TopicPartition, records: StoredRecord[]): Promise<void> {
     const shard = this.shards.get(tp.partition);
-    if (!shard) throw new Error(`${this.options.model.name}: batch for unassigned partition ${tp.partition}`);
+    if (!shard)
+      throw new Error(`${this.options.model.name}: batch for unassigned partition ${tp.partition}`);
     try {
       await shard.ask({ type: "batch", records }, this.options.batchTimeoutMs ?? 120_000);
     } catch (error) {
@@ -116,7 +117,10 @@ export class ShardManager<S, E> implements PartitionListener {
   }
 
   /** Asks the owning shard for an entity's state; null when the partition is not ours. */
-  async get(partition: number, key: string): Promise<{ state: S | null; status: ShardStatus } | null> {
+  async get(
+    partition: number,
+    key: string,
+  ): Promise<{ state: S | null; status: ShardStatus } | null> {
     const shard = this.shards.get(partition);
     if (!shard) return null;
     const state = (await shard.ask({ type: "get", key }, 10_000)) as S | null;

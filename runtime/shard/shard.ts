@@ -6,8 +6,10 @@
  * skipped; a record above it means records are missing (the shard restarted from its checkpoint
  * while the consumer went on), and the shard reads the gap from the log itself before going on.
  */
+
+import { CheckpointStore } from "../checkpoint/store.ts";
 import { ValidationError } from "../errors.ts";
-import { type Log, type StoredRecord, deadLetterTopic } from "../log/log.ts";
+import { deadLetterTopic, type Log, type StoredRecord } from "../log/log.ts";
 import type { Logger } from "../logger.ts";
 import {
   checkpointLagEvents,
@@ -17,9 +19,8 @@ import {
   entitiesPassivated,
   eventsIn,
 } from "../metrics.ts";
-import { CheckpointStore } from "../checkpoint/store.ts";
-import { EntityTable } from "./entity-table.ts";
 import type { EntityModel, EntityObserver } from "./entity-model.ts";
+import { EntityTable } from "./entity-table.ts";
 
 export interface ShardOptions<S, E> {
   model: EntityModel<S, E>;
@@ -155,7 +156,10 @@ export class Shard<S, E> {
     this.table.markClean();
     this.checkpointedOffset = this.nextOffset;
     this.lastCheckpointAtMs = Date.now();
-    checkpointSeconds.observe({ usecase: this.options.model.name }, (performance.now() - started) / 1000);
+    checkpointSeconds.observe(
+      { usecase: this.options.model.name },
+      (performance.now() - started) / 1000,
+    );
     checkpointLagEvents.set(this.labels, 0);
     await this.options.onCheckpoint?.(this.nextOffset);
   }
@@ -198,7 +202,12 @@ export class Shard<S, E> {
   private async fillGap(untilOffset: number): Promise<void> {
     while (this.nextOffset < untilOffset) {
       const want = Math.min(this.options.batchMax, untilOffset - this.nextOffset);
-      const read = await this.options.log.read(this.topic, this.options.partition, this.nextOffset, want);
+      const read = await this.options.log.read(
+        this.topic,
+        this.options.partition,
+        this.nextOffset,
+        want,
+      );
       const missing = read.filter((r) => r.offset < untilOffset);
       if (missing.length === 0) {
         // Nothing stored in the gap (a compacted or transactional topic skips offsets).

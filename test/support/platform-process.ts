@@ -2,8 +2,9 @@
  * Runs the platform (`actors/main.ts`) as a child process, as a user or a pod would, for tests
  * that kill it, restart it and look at what it left on disk.
  */
-import { type Subprocess, spawn } from "bun";
+
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -80,5 +81,7 @@ export async function waitFor<T>(
     }
     await Bun.sleep(50);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
+  );
 }

@@ -146,8 +146,9 @@ async function restore(dir: string): Promise<void> {
 
 const dir = mkdtempSync(join(tmpdir(), "coelho-bench-shard-"));
 try {
-  await shardPath(dir);
-  await restore(dir);
+  const only = process.env.BENCH_ONLY;
+  if (!only || only === "path") await shardPath(dir);
+  if (!only || only === "restore") await restore(dir);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

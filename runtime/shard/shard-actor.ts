@@ -6,6 +6,7 @@
 import type { Behavior } from "../actor/types.ts";
 import type { StoredRecord } from "../log/log.ts";
 import { Shard, type ShardOptions, type ShardStatus } from "./shard.ts";
+import type { ShardLifecycle } from "./shard-lifecycle.ts";
 
 export type ShardMessage =
   | { type: "batch"; records: StoredRecord[] }
@@ -22,16 +23,22 @@ export type ShardReply = unknown;
  */
 export function shardBehavior<S, E>(
   options: ShardOptions<S, E>,
+  lifecycle: ShardLifecycle,
 ): Behavior<ShardMessage, ShardReply> & { shard: Shard<S, E> } {
   const shard = new Shard(options);
   return {
     shard,
     async onStart() {
+      if (lifecycle.state === "assigned") lifecycle.send({ type: "RESTORE" });
       await shard.restore();
+      lifecycle.send({ type: "RESTORED" });
     },
     async onRestart(_ctx, error) {
       options.logger.warn("shard restarting from its checkpoint", { error });
+      // A crash during a restore leaves the lifecycle in `restoring`: restore again from there.
+      if (lifecycle.state === "running") lifecycle.send({ type: "RESTART" });
       await shard.restore();
+      lifecycle.send({ type: "RESTORED" });
     },
     async onStop() {
       await shard.close();

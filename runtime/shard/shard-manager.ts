@@ -12,6 +12,7 @@ import type { Logger } from "../logger.ts";
 import type { EntityModel, EntityObserver } from "./entity-model.ts";
 import type { Shard, ShardStatus } from "./shard.ts";
 import { type ShardMessage, type ShardReply, shardBehavior } from "./shard-actor.ts";
+import { ShardLifecycle, type ShardLifecycleState } from "./shard-lifecycle.ts";
 
 export interface ShardManagerOptions<S, E> {
   model: EntityModel<S, E>;
@@ -36,6 +37,7 @@ const SHARD_MAILBOX_CAPACITY = 64;
 
 export class ShardManager<S, E> implements PartitionListener {
   private readonly shards = new Map<number, ActorRef<ShardMessage, ShardReply>>();
+  private readonly lifecycles = new Map<number, ShardLifecycle>();
   private ticker: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly options: ShardManagerOptions<S, E>) {}
@@ -53,6 +55,8 @@ export class ShardManager<S, E> implements PartitionListener {
     const { model, log, group } = this.options;
     const logger = this.options.logger.child({ usecase: model.name, partition: tp.partition });
     let previous: Shard<S, E> | null = null;
+    const lifecycle = new ShardLifecycle(this.childId(tp.partition));
+    this.lifecycles.set(tp.partition, lifecycle);
     const actor = spawn<ShardMessage, ShardReply>({
       name: this.childId(tp.partition),
       kind: "shard",
@@ -60,20 +64,23 @@ export class ShardManager<S, E> implements PartitionListener {
       behavior: () => {
         // A crashed run's store handle is released before the new run opens the file again.
         previous?.abandon();
-        const behavior = shardBehavior<S, E>({
-          model,
-          log,
-          partition: tp.partition,
-          storePath: this.storePath(tp.partition),
-          maxEntities: this.options.maxEntitiesPerShard,
-          idleMs: this.options.entityIdleMs,
-          checkpointIntervalMs: this.options.checkpointIntervalMs,
-          checkpointMaxEvents: this.options.checkpointMaxEvents,
-          batchMax: this.options.batchMax,
-          observer: this.options.observer,
-          onCheckpoint: (nextOffset) => log.commit(group, tp, nextOffset),
-          logger,
-        });
+        const behavior = shardBehavior<S, E>(
+          {
+            model,
+            log,
+            partition: tp.partition,
+            storePath: this.storePath(tp.partition),
+            maxEntities: this.options.maxEntitiesPerShard,
+            idleMs: this.options.entityIdleMs,
+            checkpointIntervalMs: this.options.checkpointIntervalMs,
+            checkpointMaxEvents: this.options.checkpointMaxEvents,
+            batchMax: this.options.batchMax,
+            observer: this.options.observer,
+            onCheckpoint: (nextOffset) => log.commit(group, tp, nextOffset),
+            logger,
+          },
+          lifecycle,
+        );
         previous = behavior.shard;
         return behavior;
       },
@@ -109,20 +116,34 @@ export class ShardManager<S, E> implements PartitionListener {
 
   async onRevoked(tp: TopicPartition): Promise<void> {
     const shard = this.shards.get(tp.partition);
-    if (!shard) return;
+    const lifecycle = this.lifecycles.get(tp.partition);
+    if (!shard || !lifecycle) return;
     this.shards.delete(tp.partition);
+    lifecycle.send({ type: "REVOKE" });
     // Stopping the actor drains its mailbox and checkpoints in onStop.
     await this.options.supervisor.terminateChild(this.childId(tp.partition));
+    lifecycle.send({ type: "REVOKED" });
+    this.lifecycles.delete(tp.partition);
     if (this.shards.size === 0) this.stopTicker();
   }
 
-  /** Asks the owning shard for an entity's state; null when the partition is not ours. */
+  /** Lifecycle state of each partition this process holds. */
+  lifecycleStates(): { partition: number; state: ShardLifecycleState; inStateMs: number }[] {
+    return [...this.lifecycles.entries()]
+      .map(([partition, life]) => ({ partition, state: life.state, inStateMs: life.inStateMs }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * Asks the owning shard for an entity's state; null when the partition is not ours or its
+   * shard is not running (restoring or revoking): a caller answers "try again", never stale state.
+   */
   async get(
     partition: number,
     key: string,
   ): Promise<{ state: S | null; status: ShardStatus } | null> {
     const shard = this.shards.get(partition);
-    if (!shard) return null;
+    if (!shard || this.lifecycles.get(partition)?.state !== "running") return null;
     const state = (await shard.ask({ type: "get", key }, 10_000)) as S | null;
     const status = (await shard.ask({ type: "status" }, 10_000)) as ShardStatus;
     return { state, status };

@@ -9,10 +9,14 @@
  * entity would lose events or, restored later, count them twice.
  */
 
-interface Entry<S> {
+/** An entity in memory. Handed out by `entry()` so the hot path looks a key up only once. */
+export interface Entry<S> {
+  readonly key: string;
   state: S;
   /** Tick of the last event; compared with the tick of the previous sweep. */
   touchedTick: number;
+  /** Changed since the last checkpoint (then it is also in the dirty list). */
+  dirty: boolean;
 }
 
 export interface Eviction {
@@ -22,7 +26,8 @@ export interface Eviction {
 
 export class EntityTable<S> {
   private readonly entries = new Map<string, Entry<S>>();
-  private readonly dirtyKeys = new Set<string>();
+  /** Entries changed since the last checkpoint; a list, not a Set: no hashing per event. */
+  private dirtyEntries: Entry<S>[] = [];
   private tick = 1;
   /** Tick of the previous sweep of any kind: CLOCK's second chance is relative to it. */
   private lastSweepTick = 0;
@@ -38,7 +43,7 @@ export class EntityTable<S> {
   }
 
   get dirtyCount(): number {
-    return this.dirtyKeys.size;
+    return this.dirtyEntries.length;
   }
 
   /** Starts a new batch: entries touched from now on survive the next sweep. */
@@ -54,40 +59,55 @@ export class EntityTable<S> {
     return this.entries.get(key)?.state;
   }
 
+  /** The entry of a key in memory, for a read-then-update with one lookup. */
+  entry(key: string): Entry<S> | undefined {
+    return this.entries.get(key);
+  }
+
   /** Sets a state changed by an event: it is dirty until the next checkpoint. */
   set(key: string, state: S): void {
     const entry = this.entries.get(key);
-    if (entry) {
-      entry.state = state;
-      entry.touchedTick = this.tick;
-    } else {
-      this.entries.set(key, { state, touchedTick: this.tick });
+    if (entry) this.update(entry, state);
+    else this.insert(key, state);
+  }
+
+  /** Updates an entry got from `entry()`. */
+  update(entry: Entry<S>, state: S): void {
+    entry.state = state;
+    entry.touchedTick = this.tick;
+    if (!entry.dirty) {
+      entry.dirty = true;
+      this.dirtyEntries.push(entry);
     }
-    this.dirtyKeys.add(key);
+  }
+
+  /** Adds a new entity, dirty until the next checkpoint. */
+  insert(key: string, state: S): void {
+    const entry: Entry<S> = { key, state, touchedTick: this.tick, dirty: true };
+    this.entries.set(key, entry);
+    this.dirtyEntries.push(entry);
   }
 
   /** Loads a state as stored (clean), e.g. on restore or after a store lookup. */
   load(key: string, state: S): void {
-    this.entries.set(key, { state, touchedTick: this.tick });
+    this.entries.set(key, { key, state, touchedTick: this.tick, dirty: false });
   }
 
   /** Dirty entries as `[key, state]`, for the checkpoint. */
   *dirty(): IterableIterator<[string, S]> {
-    for (const key of this.dirtyKeys) {
-      const entry = this.entries.get(key);
-      if (entry) yield [key, entry.state];
-    }
+    for (const entry of this.dirtyEntries) yield [entry.key, entry.state];
   }
 
   /** The checkpoint that included every dirty entry committed. */
   markClean(): void {
-    this.dirtyKeys.clear();
+    for (const entry of this.dirtyEntries) entry.dirty = false;
+    this.dirtyEntries = [];
   }
 
   /** Forgets everything (the shard is revoked or restarted). */
   clear(): void {
     this.entries.clear();
-    this.dirtyKeys.clear();
+    this.dirtyEntries = [];
   }
 
   /** True when a sweep would have work: over the limit, or the idle time has passed. */
@@ -103,12 +123,12 @@ export class EntityTable<S> {
     const eviction: Eviction = { idle: 0, overLimit: 0 };
     const idleCutoffTick = nowMs - this.idleSweepAtMs >= idleMs ? this.idleSweepTick : -1;
     const target = Math.floor(this.maxEntities * 0.9);
-    const secondChances: [string, Entry<S>][] = [];
+    const secondChances: Entry<S>[] = [];
     for (const [key, entry] of this.entries) {
       const overLimit = this.entries.size > target;
       const idle = entry.touchedTick <= idleCutoffTick;
       if (!overLimit && idleCutoffTick < 0) break;
-      if (this.dirtyKeys.has(key)) continue;
+      if (entry.dirty) continue;
       if (idle) {
         this.entries.delete(key);
         eviction.idle++;
@@ -116,19 +136,19 @@ export class EntityTable<S> {
         this.entries.delete(key);
         eviction.overLimit++;
       } else if (overLimit) {
-        secondChances.push([key, entry]);
+        secondChances.push(entry);
       }
     }
     // Touched entries move to the back so the next sweep looks at older ones first.
-    for (const [key, entry] of secondChances) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
+    for (const entry of secondChances) {
+      this.entries.delete(entry.key);
+      this.entries.set(entry.key, entry);
     }
     // Still over: every clean entry was touched recently; evict them oldest first.
     if (this.entries.size > target) {
-      for (const key of this.entries.keys()) {
+      for (const [key, entry] of this.entries) {
         if (this.entries.size <= target) break;
-        if (this.dirtyKeys.has(key)) continue;
+        if (entry.dirty) continue;
         this.entries.delete(key);
         eviction.overLimit++;
       }

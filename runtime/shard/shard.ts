@@ -235,10 +235,13 @@ export class Shard<S, E> {
     if (deadLetters.length > 0) await this.sendToDeadLetters(deadLetters);
     if (this.storeMayHoldMore) this.loadMissing(decoded);
     this.table.nextTick();
+    const table = this.table;
     for (const { record, key, event } of decoded) {
-      const before = this.table.get(key) ?? model.initial(key);
+      const entry = table.entry(key);
+      const before = entry ? entry.state : model.initial(key);
       const after = model.update(before, event);
-      this.table.set(key, after);
+      if (entry) table.update(entry, after);
+      else table.insert(key, after);
       observer?.(key, before, after, event, record);
     }
     const last = records[records.length - 1];

@@ -15,7 +15,7 @@ import type {
   TopicSpec,
 } from "../log.ts";
 import { toMessage, toOffset } from "./codec.ts";
-import { protocolType, translateError } from "./errors.ts";
+import { translateError } from "./errors.ts";
 import { KafkaGroupConsumer } from "./group-consumer.ts";
 import { HealthTracker, type KafkaHealth } from "./health.ts";
 import { createKafkaLogRouter, type KafkaLogRouter } from "./kafka-logger.ts";
@@ -411,6 +411,3 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<KafkaLog> 
     health,
   );
 }
-
-/** @internal exported for tests of error mapping */
-export { protocolType };

@@ -1,0 +1,75 @@
+import { describe, expect, test } from "bun:test";
+import { averagePrecision, logLoss, mae, qualityAt, rmse, rocAuc } from "./metrics.ts";
+
+describe("averagePrecision", () => {
+  test("steps precision over recall, highest score first", () => {
+    // 0.9: P 1/1, R 1/2; 0.8: R unchanged; 0.3: P 2/3, R 1 → 0.5·1 + 0.5·2/3.
+    expect(averagePrecision([0.9, 0.8, 0.3], [1, 0, 1])).toBeCloseTo(5 / 6, 12);
+  });
+
+  test("a tie is one threshold, whatever the row order", () => {
+    // Group 0.8 holds one positive and one negative: P 1/2 at R 1/2, then P 2/4 at R 1.
+    expect(averagePrecision([0.8, 0.8, 0.5, 0.5], [1, 0, 1, 0])).toBeCloseTo(0.5, 12);
+    expect(averagePrecision([0.8, 0.8, 0.5, 0.5], [0, 1, 0, 1])).toBeCloseTo(0.5, 12);
+    // All tied: one threshold, AP is the positive rate.
+    expect(averagePrecision([0.3, 0.3, 0.3, 0.3], [1, 0, 0, 0])).toBeCloseTo(0.25, 12);
+  });
+
+  test("perfect ranking scores 1; no positives is NaN", () => {
+    expect(averagePrecision([0.9, 0.7, 0.1], [1, 1, 0])).toBe(1);
+    expect(averagePrecision([0.9, 0.1], [0, 0])).toBeNaN();
+  });
+});
+
+describe("rocAuc", () => {
+  test("counts tied pairs as one half", () => {
+    // Pairs (pos, neg): (0.9,0.5)=1 (0.9,0.1)=1 (0.5,0.5)=½ (0.5,0.1)=1 → 3.5/4.
+    expect(rocAuc([0.9, 0.5, 0.5, 0.1], [1, 1, 0, 0])).toBeCloseTo(0.875, 12);
+    expect(rocAuc([0.4, 0.4, 0.4], [1, 0, 1])).toBeCloseTo(0.5, 12);
+  });
+
+  test("perfect, inverted, and undefined with one class", () => {
+    expect(rocAuc([0.9, 0.8, 0.2], [1, 1, 0])).toBe(1);
+    expect(rocAuc([0.1, 0.2, 0.9], [1, 1, 0])).toBe(0);
+    expect(rocAuc([0.1, 0.2], [1, 1])).toBeNaN();
+  });
+});
+
+describe("logLoss", () => {
+  test("mean cross-entropy in nats, optionally weighted", () => {
+    expect(logLoss([0.8, 0.3], [1, 0])).toBeCloseTo(-(Math.log(0.8) + Math.log(0.7)) / 2, 12);
+    expect(logLoss([0.8, 0.3], [1, 0], [3, 1])).toBeCloseTo(
+      -(3 * Math.log(0.8) + Math.log(0.7)) / 4,
+      12,
+    );
+  });
+
+  test("a confident mistake is large but finite", () => {
+    expect(logLoss([0], [1])).toBeCloseTo(-Math.log(1e-15), 6);
+  });
+});
+
+describe("qualityAt", () => {
+  test("precision, recall, F1 and F2; a score equal to the threshold is flagged", () => {
+    const q = qualityAt([0.9, 0.75, 0.7, 0.1], [1, 1, 0, 1], 0.75, 2);
+    expect([q.tp, q.fp, q.fn, q.tn]).toEqual([2, 0, 1, 1]);
+    expect(q.precision).toBe(1);
+    expect(q.recall).toBeCloseTo(2 / 3, 12);
+    expect(q.fBeta).toBeCloseTo((5 * (2 / 3)) / (4 + 2 / 3), 12);
+    expect(qualityAt([0.9, 0.75, 0.7, 0.1], [1, 1, 0, 1], 0.75).fBeta).toBeCloseTo(0.8, 12);
+  });
+
+  test("nothing flagged has precision 0", () => {
+    const q = qualityAt([0.1, 0.2], [1, 0], 0.5);
+    expect(q.precision).toBe(0);
+    expect(q.recall).toBe(0);
+    expect(q.fBeta).toBe(0);
+  });
+});
+
+describe("regression errors", () => {
+  test("MAE and RMSE", () => {
+    expect(mae([1, 2, 3], [2, 2, 5])).toBe(1);
+    expect(rmse([1, 2, 3], [2, 2, 5])).toBeCloseTo(Math.sqrt(5 / 3), 12);
+  });
+});

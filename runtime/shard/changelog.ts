@@ -1,0 +1,39 @@
+/**
+ * A shard's changelog: where its state goes so that a partition moving to another process can
+ * be restored there (Kafka mode; DESIGN.md "State, checkpoints and exactly-once state").
+ *
+ * The contract that keeps state exactly-once across processes:
+ * - `publish` makes a checkpoint's changed states AND its positions visible atomically, and
+ *   moves the input group's committed offset to the input position in the same step (a Kafka
+ *   transaction: changelog records + `sendOffsets`). A reader never sees half a checkpoint.
+ * - The shard publishes BEFORE it commits the same checkpoint locally. So the local store is never
+ *   ahead of the changelog: local == changelog means the local store is fresh; local < changelog
+ *   means another process moved on, and the shard restores from the changelog.
+ * - A process that lost its partition and still publishes is fenced (its publish fails).
+ */
+
+/** A position a shard's state includes: the next offset of a partition of a topic it reads. */
+export interface SourcePosition {
+  topic: string;
+  partition: number;
+  nextOffset: number;
+}
+
+export interface ShardChangelog {
+  /** Atomically publishes states (`[key, encoded state]`) and positions; commits the input group. */
+  publish(
+    partition: number,
+    states: Iterable<[string, string]>,
+    positions: SourcePosition[],
+  ): Promise<void>;
+  /** The input position the changelog holds for the partition (the group's committed offset). */
+  position(partition: number): Promise<number | null>;
+  /** Reads the partition's latest state per key and its positions, as of the last publish. */
+  restore(
+    partition: number,
+    visit: (key: string, state: string) => void,
+  ): Promise<SourcePosition[]>;
+  /** Releases what the partition holds (its transactional producer) on revocation. */
+  release(partition: number): Promise<void>;
+  close(): Promise<void>;
+}

@@ -110,7 +110,7 @@ async function restore(dir: string): Promise<void> {
   const rows: [string, string][] = [];
   for (let i = 0; i < n; i++)
     rows.push([`card-${i.toString(36).padStart(8, "0")}`, `${i % 977},${i}`]);
-  store.write(model.inputTopic, 0, n, rows);
+  store.write(rows, [{ topic: model.inputTopic, partition: 0, nextOffset: n }]);
   store.close();
   rows.length = 0;
 

@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
+import type { SourcePosition } from "../shard/changelog.ts";
 import { CREATE_STATEMENTS, entities, positions, SCHEMA_VERSION } from "./schema.ts";
 
 /** SQLite's bound-parameter limit is 32766; stay well under it. */
@@ -25,7 +26,7 @@ export class CheckpointStore {
   private readonly sqlite: Database;
   private readonly db: BunSQLiteDatabase;
   private readonly upsertEntity: Statement;
-  private readonly deleteEntity: Statement;
+  private readonly upsertPosition: Statement;
 
   constructor(path: string) {
     this.path = path;
@@ -49,7 +50,11 @@ export class CheckpointStore {
     this.upsertEntity = this.sqlite.prepare(
       "INSERT INTO entities (key, state) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET state = excluded.state",
     );
-    this.deleteEntity = this.sqlite.prepare("DELETE FROM entities WHERE key = ?1");
+    this.upsertPosition = this.sqlite.prepare(
+      `INSERT INTO positions (topic, partition, next_offset, written_at_ms) VALUES (?1, ?2, ?3, ?4)
+       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset,
+       written_at_ms = excluded.written_at_ms`,
+    );
   }
 
   /** The stored position of a partition, or null when this store never checkpointed it. */
@@ -100,29 +105,44 @@ export class CheckpointStore {
     return found;
   }
 
+  /** Every stored position: the input partition's and those of re-keyed sources. */
+  positions(): SourcePosition[] {
+    return this.db
+      .select({
+        topic: positions.topic,
+        partition: positions.partition,
+        nextOffset: positions.nextOffset,
+      })
+      .from(positions)
+      .all();
+  }
+
   /**
-   * Writes changed states, removes deleted ones and records the position, atomically.
-   * `nextOffset` is the first input offset the written states do not include.
+   * Writes changed states and the positions they include, atomically. Each position is the
+   * first offset of its topic partition that the written states do not include.
    */
-  write(
-    topic: string,
-    partition: number,
-    nextOffset: number,
-    changed: Iterable<[string, string]>,
-    deleted: Iterable<string> = [],
-  ): void {
+  write(changed: Iterable<[string, string]>, at: SourcePosition[]): void {
+    this.sqlite.transaction(() => this.writeRows(changed, at))();
+  }
+
+  /**
+   * Replaces everything with a state restored from elsewhere (the changelog), atomically: a
+   * crash in the middle leaves the old checkpoint, never a mix.
+   */
+  replaceAll(states: Iterable<[string, string]>, at: SourcePosition[]): void {
+    this.sqlite.transaction(() => {
+      this.sqlite.run("DELETE FROM entities");
+      this.sqlite.run("DELETE FROM positions");
+      this.writeRows(states, at);
+    })();
+  }
+
+  private writeRows(changed: Iterable<[string, string]>, at: SourcePosition[]): void {
     const writtenAtMs = Date.now();
-    this.db.transaction((tx) => {
-      for (const [key, state] of changed) this.upsertEntity.run(key, state);
-      for (const key of deleted) this.deleteEntity.run(key);
-      tx.insert(positions)
-        .values({ topic, partition, nextOffset, writtenAtMs })
-        .onConflictDoUpdate({
-          target: [positions.topic, positions.partition],
-          set: { nextOffset, writtenAtMs },
-        })
-        .run();
-    });
+    for (const [key, state] of changed) this.upsertEntity.run(key, state);
+    for (const { topic, partition, nextOffset } of at) {
+      this.upsertPosition.run(topic, partition, nextOffset, writtenAtMs);
+    }
   }
 
   close(): void {

@@ -19,6 +19,7 @@ import {
   entitiesPassivated,
   eventsIn,
 } from "../metrics.ts";
+import type { ShardChangelog, SourcePosition } from "./changelog.ts";
 import type { EntityModel, EntityObserver } from "./entity-model.ts";
 import { EntityTable } from "./entity-table.ts";
 
@@ -35,10 +36,24 @@ export interface ShardOptions<S, E> {
   /** Records per read when the shard fills a gap itself. */
   batchMax: number;
   observer?: EntityObserver<S, E>;
-  /** Called after each checkpoint with the position it includes (e.g. to commit the group). */
+  /** Kafka mode: where checkpoints are published first, and restored from when the local is stale. */
+  changelog?: ShardChangelog;
+  /**
+   * Called after each checkpoint with the input position it includes, to commit the group.
+   * Not called with a changelog, whose publish commits the group in the same transaction.
+   */
   onCheckpoint?: (nextOffset: number) => Promise<void>;
+  /** Records larger than this go to the dead-letter topic undecoded. */
+  maxEventBytes?: number;
   logger: Logger;
 }
+
+/** Headers the re-keying step puts on a record: where it came from. */
+export const SOURCE_TOPIC_HEADER = "coelho.src.topic";
+export const SOURCE_PARTITION_HEADER = "coelho.src.partition";
+export const SOURCE_OFFSET_HEADER = "coelho.src.offset";
+
+const EVENT_BYTES_MAX_DEFAULT = 64 * 1024;
 
 export interface ShardStatus {
   usecase: string;
@@ -50,6 +65,8 @@ export interface ShardStatus {
   checkpointedOffset: number;
   entities: number;
   dirty: number;
+  /** Re-keyed records skipped because the re-keying step wrote them again after a crash. */
+  duplicatesSkipped: number;
 }
 
 /** A decoded record on its way into the state. */
@@ -64,6 +81,13 @@ export class Shard<S, E> {
   private store: CheckpointStore | null = null;
   private nextOffset = 0;
   private checkpointedOffset = 0;
+  /**
+   * For re-keyed input: per source topic partition, the next source offset not yet applied. The
+   * re-keying step may write a record again after a crash; its source offset is then below this
+   * mark and the record is skipped, so state stays exactly-once through re-keying too.
+   */
+  private readonly sourceMarks = new Map<string, SourcePosition>();
+  private duplicatesSkipped = 0;
   private lastCheckpointAtMs = Date.now();
   /** False while every entity the store holds is also in memory: a miss then means a new key. */
   private storeMayHoldMore = false;
@@ -81,16 +105,22 @@ export class Shard<S, E> {
   /** Opens the checkpoint and loads states; returns the offset to read from. */
   async restore(): Promise<number> {
     const { model, log, partition, storePath } = this.options;
-    this.store = new CheckpointStore(storePath);
-    const position = this.store.position(this.topic, partition);
+    const store = new CheckpointStore(storePath);
+    this.store = store;
+    await this.restoreFromChangelogIfStale(store);
+    const stored = new Map(store.positions().map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    const own = stored.get(`${this.topic}\u0000${partition}`);
+    stored.delete(`${this.topic}\u0000${partition}`);
+    this.sourceMarks.clear();
+    for (const [id, position] of stored) this.sourceMarks.set(id, position);
     // Never checkpointed: the empty state includes nothing, so read from the oldest record kept.
-    this.nextOffset = position?.nextOffset ?? (await log.startOffset(this.topic, partition));
+    this.nextOffset = own?.nextOffset ?? (await log.startOffset(this.topic, partition));
     this.checkpointedOffset = this.nextOffset;
     this.table.clear();
-    const loaded = this.store.scan(this.options.maxEntities, (key, text) =>
+    const loaded = store.scan(this.options.maxEntities, (key, text) =>
       this.table.load(key, model.decodeState(text)),
     );
-    this.storeMayHoldMore = loaded < this.store.count();
+    this.storeMayHoldMore = loaded < store.count();
     entitiesActive.set(this.labels, this.table.size);
     this.options.logger.info("shard restored", {
       partition,
@@ -98,6 +128,30 @@ export class Shard<S, E> {
       entities: loaded,
     });
     return this.nextOffset;
+  }
+
+  /**
+   * The changelog is published before the local commit, so the local store is fresh exactly when
+   * its position equals the changelog's; behind it, another process moved on: take its state.
+   */
+  private async restoreFromChangelogIfStale(store: CheckpointStore): Promise<void> {
+    const changelog = this.options.changelog;
+    if (!changelog) return;
+    const { partition } = this.options;
+    const published = await changelog.position(partition);
+    const local = store.position(this.topic, partition)?.nextOffset ?? null;
+    if (published === null || (local !== null && local >= published)) return;
+    const started = performance.now();
+    const states = new Map<string, string>();
+    const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
+    store.replaceAll(states, positions);
+    this.options.logger.info("shard restored from the changelog", {
+      partition,
+      localOffset: local,
+      changelogOffset: published,
+      entities: states.size,
+      seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+    });
   }
 
   /** Applies a batch (records in offset order), then checkpoints and passivates when due. */
@@ -127,6 +181,7 @@ export class Shard<S, E> {
       checkpointedOffset: this.checkpointedOffset,
       entities: this.table.size,
       dirty: this.table.dirtyCount,
+      duplicatesSkipped: this.duplicatesSkipped,
     };
   }
 
@@ -141,7 +196,17 @@ export class Shard<S, E> {
     this.passivate();
   }
 
-  /** Writes dirty states with the position they include, in one transaction. */
+  /** Positions the in-memory state includes: the input partition's and the re-keyed sources'. */
+  private positions(): SourcePosition[] {
+    const own = {
+      topic: this.topic,
+      partition: this.options.partition,
+      nextOffset: this.nextOffset,
+    };
+    return [own, ...this.sourceMarks.values()];
+  }
+
+  /** Writes dirty states with the positions they include: changelog first, then locally. */
   async checkpoint(): Promise<void> {
     const store = this.store;
     if (!store || (this.nextOffset === this.checkpointedOffset && this.table.dirtyCount === 0)) {
@@ -149,10 +214,12 @@ export class Shard<S, E> {
     }
     const started = performance.now();
     const encode = this.options.model.encodeState;
-    const changed = (function* (dirty: IterableIterator<[string, S]>) {
-      for (const [key, state] of dirty) yield [key, encode(state)] as [string, string];
-    })(this.table.dirty());
-    store.write(this.topic, this.options.partition, this.nextOffset, changed);
+    const changed: [string, string][] = [];
+    for (const [key, state] of this.table.dirty()) changed.push([key, encode(state)]);
+    const positions = this.positions();
+    const changelog = this.options.changelog;
+    if (changelog) await changelog.publish(this.options.partition, changed, positions);
+    store.write(changed, positions);
     this.table.markClean();
     this.checkpointedOffset = this.nextOffset;
     this.lastCheckpointAtMs = Date.now();
@@ -161,12 +228,13 @@ export class Shard<S, E> {
       (performance.now() - started) / 1000,
     );
     checkpointLagEvents.set(this.labels, 0);
-    await this.options.onCheckpoint?.(this.nextOffset);
+    if (!changelog) await this.options.onCheckpoint?.(this.nextOffset);
   }
 
   /** Checkpoints and releases the store (revocation or stop). */
   async close(): Promise<void> {
     await this.checkpoint();
+    await this.options.changelog?.release(this.options.partition);
     this.store?.close();
     this.store = null;
     this.table.clear();
@@ -222,8 +290,20 @@ export class Shard<S, E> {
     const { model, observer } = this.options;
     const decoded: Decoded<E>[] = [];
     const deadLetters: { record: StoredRecord; error: ValidationError }[] = [];
+    const maxEventBytes = this.options.maxEventBytes ?? EVENT_BYTES_MAX_DEFAULT;
     for (const record of records) {
       if (record.offset < this.nextOffset) continue; // applied before a restart or a rebalance
+      if (record.headers[SOURCE_OFFSET_HEADER] !== undefined && this.isReplayedSource(record)) {
+        continue;
+      }
+      if (record.value.byteLength > maxEventBytes) {
+        const size = `${record.value.byteLength} bytes`;
+        deadLetters.push({
+          record,
+          error: new ValidationError("", `event is ${size}; expected at most ${maxEventBytes}`),
+        });
+        continue;
+      }
       try {
         const event = model.decode(record);
         decoded.push({ record, key: model.key(event), event });
@@ -248,6 +328,26 @@ export class Shard<S, E> {
     if (last && last.offset + 1 > this.nextOffset) this.nextOffset = last.offset + 1;
     eventsIn.inc({ topic: this.topic }, decoded.length + deadLetters.length);
     entitiesActive.set(this.labels, this.table.size);
+  }
+
+  /**
+   * True for a record the re-keying step wrote again after a crash (its source offset is below
+   * the mark); otherwise advances the mark past it.
+   */
+  private isReplayedSource(record: StoredRecord): boolean {
+    const topic = record.headers[SOURCE_TOPIC_HEADER] ?? "";
+    const partition = Number(record.headers[SOURCE_PARTITION_HEADER]);
+    const offset = Number(record.headers[SOURCE_OFFSET_HEADER]);
+    if (!Number.isSafeInteger(partition) || !Number.isSafeInteger(offset)) return false;
+    const id = `${topic}\u0000${partition}`;
+    const mark = this.sourceMarks.get(id);
+    if (mark && offset < mark.nextOffset) {
+      this.duplicatesSkipped++;
+      return true;
+    }
+    if (mark) mark.nextOffset = offset + 1;
+    else this.sourceMarks.set(id, { topic, partition, nextOffset: offset + 1 });
+    return false;
   }
 
   /** Brings passivated entities of this batch back from the store, in one lookup. */

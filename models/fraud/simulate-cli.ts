@@ -1,0 +1,192 @@
+/**
+ * `bun run simulate -- fraud [options]`: card-fraud traffic into the platform's log, or as JSON lines.
+ *
+ * Into the log (default): the log the platform would open (embedded under COELHO_DATA_DIR, or Kafka
+ * when COELHO_KAFKA_BROKERS is set), at `--rate` transactions per second, until `--count` or
+ * Ctrl-C. The embedded log is locked by a running platform: stop it first, or use Kafka.
+ *
+ * As JSON lines (`--out file.jsonl`, or `--out -` for stdout): as fast as possible, one line per
+ * record: `{"topic": ..., "key": ..., "timestampMs": ..., "value": {...}}`.
+ */
+import { parseArgs } from "node:util";
+import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./entity.ts";
+import { fraudEvents } from "./simulator/events.ts";
+import { cardsFor, type FraudSimulatorOptions, startFraudSimulator } from "./simulator/producer.ts";
+import { parseIsoTimestampMs } from "./timestamp.ts";
+
+const USAGE = `usage: bun run simulate -- fraud [options]
+  --rate N               transactions per second into the log (default 200)
+  --count N              stop after N transactions (required with --out FILE)
+  --seed S               random seed (default 1)
+  --fraud-rate R         share of fraudulent transactions (default 0.01)
+  --speed X              event time per wall time (default 1440: a day per minute)
+  --cards N              cardholders (default: derived from --rate and --speed)
+  --start ISO            event time of the first transaction (default: now)
+  --label-delay-scale F  multiply label delays (default 1)
+  --inline-labels        add is_fraud to every transaction, as the original does
+  --original-format      the original producer: unkeyed, a new user per event, inline is_fraud
+  --out FILE|-           write JSON lines to FILE (or stdout) instead of the log
+  --transactions-topic T (default ${FRAUD_TRANSACTIONS_TOPIC})
+  --labels-topic T       (default ${FRAUD_LABELS_TOPIC})`;
+
+class UsageError extends Error {}
+
+function numberOption(
+  raw: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  integer = false,
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new UsageError(
+      `--${name}: "${raw}" is not valid; expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+function parse(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rate: { type: "string" },
+      count: { type: "string" },
+      seed: { type: "string" },
+      "fraud-rate": { type: "string" },
+      speed: { type: "string" },
+      cards: { type: "string" },
+      start: { type: "string" },
+      "label-delay-scale": { type: "string" },
+      "inline-labels": { type: "boolean" },
+      "original-format": { type: "boolean" },
+      out: { type: "string" },
+      "transactions-topic": { type: "string" },
+      "labels-topic": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) throw new UsageError("");
+  if (positionals[0] !== "fraud" || positionals.length !== 1) {
+    throw new UsageError(`use case: "${positionals.join(" ")}" is not available; expected "fraud"`);
+  }
+  const startMs = values.start === undefined ? undefined : parseIsoTimestampMs(values.start);
+  if (startMs !== undefined && Number.isNaN(startMs)) {
+    throw new UsageError(
+      `--start: "${values.start}" is not an ISO-8601 time such as 2025-01-01T00:00:00Z`,
+    );
+  }
+  const count = numberOption(values.count, "count", 1, 1e10, true);
+  if (values.out !== undefined && values.out !== "-" && count === undefined) {
+    throw new UsageError("--out FILE: expected --count N too, so the file is bounded");
+  }
+  return {
+    rate: numberOption(values.rate, "rate", 0.1, 1_000_000) ?? 200,
+    count,
+    out: values.out,
+    transactionsTopic: values["transactions-topic"] ?? FRAUD_TRANSACTIONS_TOPIC,
+    labelsTopic: values["labels-topic"] ?? FRAUD_LABELS_TOPIC,
+    simulation: {
+      seed: numberOption(values.seed, "seed", 0, 2 ** 32 - 1, true) ?? 1,
+      fraudRate: numberOption(values["fraud-rate"], "fraud-rate", 0, 0.49),
+      speed: numberOption(values.speed, "speed", 0.001, 1e7),
+      cards: numberOption(values.cards, "cards", 1, 200_000, true),
+      startMs,
+      labelDelays: {
+        scale: numberOption(values["label-delay-scale"], "label-delay-scale", 0, 1000) ?? 1,
+      },
+      inlineLabels: values["inline-labels"] ?? false,
+      originalFormat: values["original-format"] ?? false,
+    },
+  };
+}
+
+type Parsed = ReturnType<typeof parse>;
+
+async function writeJsonLines(options: Parsed): Promise<void> {
+  const decoder = new TextDecoder();
+  const sink = options.out === "-" ? Bun.stdout.writer() : Bun.file(options.out ?? "").writer();
+  const { cards, speed, ...simulation } = options.simulation;
+  let lines = 0;
+  for (const item of fraudEvents({
+    ...simulation,
+    // The same world as the log mode's for the same options; only the start time is fixed here.
+    cards: cards ?? cardsFor(options.rate, speed ?? 1440),
+    count: options.count,
+    startMs: simulation.startMs ?? Date.UTC(2025, 0, 1),
+  })) {
+    const topic = item.kind === "label" ? options.labelsTopic : options.transactionsTopic;
+    const key = item.record.key ? JSON.stringify(decoder.decode(item.record.key)) : "null";
+    sink.write(
+      `{"topic":${JSON.stringify(topic)},"key":${key},"timestampMs":${item.record.timestampMs},"value":${decoder.decode(item.record.value)}}\n`,
+    );
+    // Flush in chunks: bounded memory whatever the count.
+    if (++lines % 10_000 === 0) await sink.flush();
+  }
+  await sink.end();
+  if (options.out !== "-") console.error(`wrote ${lines} records to ${options.out}`);
+}
+
+async function produceToLog(options: Parsed): Promise<void> {
+  const { loadConfig } = await import("../../runtime/config.ts");
+  const { openLog } = await import("../../actors/platform.ts");
+  const config = loadConfig();
+  const log = await openLog(config);
+  for (const topic of [options.transactionsTopic, options.labelsTopic]) {
+    await log.ensureTopic({ name: topic, partitions: config.partitions });
+  }
+  let produced = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const simulatorOptions: FraudSimulatorOptions = {
+    ...options.simulation,
+    log,
+    transactionsTopic: options.transactionsTopic,
+    labelsTopic: options.labelsTopic,
+    ratePerSecond: options.rate,
+    count: options.count,
+    onProgress: (n) => {
+      produced = n;
+      if (options.count !== undefined && n >= options.count) finish();
+    },
+    onError: (error) => console.error(`append failed, events dropped: ${String(error)}`),
+  };
+  const stop = startFraudSimulator(simulatorOptions);
+  const where = log.kind === "kafka" ? "Kafka" : `the embedded log in ${config.dataDir}`;
+  console.error(
+    `producing to ${where}: ${options.transactionsTopic} and ${options.labelsTopic} at ${options.rate}/s`,
+  );
+  const progress = setInterval(() => console.error(`${produced} transactions`), 5000);
+  process.once("SIGINT", finish);
+  process.once("SIGTERM", finish);
+  await finished;
+  clearInterval(progress);
+  await stop();
+  await log.close();
+  console.error(`done: ${produced} transactions`);
+}
+
+async function main(): Promise<void> {
+  let options: Parsed;
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(message ? `${message}\n${USAGE}` : USAGE);
+    process.exit(message ? 2 : 0);
+  }
+  if (options.out !== undefined) await writeJsonLines(options);
+  else await produceToLog(options);
+}
+
+await main();

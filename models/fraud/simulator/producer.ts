@@ -1,0 +1,108 @@
+/**
+ * The simulator producing into a Log at a steady rate, as the platform's built-in traffic or the
+ * CLI's. Bounded: at most one append in flight; a tick that finds the log still busy is skipped
+ * (the simulated world simply runs slower), never queued.
+ */
+import type { Log, LogRecord } from "../../../runtime/log/log.ts";
+import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../entity.ts";
+import { type FraudEventsOptions, fraudEvents } from "./events.ts";
+import { CARDS_MAX } from "./simulation.ts";
+
+export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" | "drainLabels"> {
+  log: Log;
+  transactionsTopic?: string;
+  labelsTopic?: string;
+  /** Transactions per second of wall time (labels come on top). */
+  ratePerSecond: number;
+  /**
+   * Event time per wall time (default 1440: a simulated day per minute). Sets the number of
+   * cards so that each card keeps a realistic rate (~2.6 transactions a day) at `ratePerSecond`,
+   * unless `cards` is given.
+   */
+  speed?: number;
+  /** Stop producing after this many transactions. */
+  count?: number;
+  /** Called after each append with the number of transactions produced so far. */
+  onProgress?: (transactions: number) => void;
+  /** Called when an append fails (the tick's events are dropped; simulated traffic only). */
+  onError?: (error: unknown) => void;
+}
+
+/** Mean legitimate transactions per card per day in the simulated world. */
+export const TRANSACTIONS_PER_CARD_PER_DAY = 2.6;
+const TICK_MS = 100;
+const CARDS_MIN = 100;
+
+/** Cards that make `ratePerSecond` at `speed` a realistic per-card rate, within bounds. */
+export function cardsFor(ratePerSecond: number, speed: number): number {
+  const cards = Math.round((ratePerSecond * 86_400) / (speed * TRANSACTIONS_PER_CARD_PER_DAY));
+  return Math.min(CARDS_MAX, Math.max(CARDS_MIN, cards));
+}
+
+/**
+ * Starts producing; returns a function that stops after the append in flight.
+ *
+ * @example
+ * const stop = startFraudSimulator({ log, ratePerSecond: 200, seed: 7 });
+ * // ...
+ * await stop();
+ */
+export function startFraudSimulator(options: FraudSimulatorOptions): () => Promise<void> {
+  const transactionsTopic = options.transactionsTopic ?? FRAUD_TRANSACTIONS_TOPIC;
+  const labelsTopic = options.labelsTopic ?? FRAUD_LABELS_TOPIC;
+  const speed = options.speed ?? 1440;
+  if (!(options.ratePerSecond > 0) || !(speed > 0)) {
+    throw new RangeError("startFraudSimulator: ratePerSecond and speed must be positive");
+  }
+  const count = options.count ?? Number.POSITIVE_INFINITY;
+  const items = fraudEvents({
+    ...options,
+    cards: options.cards ?? cardsFor(options.ratePerSecond, speed),
+    startMs: options.startMs ?? Date.now(),
+  });
+  const perTick = (options.ratePerSecond * TICK_MS) / 1000;
+  let owed = 0;
+  let produced = 0;
+  let inFlight: Promise<void> | null = null;
+  let stopped = false;
+
+  const timer = setInterval(() => {
+    // Skip a tick rather than queue without bound when the log is slower than the rate.
+    if (stopped || inFlight) return;
+    owed += perTick;
+    const transactions: LogRecord[] = [];
+    const labels: LogRecord[] = [];
+    while (owed >= 1 && produced < count) {
+      const next = items.next();
+      if (next.done) break;
+      if (next.value.kind === "label") {
+        labels.push(next.value.record);
+        continue;
+      }
+      transactions.push(next.value.record);
+      produced++;
+      owed--;
+    }
+    if (produced >= count) stopped = true;
+    if (transactions.length === 0 && labels.length === 0) {
+      if (stopped) clearInterval(timer);
+      return;
+    }
+    inFlight = Promise.all([
+      transactions.length > 0 ? options.log.produce(transactionsTopic, transactions) : undefined,
+      labels.length > 0 ? options.log.produce(labelsTopic, labels) : undefined,
+    ])
+      .then(() => options.onProgress?.(produced))
+      .catch((error: unknown) => options.onError?.(error))
+      .finally(() => {
+        inFlight = null;
+        if (stopped) clearInterval(timer);
+      });
+  }, TICK_MS);
+
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await inFlight;
+  };
+}

@@ -1,35 +1,45 @@
 /**
  * The platform: one process of supervised actors. It opens the log (embedded unless Kafka is
- * configured), and for each use case starts shards behind a consumer group, the HTTP server and,
- * when asked, the use case's simulator, all under one root supervisor.
+ * configured), and for each use case starts shards behind a consumer group (with a re-keying
+ * step for unkeyed input), publishes which partitions it owns, serves HTTP and, when asked, runs
+ * the use case's simulator; all under one root supervisor.
  */
 import { join } from "node:path";
 import type { UseCase } from "../models/index.ts";
 import { service } from "../runtime/actor/service.ts";
 import { Supervisor } from "../runtime/actor/supervisor.ts";
+import type { ChildSpec } from "../runtime/actor/types.ts";
 import type { Config } from "../runtime/config.ts";
+import { Rekeyer, repartitionTopic } from "../runtime/ingest/rekeyer.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
-import { deadLetterTopic, type Log } from "../runtime/log/log.ts";
+import { deadLetterTopic, type Log, type PartitionListener } from "../runtime/log/log.ts";
 import { partitionForString } from "../runtime/log/partitioner.ts";
 import { type Logger, log as rootLogger } from "../runtime/logger.ts";
+import type { ShardChangelog } from "../runtime/shard/changelog.ts";
 import type { ShardStatus } from "../runtime/shard/shard.ts";
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import { httpApp } from "./http/app.ts";
+import { Membership, membersTopic } from "./routing/membership.ts";
 
 export type EntityAnswer =
   | { kind: "unknown_usecase" }
-  | { kind: "not_owned"; partition: number }
+  | { kind: "not_owned"; partition: number; owner: { instanceId: string; url: string } | null }
   | { kind: "found"; partition: number; offset: number; state: unknown };
 
 export interface Platform {
   readonly config: Config;
   readonly log: Log;
   readonly root: Supervisor;
+  readonly membership: Membership;
   /** The port the HTTP server listens on (useful when configured as 0). */
   httpPort(): number;
+  /** The URL other instances use to reach this one. */
+  advertisedUrl(): string;
   useCaseNames(): string[];
+  /** An entity's state from this instance's shards, or who owns it when they do not. */
   entity(usecase: string, key: string): Promise<EntityAnswer>;
   shardStatuses(): Promise<ShardStatus[]>;
+  shardLifecycles(): { usecase: string; partition: number; state: string; inStateMs: number }[];
   notReadyReasons(): Promise<string[]>;
 }
 
@@ -45,19 +55,64 @@ export async function openLog(config: Config): Promise<Log> {
   return openEmbeddedLog({ dir: join(config.dataDir, "log"), fsync: config.logFsync });
 }
 
+/** Builds the changelog of a use case's shards; only Kafka mode has one (see changelog.ts). */
+export type ChangelogFactory = (
+  usecase: string,
+  inputTopic: string,
+  group: string,
+  partitions: number,
+) => Promise<ShardChangelog | undefined>;
+
 interface Served {
   useCase: UseCase;
   manager: ShardManager<unknown, unknown>;
+  /** The topic the shards read: the input topic, or the repartition topic when re-keying. */
+  shardTopic: string;
   partitions: number;
+  group: string;
+  rekeyer: Rekeyer<unknown> | null;
+  rekeyTopics: string[];
+}
+
+/** The consumer of a topic set as a supervised child: stopping it revokes (and checkpoints). */
+function consumerChild(
+  log: Log,
+  id: string,
+  group: string,
+  topics: string[],
+  listener: PartitionListener,
+  config: Config,
+): ChildSpec {
+  return {
+    id,
+    restart: "permanent",
+    shutdownMs: config.shutdownMs,
+    create: () =>
+      service(id, async () => {
+        const consumer = await log.consume({ group, topics, listener, maxBatch: config.batchMax });
+        return () => consumer.stop();
+      }),
+  };
 }
 
 /** Builds the platform's supervision tree; `root.start()` starts it. */
 export async function buildPlatform(
   config: Config,
   useCases: UseCase[],
-  logger: Logger = rootLogger,
-) {
+  options: { logger?: Logger; changelogs?: ChangelogFactory } = {},
+): Promise<Platform> {
+  const logger = options.logger ?? rootLogger;
   const log = await openLog(config);
+  let server: ReturnType<ReturnType<typeof httpApp>["listen"]> | null = null;
+  const httpPort = () => server?.server?.port ?? config.httpPort;
+  const advertisedUrl = () => config.advertisedUrl.replace(/:0$/, `:${httpPort()}`);
+  const membership = new Membership({
+    log,
+    topic: membersTopic(config.appId),
+    instanceId: config.instanceId,
+    url: advertisedUrl,
+    logger: logger.child({ component: "membership" }),
+  });
   const shards = new Supervisor(
     "shards",
     {
@@ -70,15 +125,42 @@ export async function buildPlatform(
     [],
   );
   const served = new Map<string, Served>();
+  let publishTimer: ReturnType<typeof setTimeout> | null = null;
+  // Assignments change in bursts (a rebalance moves several partitions): publish once per burst.
+  const publishOwnership = () => {
+    if (publishTimer) return;
+    publishTimer = setTimeout(() => {
+      publishTimer = null;
+      const assignments: Record<string, number[]> = {};
+      for (const [name, entry] of served) assignments[name] = entry.manager.runningPartitions();
+      membership.publish(assignments).catch((error) => {
+        logger.warn("could not publish partition ownership", { error });
+      });
+    }, 20);
+  };
+
   for (const useCase of useCases) {
     const { model } = useCase;
-    await log.ensureTopic({ name: model.inputTopic, partitions: config.partitions });
-    const partitions = await log.partitionCount(model.inputTopic);
-    await log.ensureTopic({ name: deadLetterTopic(model.inputTopic), partitions });
+    const rekeyTopics = config.unkeyedTopics[model.name] ?? [];
+    const shardTopic =
+      rekeyTopics.length > 0 ? repartitionTopic(config.appId, model.name) : model.inputTopic;
+    for (const topic of new Set([model.inputTopic, shardTopic, ...rekeyTopics])) {
+      await log.ensureTopic({ name: topic, partitions: config.partitions });
+      await log.ensureTopic({
+        name: deadLetterTopic(topic),
+        partitions: await log.partitionCount(topic),
+      });
+    }
+    const partitions = await log.partitionCount(shardTopic);
+    const group = `${config.appId}-${model.name}`;
+    const changelog = await options.changelogs?.(model.name, shardTopic, group, partitions);
     const manager = new ShardManager({
       model,
       log,
-      group: `${config.appId}-${model.name}`,
+      topic: shardTopic,
+      changelog,
+      maxEventBytes: config.maxEventBytes,
+      group,
       supervisor: shards,
       dataDir: config.dataDir,
       maxEntitiesPerShard: config.maxEntitiesPerShard,
@@ -86,64 +168,134 @@ export async function buildPlatform(
       checkpointIntervalMs: config.checkpointIntervalMs,
       checkpointMaxEvents: config.checkpointMaxEvents,
       batchMax: config.batchMax,
+      onOwnershipChange: publishOwnership,
       logger: logger.child({ component: "shard" }),
     });
-    served.set(model.name, { useCase, manager, partitions });
+    const rekeyer =
+      rekeyTopics.length > 0
+        ? new Rekeyer({
+            model,
+            log,
+            group: `${config.appId}-${model.name}-rekey`,
+            targetTopic: shardTopic,
+            maxEventBytes: config.maxEventBytes,
+            logger: logger.child({ component: "rekey", usecase: model.name }),
+          })
+        : null;
+    served.set(model.name, {
+      useCase,
+      manager,
+      shardTopic,
+      partitions,
+      group,
+      rekeyer,
+      rekeyTopics,
+    });
   }
 
-  let server: ReturnType<ReturnType<typeof httpApp>["listen"]> | null = null;
-  const children = [
+  const children: ChildSpec[] = [
+    { id: "shards", create: () => shards, restart: "permanent", shutdownMs: config.shutdownMs },
     {
-      id: "shards",
-      create: () => shards,
-      restart: "permanent" as const,
-      shutdownMs: config.shutdownMs,
-    },
-    ...[...served.values()].map(({ useCase, manager }) => ({
-      id: `ingest-${useCase.model.name}`,
-      restart: "permanent" as const,
-      shutdownMs: config.shutdownMs,
-      create: () =>
-        service(`ingest-${useCase.model.name}`, async () => {
-          const consumer = await log.consume({
-            group: `${config.appId}-${useCase.model.name}`,
-            topics: [useCase.model.inputTopic],
-            listener: manager,
-            maxBatch: config.batchMax,
-          });
-          return () => consumer.stop();
-        }),
-    })),
-    {
-      id: "http",
-      restart: "permanent" as const,
+      id: "membership",
+      restart: "permanent",
       shutdownMs: 5_000,
       create: () =>
-        service("http", async () => {
-          server = httpApp(platform).listen({ port: config.httpPort, hostname: config.httpHost });
-          logger.info("http listening", { host: config.httpHost, port: platform.httpPort() });
-          return async () => {
-            await server?.stop();
-            server = null;
-          };
+        service("membership", async () => {
+          await membership.start();
+          await membership.publish({});
+          return () => membership.stop();
         }),
     },
-    ...(config.simulate
-      ? [...served.values()]
-          .filter(({ useCase }) => useCase.simulate)
-          .map(({ useCase }) => ({
-            id: `simulate-${useCase.model.name}`,
-            restart: "permanent" as const,
-            shutdownMs: 5_000,
-            create: () =>
-              service(`simulate-${useCase.model.name}`, async () =>
-                // biome-ignore lint/style/noNonNullAssertion: filtered above.
-                useCase.simulate!(log, config.simulateRate),
-              ),
-          }))
-      : []),
   ];
-  const root = new Supervisor(
+  for (const [name, entry] of served) {
+    children.push(
+      consumerChild(log, `ingest-${name}`, entry.group, [entry.shardTopic], entry.manager, config),
+    );
+    if (entry.rekeyer) {
+      const group = `${config.appId}-${name}-rekey`;
+      children.push(
+        consumerChild(log, `rekey-${name}`, group, entry.rekeyTopics, entry.rekeyer, config),
+      );
+    }
+  }
+  // The root supervisor's children include the HTTP server, which serves this object.
+  let root: Supervisor | null = null;
+  const platform: Platform = {
+    config,
+    log,
+    membership,
+    get root(): Supervisor {
+      if (!root) throw new Error("the platform's supervision tree is not built yet");
+      return root;
+    },
+    httpPort,
+    advertisedUrl,
+    useCaseNames: () => [...served.keys()],
+    async entity(usecase, key) {
+      const entry = served.get(usecase);
+      if (!entry) return { kind: "unknown_usecase" };
+      const partition = partitionForString(key, entry.partitions);
+      const answer = await entry.manager.get(partition, key);
+      if (!answer)
+        return { kind: "not_owned", partition, owner: membership.owner(usecase, partition) };
+      return { kind: "found", partition, offset: answer.status.nextOffset, state: answer.state };
+    },
+    async shardStatuses() {
+      const all: ShardStatus[] = [];
+      for (const entry of served.values()) all.push(...(await entry.manager.statuses()));
+      return all;
+    },
+    shardLifecycles() {
+      return [...served].flatMap(([usecase, entry]) =>
+        entry.manager.lifecycleStates().map((l) => ({ usecase, ...l })),
+      );
+    },
+    async notReadyReasons() {
+      const reasons: string[] = [];
+      const health = (log as { ping?: () => Promise<boolean> }).ping;
+      if (health && !(await health.call(log).catch(() => false)))
+        reasons.push("broker unreachable");
+      for (const [name, entry] of served) {
+        const restoring = entry.manager
+          .lifecycleStates()
+          .filter((l) => l.state !== "running")
+          .map((l) => l.partition);
+        if (restoring.length > 0)
+          reasons.push(`${name}: restoring partitions ${restoring.join(",")}`);
+        if (log.kind === "embedded" && entry.manager.partitions().length < entry.partitions) {
+          reasons.push(`${name}: partitions not yet assigned`);
+        }
+      }
+      return reasons;
+    },
+  };
+  children.push({
+    id: "http",
+    restart: "permanent",
+    shutdownMs: 5_000,
+    create: () =>
+      service("http", async () => {
+        server = httpApp(platform).listen({ port: config.httpPort, hostname: config.httpHost });
+        logger.info("http listening", { host: config.httpHost, port: httpPort() });
+        return async () => {
+          await server?.stop();
+          server = null;
+        };
+      }),
+  });
+  if (config.simulate) {
+    for (const [name, { useCase }] of served) {
+      const simulate = useCase.simulate;
+      if (!simulate) continue;
+      children.push({
+        id: `simulate-${name}`,
+        restart: "permanent",
+        shutdownMs: 5_000,
+        create: () => service(`simulate-${name}`, async () => simulate(log, config.simulateRate)),
+      });
+    }
+  }
+  root = new Supervisor(
     "root",
     {
       strategy: "one_for_one",
@@ -154,35 +306,5 @@ export async function buildPlatform(
     },
     children,
   );
-  const platform: Platform = {
-    config,
-    log,
-    root,
-    httpPort: () => server?.server?.port ?? config.httpPort,
-    useCaseNames: () => [...served.keys()],
-    async entity(usecase, key) {
-      const entry = served.get(usecase);
-      if (!entry) return { kind: "unknown_usecase" };
-      const partition = partitionForString(key, entry.partitions);
-      const answer = await entry.manager.get(partition, key);
-      if (!answer) return { kind: "not_owned", partition };
-      return { kind: "found", partition, offset: answer.status.nextOffset, state: answer.state };
-    },
-    async shardStatuses() {
-      const all: ShardStatus[] = [];
-      for (const entry of served.values()) all.push(...(await entry.manager.statuses()));
-      return all;
-    },
-    async notReadyReasons() {
-      const reasons: string[] = [];
-      for (const [name, entry] of served) {
-        if (log.kind === "embedded" && entry.manager.partitions().length < entry.partitions) {
-          reasons.push(`${name}: restoring partitions`);
-        }
-      }
-      return reasons;
-    },
-  };
-
   return platform;
 }

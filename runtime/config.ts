@@ -41,6 +41,12 @@ export interface Config {
   /** Events per second each built-in simulator produces. */
   simulateRate: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Events larger than this go to the dead-letter topic undecoded. */
+  maxEventBytes: number;
+  /** Per use case, topics whose records are not keyed by entity and go through re-keying. */
+  unkeyedTopics: Record<string, string[]>;
+  /** The URL other instances use to reach this one's HTTP API (forwarded entity queries). */
+  advertisedUrl: string;
 }
 
 /** Raised for a bad variable; `message` is the one line to print. */
@@ -88,6 +94,31 @@ function name(env: Env, variable: string, fallback: string): string {
   return raw;
 }
 
+/** Parses `usecase:topic[,usecase:topic]` into topics per use case. */
+export function parseUnkeyedTopics(raw: string | undefined): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (raw === undefined || raw.trim() === "") return out;
+  for (const part of raw.split(",")) {
+    const match = /^([a-z0-9_-]+):([a-zA-Z0-9._-]{1,249})$/.exec(part.trim());
+    if (!match?.[1] || !match[2]) {
+      throw new ConfigError(
+        `COELHO_UNKEYED_TOPICS: "${part.trim()}" is not valid; expected usecase:topic[,usecase:topic]`,
+      );
+    }
+    out[match[1]] = [...(out[match[1]] ?? []), match[2]];
+  }
+  return out;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(raw)) {
+    throw new ConfigError(`${name}: "${raw}" is not valid; expected http(s)://host:port`);
+  }
+  return raw.replace(/\/$/, "");
+}
+
 /** Parses `host:port[,host:port]`. */
 export function parseBrokers(raw: string | undefined): string[] {
   if (raw === undefined || raw.trim() === "") return [];
@@ -125,6 +156,9 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_SIMULATE",
     "COELHO_SIMULATE_RATE",
     "COELHO_LOG_LEVEL",
+    "COELHO_MAX_EVENT_BYTES",
+    "COELHO_UNKEYED_TOPICS",
+    "COELHO_ADVERTISED_URL",
   ]);
   // A misspelt variable is silently ignored in most systems; here it stops startup, because a
   // typo in a deployment's values would otherwise run with defaults nobody chose.
@@ -138,13 +172,16 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const dataDir = env.COELHO_DATA_DIR?.trim() || "./data";
   const host = env.COELHO_HTTP_HOST?.trim() || "127.0.0.1";
+  const httpPort = int(env, "COELHO_HTTP_PORT", 3000, 0, 65535);
+  const instanceId = name(env, "COELHO_INSTANCE_ID", hostname().slice(0, 63) || "local");
+  const advertisedHost = host === "0.0.0.0" || host === "::" ? hostname() : host;
   return {
-    httpPort: int(env, "COELHO_HTTP_PORT", 3000, 0, 65535),
+    httpPort,
     httpHost: host,
     dataDir,
     kafkaBrokers: parseBrokers(env.COELHO_KAFKA_BROKERS),
     appId: name(env, "COELHO_APP_ID", "coelho"),
-    instanceId: name(env, "COELHO_INSTANCE_ID", hostname().slice(0, 63) || "local"),
+    instanceId,
     partitions: int(env, "COELHO_PARTITIONS", 3, 1, 1024),
     maxEntitiesPerShard: int(env, "COELHO_MAX_ENTITIES_PER_SHARD", 1_000_000, 1, 100_000_000),
     entityIdleMs: int(env, "COELHO_ENTITY_IDLE_MS", 3_600_000, 1000, 30 * 86_400_000),
@@ -156,5 +193,8 @@ export function loadConfig(env: Env = process.env): Config {
     simulate: bool(env, "COELHO_SIMULATE", true),
     simulateRate: int(env, "COELHO_SIMULATE_RATE", 200, 1, 1_000_000),
     logLevel: oneOf(env, "COELHO_LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+    maxEventBytes: int(env, "COELHO_MAX_EVENT_BYTES", 65_536, 64, 16 * 1024 * 1024),
+    unkeyedTopics: parseUnkeyedTopics(env.COELHO_UNKEYED_TOPICS),
+    advertisedUrl: url(env, "COELHO_ADVERTISED_URL", `http://${advertisedHost}:${httpPort}`),
   };
 }

@@ -9,6 +9,7 @@ import type { Supervisor } from "../actor/supervisor.ts";
 import type { ActorRef } from "../actor/types.ts";
 import type { Log, PartitionListener, StoredRecord, TopicPartition } from "../log/log.ts";
 import type { Logger } from "../logger.ts";
+import type { ShardChangelog } from "./changelog.ts";
 import type { EntityModel, EntityObserver } from "./entity-model.ts";
 import type { Shard, ShardStatus } from "./shard.ts";
 import { type ShardMessage, type ShardReply, shardBehavior } from "./shard-actor.ts";
@@ -17,6 +18,10 @@ import { ShardLifecycle, type ShardLifecycleState } from "./shard-lifecycle.ts";
 export interface ShardManagerOptions<S, E> {
   model: EntityModel<S, E>;
   log: Log;
+  /** The topic the shards read, when not the model's input topic (re-keyed input). */
+  topic?: string;
+  changelog?: ShardChangelog;
+  maxEventBytes?: number;
   /** Consumer group whose positions are committed after each checkpoint. */
   group: string;
   supervisor: Supervisor;
@@ -29,6 +34,8 @@ export interface ShardManagerOptions<S, E> {
   /** A batch must be applied within this time or the consumer sees a failure. */
   batchTimeoutMs?: number;
   observer?: EntityObserver<S, E>;
+  /** Called after a shard starts running or is revoked (to publish ownership). */
+  onOwnershipChange?: () => void;
   logger: Logger;
 }
 
@@ -94,6 +101,7 @@ export class ShardManager<S, E> implements PartitionListener {
     this.shards.set(tp.partition, actor);
     this.startTicker();
     const status = (await actor.ask({ type: "status" }, 30_000)) as ShardStatus;
+    this.options.onOwnershipChange?.();
     return status.nextOffset;
   }
 
@@ -124,6 +132,7 @@ export class ShardManager<S, E> implements PartitionListener {
     await this.options.supervisor.terminateChild(this.childId(tp.partition));
     lifecycle.send({ type: "REVOKED" });
     this.lifecycles.delete(tp.partition);
+    this.options.onOwnershipChange?.();
     if (this.shards.size === 0) this.stopTicker();
   }
 
@@ -158,9 +167,16 @@ export class ShardManager<S, E> implements PartitionListener {
     return out.sort((a, b) => a.partition - b.partition);
   }
 
-  /** Partitions that have a running shard. */
+  /** Partitions assigned to this process (their shards may still be restoring). */
   partitions(): number[] {
     return [...this.shards.keys()].sort((a, b) => a - b);
+  }
+
+  /** Partitions whose shard is running: those this process answers for. */
+  runningPartitions(): number[] {
+    return this.lifecycleStates()
+      .filter((l) => l.state === "running")
+      .map((l) => l.partition);
   }
 
   private startTicker(): void {

@@ -26,6 +26,8 @@ import { EntityTable } from "./entity-table.ts";
 export interface ShardOptions<S, E> {
   model: EntityModel<S, E>;
   log: Log;
+  /** The topic this shard reads: the model's input topic, or its repartition topic. */
+  topic?: string;
   partition: number;
   /** The checkpoint database file of this shard. */
   storePath: string;
@@ -99,7 +101,7 @@ export class Shard<S, E> {
   }
 
   get topic(): string {
-    return this.options.model.inputTopic;
+    return this.options.topic ?? this.options.model.inputTopic;
   }
 
   /** Opens the checkpoint and loads states; returns the offset to read from. */

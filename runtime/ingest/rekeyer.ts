@@ -1,0 +1,110 @@
+/**
+ * The re-keying step of ingestion: input that has no key, or is not keyed by the entity (the
+ * original COELHORealTime producers send no key), is read, validated, keyed by its entity and
+ * written to an internal repartition topic, which the shards read (as Kafka Streams does).
+ *
+ * At-least-once with a deterministic id: each record carries its source topic, partition and
+ * offset in headers; the source offset is committed after the write. A crash between the two
+ * writes some records again, and the shards skip them by their source offset, so entity state
+ * stays exactly-once through this step.
+ */
+import { ValidationError } from "../errors.ts";
+import {
+  deadLetterTopic,
+  type Log,
+  type LogRecord,
+  type PartitionListener,
+  type StoredRecord,
+  type TopicPartition,
+} from "../log/log.ts";
+import type { Logger } from "../logger.ts";
+import { deadLetterEvents, eventsIn } from "../metrics.ts";
+import type { EntityModel } from "../shard/entity-model.ts";
+import {
+  SOURCE_OFFSET_HEADER,
+  SOURCE_PARTITION_HEADER,
+  SOURCE_TOPIC_HEADER,
+} from "../shard/shard.ts";
+
+export interface RekeyerOptions<E> {
+  // biome-ignore lint/suspicious/noExplicitAny: only decode and key are used.
+  model: EntityModel<any, E>;
+  log: Log;
+  /** Consumer group of the re-keying step (its positions in the source topics). */
+  group: string;
+  /** The repartition topic the shards read. */
+  targetTopic: string;
+  maxEventBytes: number;
+  logger: Logger;
+}
+
+const encoder = new TextEncoder();
+
+/** Name of a use case's internal repartition topic. */
+export function repartitionTopic(appId: string, usecase: string): string {
+  return `${appId}-${usecase}-repartition`;
+}
+
+export class Rekeyer<E> implements PartitionListener {
+  constructor(private readonly options: RekeyerOptions<E>) {}
+
+  async onAssigned(tp: TopicPartition): Promise<number> {
+    const committed = await this.options.log.committed(this.options.group, tp);
+    return committed ?? (await this.options.log.startOffset(tp.topic, tp.partition));
+  }
+
+  async onBatch(tp: TopicPartition, records: StoredRecord[]): Promise<void> {
+    const last = records[records.length - 1];
+    if (!last) return;
+    const { model, log, targetTopic, maxEventBytes } = this.options;
+    const keyed: LogRecord[] = [];
+    const rejected: LogRecord[] = [];
+    for (const record of records) {
+      const source = {
+        [SOURCE_TOPIC_HEADER]: tp.topic,
+        [SOURCE_PARTITION_HEADER]: String(tp.partition),
+        [SOURCE_OFFSET_HEADER]: String(record.offset),
+      };
+      try {
+        if (record.value.byteLength > maxEventBytes) {
+          throw new ValidationError(
+            "",
+            `event is ${record.value.byteLength} bytes; expected at most ${maxEventBytes}`,
+          );
+        }
+        const key = model.key(model.decode(record));
+        keyed.push({
+          key: encoder.encode(key),
+          value: record.value,
+          timestampMs: record.timestampMs,
+          headers: { ...record.headers, ...source },
+        });
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        deadLetterEvents.inc({ topic: tp.topic, reason: error.code });
+        rejected.push({
+          key: record.key,
+          value: record.value,
+          timestampMs: record.timestampMs,
+          headers: {
+            ...record.headers,
+            "coelho.dlq.reason": error.message,
+            "coelho.dlq.code": error.code,
+            "coelho.dlq.path": error.path,
+            "coelho.dlq.topic": tp.topic,
+            "coelho.dlq.partition": String(tp.partition),
+            "coelho.dlq.offset": String(record.offset),
+          },
+        });
+      }
+    }
+    if (rejected.length > 0) await log.append(deadLetterTopic(tp.topic), tp.partition, rejected);
+    if (keyed.length > 0) await log.produce(targetTopic, keyed);
+    await log.commit(this.options.group, tp, last.offset + 1);
+    eventsIn.inc({ topic: tp.topic }, records.length);
+  }
+
+  async onRevoked(): Promise<void> {
+    // Positions are committed after every batch; nothing is held between batches.
+  }
+}

@@ -29,7 +29,6 @@ import {
 import {
   CATEGORICAL_FEATURES,
   CATEGORICAL_NAMES,
-  FEATURE_VERSION,
   type FeatureSchema,
   NUMERIC_FEATURES,
   parseFeatureSchema,
@@ -78,7 +77,8 @@ const compiledSchemas = new WeakMap<FeatureSchema, Compiled>();
 function compile(schema: FeatureSchema): Compiled {
   let compiled = compiledSchemas.get(schema);
   if (compiled) return compiled;
-  if (schema.version !== FEATURE_VERSION) parseFeatureSchema(schema); // throws with the reason
+  // Refuse a schema this code does not compute (another version, other columns) once, up front.
+  parseFeatureSchema(schema);
   const onehot = schema.encoding === "onehot";
   const codes: Map<string, number>[] = [];
   const offsets: number[] = [];
@@ -89,7 +89,6 @@ function compile(schema: FeatureSchema): Compiled {
     offsets.push(column);
     column += onehot ? values.length : 1;
   }
-  if (column !== schema.names.length) parseFeatureSchema(schema); // names disagree: throws
   compiled = { cols: column, numeric: NUMERIC_FEATURES.length, codes, offsets, onehot };
   compiledSchemas.set(schema, compiled);
   return compiled;

@@ -32,10 +32,11 @@ const DEVICE_MIX: readonly { os: DeviceOs; browser: Browser; weight: number }[] 
 ];
 const DEVICE_WEIGHTS = DEVICE_MIX.map((d) => d.weight);
 
-function platform(os: DeviceOs, rng: Rng): string {
+function platform(os: DeviceOs, safariVersion: string, rng: Rng): string {
   switch (os) {
     case "iOS":
-      return `iPhone; CPU iPhone OS ${rng.int(15, 18)}_${rng.int(0, 6)} like Mac OS X`;
+      // On iOS the Safari version is the OS version.
+      return `iPhone; CPU iPhone OS ${safariVersion.replace(".", "_")} like Mac OS X`;
     case "Android":
       return `Linux; Android ${rng.int(11, 15)}; ${rng.pick(["Pixel 8", "SM-S918B", "SM-A546B", "moto g84", "2201116SG"])}`;
     case "Windows":
@@ -51,16 +52,15 @@ function platform(os: DeviceOs, rng: Rng): string {
 
 /** A user agent string consistent with the OS and browser. */
 export function userAgent(os: DeviceOs, browser: Browser, rng: Rng): string {
-  const base = platform(os, rng);
+  const safariVersion = `${rng.int(15, 18)}.${rng.int(0, 6)}`;
+  const base = platform(os, safariVersion, rng);
   const chrome = `${rng.int(118, 126)}.0.${rng.int(5900, 6500)}.${rng.int(50, 200)}`;
   const mobile = os === "iOS" || os === "Android" ? "Mobile " : "";
   switch (browser) {
-    case "Safari": {
-      const version = `${rng.int(15, 18)}.${rng.int(0, 6)}`;
+    case "Safari":
       return os === "iOS"
-        ? `Mozilla/5.0 (${base}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${version} Mobile/15E148 Safari/604.1`
-        : `Mozilla/5.0 (${base}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${version} Safari/605.1.15`;
-    }
+        ? `Mozilla/5.0 (${base}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${safariVersion} Mobile/15E148 Safari/604.1`
+        : `Mozilla/5.0 (${base}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/${safariVersion} Safari/605.1.15`;
     case "Chrome":
       return os === "iOS"
         ? `Mozilla/5.0 (${base}) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/${chrome} Mobile/15E148 Safari/604.1`

@@ -140,9 +140,6 @@ async function produceToLog(options: Parsed): Promise<void> {
   const { openLog } = await import("../../actors/platform.ts");
   const config = loadConfig();
   const log = await openLog(config);
-  for (const topic of [options.transactionsTopic, options.labelsTopic]) {
-    await log.ensureTopic({ name: topic, partitions: config.partitions });
-  }
   let produced = 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
@@ -154,6 +151,7 @@ async function produceToLog(options: Parsed): Promise<void> {
     transactionsTopic: options.transactionsTopic,
     labelsTopic: options.labelsTopic,
     ratePerSecond: options.rate,
+    partitions: config.partitions,
     count: options.count,
     onProgress: (n) => {
       produced = n;

@@ -20,6 +20,12 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
    * unless `cards` is given.
    */
   speed?: number;
+  /**
+   * Partitions of the transactions topic if it does not exist yet (default 3). The labels topic
+   * gets as many as the transactions topic has: labels are keyed by card like transactions, so a
+   * card's labels land in the partition number of its transactions, the shard that owns the card.
+   */
+  partitions?: number;
   /** Stop producing after this many transactions. */
   count?: number;
   /** Called after each append with the number of transactions produced so far. */
@@ -65,6 +71,23 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   let produced = 0;
   let inFlight: Promise<void> | null = null;
   let stopped = false;
+  let topicsReady: Promise<void> | null = null;
+
+  const ensureTopics = async (): Promise<void> => {
+    const { log } = options;
+    await log.ensureTopic({ name: transactionsTopic, partitions: options.partitions ?? 3 });
+    const partitions = await log.partitionCount(transactionsTopic);
+    await log.ensureTopic({ name: labelsTopic, partitions });
+    const labelPartitions = await log.partitionCount(labelsTopic);
+    if (labelPartitions !== partitions) {
+      // Not fatal for producing, but a label would reach another shard than its transaction.
+      options.onError?.(
+        new Error(
+          `${labelsTopic} has ${labelPartitions} partitions but ${transactionsTopic} has ${partitions}; expected the same, so labels reach the shard that owns their card`,
+        ),
+      );
+    }
+  };
 
   const timer = setInterval(() => {
     // Skip a tick rather than queue without bound when the log is slower than the rate.
@@ -88,10 +111,20 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       if (stopped) clearInterval(timer);
       return;
     }
-    inFlight = Promise.all([
-      transactions.length > 0 ? options.log.produce(transactionsTopic, transactions) : undefined,
-      labels.length > 0 ? options.log.produce(labelsTopic, labels) : undefined,
-    ])
+    // Created on the first tick (the stop function is returned synchronously); retried if it failed.
+    topicsReady ??= ensureTopics().catch((error: unknown) => {
+      topicsReady = null;
+      throw error;
+    });
+    inFlight = topicsReady
+      .then(() =>
+        Promise.all([
+          transactions.length > 0
+            ? options.log.produce(transactionsTopic, transactions)
+            : undefined,
+          labels.length > 0 ? options.log.produce(labelsTopic, labels) : undefined,
+        ]),
+      )
       .then(() => options.onProgress?.(produced))
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {

@@ -238,8 +238,9 @@ export class FraudSimulation {
       // Thinning: keep the candidate with the card's activity at this hour (its habits).
       const hour = Math.floor(timeMs / HOUR_MS) % 24;
       if (!this.rng.chance(card.activity[hour] ?? 0)) continue;
-      const item = this.emit(this.legitimate(card, timeMs), null);
-      this.maybeStartFraud(card, item.event);
+      const parts = this.legitimate(card, timeMs);
+      const item = this.emit(parts, null);
+      this.maybeStartFraud(card, item.event, parts.merchant.index);
       return item;
     }
   }
@@ -403,9 +404,8 @@ export class FraudSimulation {
   }
 
   /** After a genuine transaction: maybe a breach victim, maybe a new fraud episode. */
-  private maybeStartFraud(card: Card, tx: Transaction): void {
+  private maybeStartFraud(card: Card, tx: Transaction, merchantIndex: number): void {
     const { rng } = this;
-    const merchantIndex = Number(tx.merchant_id.slice("merchant_".length)) - 1;
     this.legitimateCount++;
     this.closeExpiredBreaches(tx.timeMs);
     const breach = this.breaches.get(merchantIndex);

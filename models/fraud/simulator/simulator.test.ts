@@ -275,4 +275,34 @@ describe("startFraudSimulator on the embedded log", () => {
       await log.close();
     }
   });
+
+  test("creates missing topics, the labels topic co-partitioned with the transactions topic", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "fresh"), fsync: "never" });
+    try {
+      let done: () => void = () => {};
+      const finished = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      const stop = startFraudSimulator({
+        log,
+        transactionsTopic: "fresh.tx",
+        labelsTopic: "fresh.labels",
+        partitions: 4,
+        ratePerSecond: 10_000,
+        cards: 200,
+        seed: 1,
+        count: 500,
+        labelDelays: { scale: 0.0001 },
+        onProgress: (n) => {
+          if (n >= 500) done();
+        },
+      });
+      await finished;
+      await stop();
+      expect(await log.partitionCount("fresh.tx")).toBe(4);
+      expect(await log.partitionCount("fresh.labels")).toBe(4);
+    } finally {
+      await log.close();
+    }
+  });
 });

@@ -1,0 +1,40 @@
+/**
+ * The card-fraud use case: its entity model and built-in simulator, ready for the platform's list
+ * of use cases (`models/index.ts`). See docs/fraud.md.
+ */
+import type { UseCase } from "../index.ts";
+import { FRAUD_LABELS_TOPIC, fraudEntityModel } from "./entity.ts";
+import { startFraudSimulator } from "./simulator/producer.ts";
+
+export { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC, fraudEntityModel } from "./entity.ts";
+
+export interface FraudUseCaseOptions {
+  inputTopic?: string;
+  labelsTopic?: string;
+  /** Simulator seed (default 7). */
+  seed?: number;
+  /** Simulated event time per wall time (default 1440: a day per minute). */
+  speed?: number;
+}
+
+/**
+ * The fraud use case for the platform: shards keyed by card over `fraud.transactions`, and a
+ * simulator producing transactions and labels (to a labels topic with as many partitions).
+ *
+ * @example useCases().push(fraudUseCase());
+ */
+export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
+  const model = fraudEntityModel({ inputTopic: options.inputTopic });
+  return {
+    model,
+    simulate: (log, ratePerSecond) =>
+      startFraudSimulator({
+        log,
+        transactionsTopic: model.inputTopic,
+        labelsTopic: options.labelsTopic ?? FRAUD_LABELS_TOPIC,
+        ratePerSecond,
+        seed: options.seed ?? 7,
+        speed: options.speed,
+      }),
+  };
+}

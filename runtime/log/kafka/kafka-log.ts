@@ -25,7 +25,7 @@ import {
   type ResolvedKafkaLogOptions,
   resolveOptions,
 } from "./options.ts";
-import { type PartitionBounds, readRange } from "./reader.ts";
+import { type PartitionBounds, type ReadOptions, readRange } from "./reader.ts";
 import { WireFetcher } from "./wire.ts";
 
 /** Kafka's legal topic names (the broker's own rule). */
@@ -59,6 +59,27 @@ function validateRecords(records: LogRecord[]): void {
       );
     }
   });
+}
+
+/** Where a partition's offsets stand, with and without its open transactions. */
+export interface PartitionOffsets {
+  /** Oldest offset still retained. */
+  start: number;
+  /**
+   * The last stable offset: the first offset of the oldest transaction still open, or `end` when
+   * none is. What `read_committed` readers (and `endOffset`) see as the end.
+   */
+  stableEnd: number;
+  /** The high watermark: the offset the next record will get, open transactions included. */
+  end: number;
+}
+
+/** Settings of a producer that `KafkaLog.transactionalProducer` creates. */
+export interface TransactionalProducerOptions {
+  /** Stable per unit of ownership: a new producer with the same id fences the previous one. */
+  transactionalId: string;
+  /** How long a transaction may stay open before the broker aborts it. */
+  transactionTimeoutMs: number;
 }
 
 /** A `Log` on Kafka, plus the health the platform reports in readiness. */
@@ -220,23 +241,38 @@ export class KafkaLog implements Log {
     return { start: toOffset(entry.low, "low offset"), end: toOffset(entry.high, "high offset") };
   }
 
+  /**
+   * The `Log` contract's read; `options` choose the isolation level (read_committed unless said
+   * otherwise) and an offset to stop before (see `ReadOptions`).
+   */
   async read(
     topic: string,
     partition: number,
     fromOffset: number,
     maxRecords: number,
+    options: ReadOptions = {},
   ): Promise<StoredRecord[]> {
     await this.validatePartition(topic, partition);
     if (this.closed)
       throw new CoelhoError("log_closed", `read ${topic}/${partition}: the Kafka log is closed`);
+    // The admin's offsets are read_committed (their end is the last stable offset); a
+    // read_uncommitted read goes on to the high watermark.
+    const bounds =
+      options.isolation === "read_uncommitted"
+        ? async () => {
+            const offsets = await this.offsets(topic, partition);
+            return { start: offsets.start, end: offsets.end };
+          }
+        : () => this.bounds(topic, partition);
     try {
       const records = await readRange(
         this.fetcher,
-        () => this.bounds(topic, partition),
+        bounds,
         topic,
         partition,
         fromOffset,
         maxRecords,
+        options,
       );
       this.health.up();
       return records;
@@ -254,6 +290,53 @@ export class KafkaLog implements Log {
   async startOffset(topic: string, partition: number): Promise<number> {
     await this.validatePartition(topic, partition);
     return (await this.bounds(topic, partition)).start;
+  }
+
+  /**
+   * The partition's start, last stable offset and high watermark. `stableEnd < end` while a
+   * transaction is open on the partition, and for a moment after one ends (the broker writes its
+   * markers after the commit or abort returns).
+   */
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    await this.validatePartition(topic, partition);
+    // The high watermark is asked second: it never goes back, so stableEnd <= end holds.
+    const { start, end: stableEnd } = await this.bounds(topic, partition);
+    if (this.closed)
+      throw new CoelhoError(
+        "log_closed",
+        `offsets of ${topic}/${partition}: the Kafka log is closed`,
+      );
+    try {
+      const end = await this.fetcher.highWatermark(topic, partition);
+      this.health.up();
+      return { start, stableEnd, end };
+    } catch (error) {
+      this.health.failed(error);
+      throw error;
+    }
+  }
+
+  /**
+   * A transactional producer on this log's cluster, not yet connected; the caller connects it and
+   * disconnects it. Idempotent (a transaction needs it), acks=all, one request in flight, the
+   * log's bounded retries. For the shard changelog (`changelog.ts`).
+   */
+  transactionalProducer(options: TransactionalProducerOptions): Producer {
+    if (this.closed) {
+      throw new CoelhoError(
+        "log_closed",
+        `producer ${options.transactionalId}: the Kafka log is closed`,
+      );
+    }
+    return this.kafka.producer({
+      transactionalId: options.transactionalId,
+      transactionTimeout: options.transactionTimeoutMs,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: kafkajsRetry(this.options.retry),
+    });
   }
 
   async consume(options: ConsumeOptions): Promise<Consumer> {

@@ -9,12 +9,30 @@
 import { RetriableError, ValidationError } from "../../errors.ts";
 import type { StoredRecord } from "../log.ts";
 import { toOffset, toStoredRecord } from "./codec.ts";
-import type { WireFetcher } from "./wire.ts";
+import type { Isolation, WireFetcher } from "./wire.ts";
+
+export type { Isolation } from "./wire.ts";
 
 /** The retained range of a partition: `[start, end)`. */
 export interface PartitionBounds {
   start: number;
   end: number;
+}
+
+/** How `KafkaLog.read` reads, beyond the `Log` contract. */
+export interface ReadOptions {
+  /**
+   * `read_committed` (the default): up to the last stable offset, aborted transactions and
+   * transaction markers left out. `read_uncommitted`: up to the high watermark, open and aborted
+   * transactions included (markers are still left out).
+   */
+  isolation?: Isolation;
+  /**
+   * Returns no record at or after this offset. A reader that fixed its end in advance (a restore
+   * up to a last stable offset it saw) uses it so that no later record, nor part of a later
+   * transaction, slips into its result.
+   */
+  untilOffset?: number;
 }
 
 /** Bytes asked for per fetch; the broker returns at least one whole record batch regardless. */
@@ -26,8 +44,10 @@ const OUT_OF_RANGE_MAX = 3;
 
 /**
  * Reads a range of records.
- * @param bounds the partition's current `[start, end)`; called again when the start moves.
- * @throws ValidationError for a negative offset or a `maxRecords` below 1.
+ * @param bounds the partition's current `[start, end)` for the isolation level read with (its end
+ * is the last stable offset for `read_committed`, the high watermark otherwise); called again when
+ * the start moves.
+ * @throws ValidationError for a negative offset, a `maxRecords` below 1 or a bad `untilOffset`.
  */
 export async function readRange(
   fetcher: WireFetcher,
@@ -36,6 +56,7 @@ export async function readRange(
   partition: number,
   fromOffset: number,
   maxRecords: number,
+  options: ReadOptions = {},
 ): Promise<StoredRecord[]> {
   if (!Number.isSafeInteger(fromOffset) || fromOffset < 0) {
     throw new ValidationError("fromOffset", `${fromOffset} is not valid; expected an integer >= 0`);
@@ -43,13 +64,22 @@ export async function readRange(
   if (!Number.isSafeInteger(maxRecords) || maxRecords < 1) {
     throw new ValidationError("maxRecords", `${maxRecords} is not valid; expected an integer >= 1`);
   }
+  const until = options.untilOffset ?? Number.POSITIVE_INFINITY;
+  if (options.untilOffset !== undefined && (!Number.isSafeInteger(until) || until < 0)) {
+    throw new ValidationError(
+      "untilOffset",
+      `${options.untilOffset} is not valid; expected an integer >= 0`,
+    );
+  }
+  const isolation = options.isolation ?? "read_committed";
   let { start, end } = await bounds();
+  end = Math.min(end, until);
   let next = Math.max(fromOffset, start);
   const out: StoredRecord[] = [];
   let emptyFetches = 0;
   let outOfRange = 0;
   while (out.length < maxRecords && next < end) {
-    const result = await fetcher.fetch(topic, partition, next, FETCH_BYTES_MAX);
+    const result = await fetcher.fetch(topic, partition, next, FETCH_BYTES_MAX, isolation);
     if (result.kind === "out_of_range") {
       outOfRange += 1;
       if (outOfRange > OUT_OF_RANGE_MAX) {
@@ -58,6 +88,7 @@ export async function readRange(
         );
       }
       ({ start, end } = await bounds());
+      end = Math.min(end, until);
       next = Math.max(next, start);
       continue;
     }
@@ -65,6 +96,7 @@ export async function readRange(
     for (const message of result.records) {
       const offset = toOffset(message.offset, "offset");
       if (offset < next) continue;
+      if (offset >= until) return out;
       out.push(toStoredRecord(message));
       next = offset + 1;
       if (out.length === maxRecords) return out;

@@ -1,0 +1,492 @@
+/**
+ * The shard changelog on a real broker: the one scripts/kafka/up.sh starts, unless
+ * COELHO_KAFKA_BROKERS names another. Topic, group and application names are unique per run.
+ * Waits are bounded and fail saying what was expected; nothing here asserts a duration.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { RetriableError, ValidationError } from "../../runtime/errors.ts";
+import {
+  ChangelogFencedError,
+  createKafkaChangelog,
+  type KafkaChangelog,
+  type KafkaChangelogOptions,
+  type KafkaLog,
+  openKafkaLog,
+} from "../../runtime/log/kafka/index.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import type { SourcePosition } from "../../runtime/shard/changelog.ts";
+
+const REPO = new URL("../..", import.meta.url).pathname;
+const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+setDefaultTimeout(90_000);
+
+let brokers: string[] = [];
+let ownBroker = false;
+let log: KafkaLog;
+let seq = 0;
+const scratch = mkdtempSync(join(tmpdir(), "coelho-changelog-"));
+
+/** Log lines, kept for a failing test's message instead of cluttering the output. */
+const logLines: string[] = [];
+const testLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (msg, fields) => void logLines.push(`warn ${msg} ${JSON.stringify(fields ?? {})}`),
+  error: (msg, fields) => void logLines.push(`error ${msg} ${JSON.stringify(fields ?? {})}`),
+  fatal: (msg, fields) => void logLines.push(`fatal ${msg} ${JSON.stringify(fields ?? {})}`),
+  child: () => testLogger,
+};
+
+async function run(script: string): Promise<{ stdout: string; stderr: string }> {
+  const proc = Bun.spawn(["bash", script], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw new Error(`${script} exited ${code}:\n${stderr}`);
+  return { stdout, stderr };
+}
+
+/** Polls `check` until it holds; fails naming `what` and the last state `describe` gives. */
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  describe: () => string,
+  timeoutMs: number,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; state: ${describe()}; log: ${logLines.slice(-5).join(" / ")}`,
+      );
+    }
+    await Bun.sleep(100);
+  }
+}
+
+/** A fresh use case: its input topic (2 partitions) and the options of its changelog. */
+async function useCase(what: string): Promise<KafkaChangelogOptions> {
+  seq += 1;
+  const inputTopic = `test.${RUN}.${what}.${seq}.events`;
+  await log.ensureTopic({ name: inputTopic, partitions: 2 });
+  return {
+    appId: `test-${RUN}`,
+    usecase: `${what}${seq}`,
+    inputTopic,
+    group: `test-${RUN}-${what}-${seq}`,
+    logger: testLogger,
+  };
+}
+
+/** Restores a partition into a map (last state per key) and the positions, sorted. */
+async function restoreAll(changelog: KafkaChangelog, partition: number) {
+  const states = new Map<string, string>();
+  const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
+  positions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  return { states, positions };
+}
+
+function generation(count: number, gen: string): [string, string][] {
+  // About 100 bytes per state, so 20k states are ~2 MB: several requests at the byte bound too.
+  return Array.from({ length: count }, (_, i) => [`key-${i}`, `${gen}:${i}:${"x".repeat(80)}`]);
+}
+
+const inputPosition = (topic: string, nextOffset: number): SourcePosition => ({
+  topic,
+  partition: 0,
+  nextOffset,
+});
+
+beforeAll(async () => {
+  const external = process.env.COELHO_KAFKA_BROKERS;
+  if (external) {
+    brokers = external.split(",").map((b) => b.trim());
+  } else {
+    const { stdout, stderr } = await run("scripts/kafka/up.sh");
+    const bootstrap = stdout.trim().split("\n").pop();
+    if (!bootstrap) throw new Error(`scripts/kafka/up.sh printed no bootstrap address:\n${stderr}`);
+    brokers = [bootstrap];
+    ownBroker = stderr.includes("starting broker");
+  }
+  log = await openKafkaLog({ brokers, clientId: `test-${RUN}`, logger: testLogger });
+}, 300_000);
+
+afterAll(async () => {
+  await log?.close();
+  rmSync(scratch, { recursive: true, force: true });
+  if (ownBroker && !process.env.COELHO_KAFKA_KEEP) await run("scripts/kafka/down.sh");
+}, 120_000);
+
+describe("publish, position and restore", () => {
+  test("restore returns the latest state per key and the positions; position is the input's", async () => {
+    const options = await useCase("basic");
+    const changelog = createKafkaChangelog(log, options);
+    try {
+      const other = `test.${RUN}.labels`;
+      expect(await changelog.position(0)).toBeNull();
+      expect(await restoreAll(changelog, 0)).toEqual({ states: new Map(), positions: [] });
+
+      await changelog.publish(
+        0,
+        [
+          ["card-1", '{"n":1}'],
+          ["card-2", '{"n":1}'],
+          ["", "empty key"],
+        ],
+        [inputPosition(options.inputTopic, 10), { topic: other, partition: 3, nextOffset: 7 }],
+      );
+      await changelog.publish(0, new Map([["card-1", '{"n":2}']]).entries(), [
+        inputPosition(options.inputTopic, 12),
+        { topic: other, partition: 3, nextOffset: 9 },
+      ]);
+
+      const restored = await restoreAll(changelog, 0);
+      expect(restored.states).toEqual(
+        new Map([
+          ["card-1", '{"n":2}'],
+          ["card-2", '{"n":1}'],
+          ["", "empty key"],
+        ]),
+      );
+      expect(restored.positions).toEqual([
+        inputPosition(options.inputTopic, 12),
+        { topic: other, partition: 3, nextOffset: 9 },
+      ]);
+      expect(await changelog.position(0)).toBe(12);
+      expect(await changelog.position(1)).toBeNull();
+      expect(await restoreAll(changelog, 1)).toEqual({ states: new Map(), positions: [] });
+      expect(await log.committed(options.group, { topic: options.inputTopic, partition: 0 })).toBe(
+        12,
+      );
+    } finally {
+      await changelog.close();
+    }
+  });
+
+  test("the topic is compacted and has the input's partitions", async () => {
+    const options = await useCase("topic");
+    const changelog = createKafkaChangelog(log, options);
+    try {
+      await changelog.publish(0, [["k", "v"]], [inputPosition(options.inputTopic, 1)]);
+      expect(changelog.topic).toBe(`${options.appId}-${options.usecase}-changelog`);
+      expect(await log.partitionCount(changelog.topic)).toBe(2);
+      const admin = new Kafka({
+        brokers,
+        clientId: `test-${RUN}-admin`,
+        logLevel: logLevel.NOTHING,
+      }).admin();
+      await admin.connect();
+      try {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: 2 /* TOPIC */, name: changelog.topic, configNames: ["cleanup.policy"] },
+          ],
+        });
+        expect(resources[0]?.configEntries[0]?.configValue).toBe("compact");
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await changelog.close();
+    }
+  });
+
+  test("bad input is a ValidationError and writes nothing", async () => {
+    const options = await useCase("invalid");
+    const changelog = createKafkaChangelog(log, options);
+    try {
+      const position = [inputPosition(options.inputTopic, 1)];
+      const nulKey = await changelog
+        .publish(0, [["\u0000pos\u0000x", "1"]], position)
+        .catch((e) => e);
+      expect(nulKey).toBeInstanceOf(ValidationError);
+      expect(String(nulKey.message)).toContain("starts with NUL");
+      const noInput = await changelog
+        .publish(0, [["k", "v"]], [{ topic: options.inputTopic, partition: 1, nextOffset: 1 }])
+        .catch((e) => e);
+      expect(noInput).toBeInstanceOf(ValidationError);
+      expect(String(noInput.message)).toContain(`${options.inputTopic}/0`);
+      const badPartition = await changelog.publish(5, [], position).catch((e) => e);
+      expect(badPartition).toBeInstanceOf(ValidationError);
+      expect(await changelog.position(0)).toBeNull();
+      expect(await restoreAll(changelog, 0)).toEqual({ states: new Map(), positions: [] });
+    } finally {
+      await changelog.close();
+    }
+  });
+});
+
+describe("large and many publishes", () => {
+  test("many publishes: restore yields the last value of every key", async () => {
+    const options = await useCase("many");
+    const changelog = createKafkaChangelog(log, options);
+    try {
+      const expected = new Map<string, string>();
+      let rng = 7;
+      const random = () => {
+        rng = (rng * 1103515245 + 12345) % 2 ** 31;
+        return rng / 2 ** 31;
+      };
+      for (let round = 1; round <= 25; round += 1) {
+        const changed: [string, string][] = [];
+        for (let i = 0; i < 200; i += 1) {
+          const key = `entity-${Math.floor(random() * 1000)}`;
+          changed.push([key, `${key}@${round}.${i}`]);
+          expected.set(key, `${key}@${round}.${i}`);
+        }
+        await changelog.publish(0, changed, [inputPosition(options.inputTopic, round * 100)]);
+      }
+      const restored = await restoreAll(changelog, 0);
+      expect(restored.states).toEqual(expected);
+      expect(restored.positions).toEqual([inputPosition(options.inputTopic, 2500)]);
+      expect(await changelog.position(0)).toBe(2500);
+    } finally {
+      await changelog.close();
+    }
+  });
+
+  test("a 20k-state publish goes in bounded requests; a restore meanwhile sees none of it", async () => {
+    const options = await useCase("large");
+    // Short stable wait: a restore that meets the open transaction soon reads up to its start.
+    const changelog = createKafkaChangelog(log, { ...options, stableWaitMs: 200 });
+    const sends: { records: number; bytes: number }[] = [];
+    /** Runs before each produce request of the changelog's transactions. */
+    let beforeSend = async (): Promise<void> => undefined;
+    const original = log.transactionalProducer.bind(log);
+    log.transactionalProducer = (producerOptions) => {
+      const producer = original(producerOptions);
+      const begin = producer.transaction.bind(producer);
+      producer.transaction = async () => {
+        const transaction = await begin();
+        const send = transaction.send.bind(transaction);
+        transaction.send = async (record) => {
+          await beforeSend();
+          let bytes = 0;
+          for (const m of record.messages) {
+            bytes += (m.key as Buffer).length + (m.value as Buffer).length;
+          }
+          sends.push({ records: record.messages.length, bytes });
+          return send(record);
+        };
+        return transaction;
+      };
+      return producer;
+    };
+    try {
+      await changelog.publish(0, generation(20_000, "g1"), [inputPosition(options.inputTopic, 1)]);
+      expect(sends.length).toBeGreaterThanOrEqual(4);
+      expect(sends.reduce((n, s) => n + s.records, 0)).toBe(20_001);
+      for (const s of sends) {
+        expect(s.records).toBeLessThanOrEqual(5_000);
+        expect(s.bytes).toBeLessThanOrEqual(512 * 1024);
+      }
+
+      // Half-way through the second publish, with its first requests written, restore.
+      sends.length = 0;
+      let during: Awaited<ReturnType<typeof restoreAll>> | null = null;
+      beforeSend = async () => {
+        if (sends.length === 2) during = await restoreAll(changelog, 0);
+      };
+      await changelog.publish(0, generation(20_000, "g2"), [inputPosition(options.inputTopic, 2)]);
+      expect(sends.length).toBeGreaterThan(2);
+      expect(during).not.toBeNull();
+      const mid = during as unknown as Awaited<ReturnType<typeof restoreAll>>;
+      expect(mid.states).toEqual(new Map(generation(20_000, "g1")));
+      expect(mid.positions).toEqual([inputPosition(options.inputTopic, 1)]);
+
+      const after = await restoreAll(changelog, 0);
+      expect(after.states).toEqual(new Map(generation(20_000, "g2")));
+      expect(after.positions).toEqual([inputPosition(options.inputTopic, 2)]);
+      expect(await changelog.position(0)).toBe(2);
+    } finally {
+      log.transactionalProducer = original;
+      await changelog.close();
+    }
+  });
+});
+
+/** A child process that publishes 20k states, stops after half the requests, and hangs. */
+const CHILD = `
+import { createKafkaChangelog, openKafkaLog } from ${JSON.stringify(`${REPO}runtime/log/kafka/index.ts`)};
+const options = JSON.parse(process.env.CHANGELOG_OPTIONS);
+const log = await openKafkaLog({ brokers: process.env.BROKERS.split(","), clientId: "crash-child" });
+const original = log.transactionalProducer.bind(log);
+log.transactionalProducer = (producerOptions) => {
+  const producer = original(producerOptions);
+  const begin = producer.transaction.bind(producer);
+  producer.transaction = async () => {
+    const transaction = await begin();
+    const send = transaction.send.bind(transaction);
+    let sends = 0;
+    transaction.send = async (record) => {
+      if (sends === 10) {
+        process.stdout.write("sent\\n");
+        await new Promise(() => setInterval(() => undefined, 1000));
+      }
+      sends += 1;
+      return send(record);
+    };
+    return transaction;
+  };
+  return producer;
+};
+const changelog = createKafkaChangelog(log, { ...options, transactionTimeoutMs: 3000, chunkRecordsMax: 1000 });
+const states = Array.from({ length: 20000 }, (_, i) => ["key-" + i, "crash:" + i]);
+await changelog.publish(0, states, [{ topic: options.inputTopic, partition: 0, nextOffset: 99 }]);
+process.stdout.write("committed?!\\n");
+`;
+
+describe("crashes and fencing", () => {
+  test("a publisher killed mid-transaction leaves nothing visible, and the broker aborts it", async () => {
+    const options = await useCase("crash");
+    const first = createKafkaChangelog(log, options);
+    await first.publish(0, generation(10, "g1"), [inputPosition(options.inputTopic, 5)]);
+    await first.close();
+
+    const script = join(scratch, "crash-child.ts");
+    writeFileSync(script, CHILD);
+    const child = Bun.spawn(["bun", script], {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        BROKERS: brokers.join(","),
+        CHANGELOG_OPTIONS: JSON.stringify({ ...options, logger: undefined }),
+      },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const observer = createKafkaChangelog(log, { ...options, stableWaitMs: 500 });
+    try {
+      let out = "";
+      const reader = child.stdout.getReader();
+      const decoder = new TextDecoder();
+      await waitFor(
+        "the child to send half its transaction",
+        async () => {
+          const chunk = await Promise.race([reader.read(), Bun.sleep(1000).then(() => null)]);
+          if (chunk && !chunk.done) out += decoder.decode(chunk.value);
+          return out.includes("sent") || child.exitCode !== null;
+        },
+        () => `stdout ${JSON.stringify(out)}, exit ${child.exitCode}`,
+        30_000,
+      );
+      expect(out).toBe("sent\n");
+      child.kill("SIGKILL");
+      await child.exited;
+
+      // Its 10k records are in the log, in a transaction nobody will commit.
+      const open = await log.offsets(observer.topic, 0);
+      expect(open.end - open.stableEnd).toBeGreaterThanOrEqual(10_000);
+      const uncommitted = await log.read(observer.topic, 0, 0, 30_000, {
+        isolation: "read_uncommitted",
+      });
+      expect(uncommitted.length).toBeGreaterThanOrEqual(10_010);
+      const committed = await log.read(observer.topic, 0, 0, 30_000);
+      expect(committed.length).toBe(11);
+
+      // A restore now neither waits for it for ever nor shows any of it.
+      const during = await restoreAll(observer, 0);
+      expect(during.states).toEqual(new Map(generation(10, "g1")));
+      expect(during.positions).toEqual([inputPosition(options.inputTopic, 5)]);
+      expect(await observer.position(0)).toBe(5);
+
+      // The broker aborts it once its 3 s timeout passes (checked every few seconds).
+      let last = open;
+      await waitFor(
+        "the broker to abort the dead transaction",
+        async () => {
+          last = await log.offsets(observer.topic, 0);
+          return last.stableEnd === last.end;
+        },
+        () => JSON.stringify(last),
+        45_000,
+      );
+      const after = await restoreAll(observer, 0);
+      expect(after.states).toEqual(new Map(generation(10, "g1")));
+      expect(after.positions).toEqual([inputPosition(options.inputTopic, 5)]);
+      expect(await observer.position(0)).toBe(5);
+
+      // A new owner goes on from there.
+      await observer.publish(0, [["key-0", "g3"]], [inputPosition(options.inputTopic, 6)]);
+      expect((await restoreAll(observer, 0)).states.get("key-0")).toBe("g3");
+      expect(await observer.position(0)).toBe(6);
+    } finally {
+      child.kill("SIGKILL");
+      await observer.close();
+    }
+  });
+
+  test("a new owner fences the previous one, whose publishes then fail for good", async () => {
+    const options = await useCase("fence");
+    const old = createKafkaChangelog(log, options);
+    const owner = createKafkaChangelog(log, options);
+    const third = createKafkaChangelog(log, options);
+    try {
+      await old.publish(
+        0,
+        [
+          ["a", "old-1"],
+          ["b", "old-1"],
+        ],
+        [inputPosition(options.inputTopic, 10)],
+      );
+      await owner.publish(0, [["a", "new-1"]], [inputPosition(options.inputTopic, 20)]);
+
+      const fenced = await old
+        .publish(
+          0,
+          [
+            ["a", "old-2"],
+            ["c", "old-2"],
+          ],
+          [inputPosition(options.inputTopic, 30)],
+        )
+        .catch((e) => e);
+      expect(fenced).toBeInstanceOf(ChangelogFencedError);
+      expect(fenced).not.toBeInstanceOf(RetriableError);
+      expect(fenced.code).toBe("changelog_fenced");
+      expect(String(fenced.message)).toContain(old.transactionalId(0));
+      // Fenced stays fenced: no new producer that would fence the owner back.
+      const again = await old
+        .publish(0, [["d", "old-3"]], [inputPosition(options.inputTopic, 40)])
+        .catch((e) => e);
+      expect(again).toBeInstanceOf(ChangelogFencedError);
+
+      await owner.publish(0, [["b", "new-2"]], [inputPosition(options.inputTopic, 25)]);
+      const restored = await restoreAll(owner, 0);
+      expect(restored.states).toEqual(
+        new Map([
+          ["a", "new-1"],
+          ["b", "new-2"],
+        ]),
+      );
+      expect(restored.positions).toEqual([inputPosition(options.inputTopic, 25)]);
+      expect(await owner.position(0)).toBe(25);
+
+      // claim takes the id without publishing: the owner is fenced before any write of the third.
+      await third.claim(0);
+      const claimed = await owner
+        .publish(0, [["a", "x"]], [inputPosition(options.inputTopic, 26)])
+        .catch((e) => e);
+      expect(claimed).toBeInstanceOf(ChangelogFencedError);
+      expect(await third.position(0)).toBe(25);
+      // Other partitions are not touched.
+      await owner.publish(
+        1,
+        [["z", "p1"]],
+        [{ topic: options.inputTopic, partition: 1, nextOffset: 3 }],
+      );
+      expect(await third.position(1)).toBe(3);
+    } finally {
+      await Promise.all([old.close(), owner.close(), third.close()]);
+    }
+  });
+});

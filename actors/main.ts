@@ -24,7 +24,7 @@ try {
 setLogLevel(config.logLevel);
 monitorEventLoop();
 
-const platform = await buildPlatform(config, useCases());
+const platform = await buildPlatform(config, useCases(config));
 let stopping = false;
 
 platform.root.onExit((reason) => {

@@ -43,13 +43,26 @@ export interface Platform {
   notReadyReasons(): Promise<string[]>;
 }
 
-/** Opens the log this configuration asks for. */
-export async function openLog(config: Config): Promise<Log> {
+/**
+ * Opens the log this configuration asks for. `onConsumerFailure` hears of a Kafka group consumer
+ * that gave up for good, so that its supervisor can restart it.
+ */
+export async function openLog(
+  config: Config,
+  onConsumerFailure?: (group: string, error: Error) => void,
+): Promise<Log> {
   if (config.kafkaBrokers.length > 0) {
     const { openKafkaLog } = await import("../runtime/log/kafka/index.ts");
+    const sessionTimeoutMs = config.kafkaSessionTimeoutMs;
     return openKafkaLog({
       brokers: config.kafkaBrokers,
       clientId: `${config.appId}-${config.instanceId}`,
+      consumer: {
+        sessionTimeoutMs,
+        heartbeatIntervalMs: Math.floor(sessionTimeoutMs / 5),
+        rebalanceTimeoutMs: Math.max(sessionTimeoutMs, 30_000),
+      },
+      onConsumerFailure,
     });
   }
   return openEmbeddedLog({ dir: join(config.dataDir, "log"), fsync: config.logFsync });
@@ -74,6 +87,9 @@ interface Served {
   rekeyTopics: string[];
 }
 
+/** How a group consumer that gave up reaches its supervisor: group id → the service's `fail`. */
+type ConsumerFailures = Map<string, (error: unknown) => void>;
+
 /** The consumer of a topic set as a supervised child: stopping it revokes (and checkpoints). */
 function consumerChild(
   log: Log,
@@ -82,15 +98,20 @@ function consumerChild(
   topics: string[],
   listener: PartitionListener,
   config: Config,
+  failures: ConsumerFailures,
 ): ChildSpec {
   return {
     id,
     restart: "permanent",
     shutdownMs: config.shutdownMs,
     create: () =>
-      service(id, async () => {
+      service(id, async (fail) => {
+        failures.set(group, fail);
         const consumer = await log.consume({ group, topics, listener, maxBatch: config.batchMax });
-        return () => consumer.stop();
+        return async () => {
+          failures.delete(group);
+          await consumer.stop();
+        };
       }),
   };
 }
@@ -102,7 +123,11 @@ export async function buildPlatform(
   options: { logger?: Logger; changelogs?: ChangelogFactory } = {},
 ): Promise<Platform> {
   const logger = options.logger ?? rootLogger;
-  const log = await openLog(config);
+  const consumerFailures: ConsumerFailures = new Map();
+  const log = await openLog(config, (group, error) => {
+    logger.error("consumer gave up; its supervisor restarts it", { group, error });
+    consumerFailures.get(group)?.(error);
+  });
   let server: ReturnType<ReturnType<typeof httpApp>["listen"]> | null = null;
   const httpPort = () => server?.server?.port ?? config.httpPort;
   const advertisedUrl = () => config.advertisedUrl.replace(/:0$/, `:${httpPort()}`);
@@ -209,12 +234,28 @@ export async function buildPlatform(
   ];
   for (const [name, entry] of served) {
     children.push(
-      consumerChild(log, `ingest-${name}`, entry.group, [entry.shardTopic], entry.manager, config),
+      consumerChild(
+        log,
+        `ingest-${name}`,
+        entry.group,
+        [entry.shardTopic],
+        entry.manager,
+        config,
+        consumerFailures,
+      ),
     );
     if (entry.rekeyer) {
       const group = `${config.appId}-${name}-rekey`;
       children.push(
-        consumerChild(log, `rekey-${name}`, group, entry.rekeyTopics, entry.rekeyer, config),
+        consumerChild(
+          log,
+          `rekey-${name}`,
+          group,
+          entry.rekeyTopics,
+          entry.rekeyer,
+          config,
+          consumerFailures,
+        ),
       );
     }
   }

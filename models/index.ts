@@ -2,6 +2,7 @@
  * The use cases this build serves. Each is a folder under `models/`; the platform starts a
  * consumer group, shards and (optionally) a simulator for each entry.
  */
+import type { Config } from "../runtime/config.ts";
 import type { Log } from "../runtime/log/log.ts";
 import type { EntityModel } from "../runtime/shard/entity-model.ts";
 import { counterModel } from "./counter/model.ts";
@@ -14,8 +15,9 @@ export interface UseCase {
   simulate?: (log: Log, ratePerSecond: number) => () => Promise<void>;
 }
 
-export function useCases(): UseCase[] {
-  const counter = counterModel();
+/** The use cases, with topic names from the configuration. */
+export function useCases(config: Pick<Config, "inputTopics">): UseCase[] {
+  const counter = counterModel(config.inputTopics.counter ?? "counter.events");
   return [
     {
       model: counter,

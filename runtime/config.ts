@@ -16,6 +16,11 @@ export interface Config {
   dataDir: string;
   /** Kafka bootstrap servers; empty means the embedded log. */
   kafkaBrokers: string[];
+  /**
+   * How long the group waits for a silent member (a killed pod) before moving its partitions.
+   * It bounds recovery after a crash; kafkajs's default (30 s) is too slow for that.
+   */
+  kafkaSessionTimeoutMs: number;
   /** Consumer group and topic prefix of this deployment. */
   appId: string;
   /** This process's identity (the StatefulSet pod name). */
@@ -45,6 +50,8 @@ export interface Config {
   maxEventBytes: number;
   /** Per use case, topics whose records are not keyed by entity and go through re-keying. */
   unkeyedTopics: Record<string, string[]>;
+  /** Per use case, its input topic when not the default `<usecase>.events`. */
+  inputTopics: Record<string, string>;
   /** The URL other instances use to reach this one's HTTP API (forwarded entity queries). */
   advertisedUrl: string;
 }
@@ -95,17 +102,34 @@ function name(env: Env, variable: string, fallback: string): string {
 }
 
 /** Parses `usecase:topic[,usecase:topic]` into topics per use case. */
-export function parseUnkeyedTopics(raw: string | undefined): Record<string, string[]> {
+export function parseTopicsPerUseCase(
+  variable: string,
+  raw: string | undefined,
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   if (raw === undefined || raw.trim() === "") return out;
   for (const part of raw.split(",")) {
     const match = /^([a-z0-9_-]+):([a-zA-Z0-9._-]{1,249})$/.exec(part.trim());
     if (!match?.[1] || !match[2]) {
       throw new ConfigError(
-        `COELHO_UNKEYED_TOPICS: "${part.trim()}" is not valid; expected usecase:topic[,usecase:topic]`,
+        `${variable}: "${part.trim()}" is not valid; expected usecase:topic[,usecase:topic]`,
       );
     }
     out[match[1]] = [...(out[match[1]] ?? []), match[2]];
+  }
+  return out;
+}
+
+function inputTopics(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  const parsed = parseTopicsPerUseCase("COELHO_INPUT_TOPICS", env.COELHO_INPUT_TOPICS);
+  for (const [usecase, topics] of Object.entries(parsed)) {
+    if (topics.length > 1) {
+      throw new ConfigError(
+        `COELHO_INPUT_TOPICS: use case "${usecase}" is given ${topics.length} topics; expected one (more sources go in COELHO_UNKEYED_TOPICS)`,
+      );
+    }
+    out[usecase] = topics[0] ?? "";
   }
   return out;
 }
@@ -143,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_HTTP_HOST",
     "COELHO_DATA_DIR",
     "COELHO_KAFKA_BROKERS",
+    "COELHO_KAFKA_SESSION_TIMEOUT_MS",
     "COELHO_APP_ID",
     "COELHO_INSTANCE_ID",
     "COELHO_PARTITIONS",
@@ -158,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_LOG_LEVEL",
     "COELHO_MAX_EVENT_BYTES",
     "COELHO_UNKEYED_TOPICS",
+    "COELHO_INPUT_TOPICS",
     "COELHO_ADVERTISED_URL",
   ]);
   // A misspelt variable is silently ignored in most systems; here it stops startup, because a
@@ -180,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
     httpHost: host,
     dataDir,
     kafkaBrokers: parseBrokers(env.COELHO_KAFKA_BROKERS),
+    kafkaSessionTimeoutMs: int(env, "COELHO_KAFKA_SESSION_TIMEOUT_MS", 10_000, 6_000, 300_000),
     appId: name(env, "COELHO_APP_ID", "coelho"),
     instanceId,
     partitions: int(env, "COELHO_PARTITIONS", 3, 1, 1024),
@@ -194,7 +221,8 @@ export function loadConfig(env: Env = process.env): Config {
     simulateRate: int(env, "COELHO_SIMULATE_RATE", 200, 1, 1_000_000),
     logLevel: oneOf(env, "COELHO_LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     maxEventBytes: int(env, "COELHO_MAX_EVENT_BYTES", 65_536, 64, 16 * 1024 * 1024),
-    unkeyedTopics: parseUnkeyedTopics(env.COELHO_UNKEYED_TOPICS),
+    unkeyedTopics: parseTopicsPerUseCase("COELHO_UNKEYED_TOPICS", env.COELHO_UNKEYED_TOPICS),
+    inputTopics: inputTopics(env),
     advertisedUrl: url(env, "COELHO_ADVERTISED_URL", `http://${advertisedHost}:${httpPort}`),
   };
 }

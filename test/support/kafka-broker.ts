@@ -1,0 +1,56 @@
+/**
+ * The real Kafka broker the integration tests use: `scripts/kafka/up.sh` (provisioned from Maven
+ * Central on first use), unless COELHO_KAFKA_BROKERS names another one. Started once per test
+ * process and shared by every test file; stopped when the process exits if this process started it.
+ */
+import { spawnSync } from "bun";
+
+const REPO = new URL("../..", import.meta.url).pathname;
+
+let bootstrap: string | null = null;
+let started = false;
+
+function run(script: string): { stdout: string; stderr: string } {
+  const result = spawnSync(["bash", script], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  const stdout = result.stdout.toString();
+  const stderr = result.stderr.toString();
+  if (result.exitCode !== 0) throw new Error(`${script} exited ${result.exitCode}:\n${stderr}`);
+  return { stdout, stderr };
+}
+
+/** True when the tests may restart the broker (it is scripts/kafka's, not an external one). */
+export function brokerIsOurs(): boolean {
+  return !process.env.COELHO_KAFKA_BROKERS;
+}
+
+/** The bootstrap address of a running broker, starting one if needed. */
+export function ensureBroker(): string {
+  if (bootstrap) return bootstrap;
+  const external = process.env.COELHO_KAFKA_BROKERS;
+  if (external) {
+    bootstrap = external;
+    return bootstrap;
+  }
+  const { stdout, stderr } = run("scripts/kafka/up.sh");
+  const address = stdout.trim().split("\n").pop();
+  if (!address) throw new Error(`scripts/kafka/up.sh printed no bootstrap address:\n${stderr}`);
+  bootstrap = address;
+  if (stderr.includes("starting broker") && !process.env.COELHO_KAFKA_KEEP) {
+    started = true;
+    process.on("exit", () => {
+      if (started) spawnSync(["bash", "scripts/kafka/down.sh"], { cwd: REPO });
+    });
+  }
+  return bootstrap;
+}
+
+/** Stops and starts the broker on the same data (a broker restart mid-stream). */
+export function restartBroker(): void {
+  if (!brokerIsOurs()) throw new Error("cannot restart an external broker (COELHO_KAFKA_BROKERS)");
+  run("scripts/kafka/restart.sh");
+}
+
+/** A name unique to this test run, for topics, groups and app ids. */
+export function uniqueName(what: string): string {
+  return `${what}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}

@@ -70,11 +70,28 @@ export async function openLog(
 
 /** Builds the changelog of a use case's shards; only Kafka mode has one (see changelog.ts). */
 export type ChangelogFactory = (
+  log: Log,
   usecase: string,
   inputTopic: string,
   group: string,
   partitions: number,
 ) => Promise<ShardChangelog | undefined>;
+
+/** In Kafka mode, a transactional changelog per use case; none on the embedded log. */
+function kafkaChangelogs(config: Config): ChangelogFactory {
+  return async (log, usecase, inputTopic, group, partitions) => {
+    if (log.kind !== "kafka") return undefined;
+    const { createKafkaChangelog, KafkaLog } = await import("../runtime/log/kafka/index.ts");
+    if (!(log instanceof KafkaLog)) return undefined;
+    return createKafkaChangelog(log, {
+      appId: config.appId,
+      usecase,
+      inputTopic,
+      group,
+      partitions,
+    });
+  };
+}
 
 interface Served {
   useCase: UseCase;
@@ -124,6 +141,7 @@ export async function buildPlatform(
 ): Promise<Platform> {
   const logger = options.logger ?? rootLogger;
   const consumerFailures: ConsumerFailures = new Map();
+  const changelogs = options.changelogs ?? kafkaChangelogs(config);
   const log = await openLog(config, (group, error) => {
     logger.error("consumer gave up; its supervisor restarts it", { group, error });
     consumerFailures.get(group)?.(error);
@@ -178,7 +196,7 @@ export async function buildPlatform(
     }
     const partitions = await log.partitionCount(shardTopic);
     const group = `${config.appId}-${model.name}`;
-    const changelog = await options.changelogs?.(model.name, shardTopic, group, partitions);
+    const changelog = await changelogs(log, model.name, shardTopic, group, partitions);
     const manager = new ShardManager({
       model,
       log,

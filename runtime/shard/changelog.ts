@@ -26,6 +26,11 @@ export interface ShardChangelog {
     states: Iterable<[string, string]>,
     positions: SourcePosition[],
   ): Promise<void>;
+  /**
+   * Takes ownership of the partition's changelog before reading it: fences a previous owner that
+   * may still be writing, and ends what it left open, so the restore sees its final state.
+   */
+  claim?(partition: number): Promise<void>;
   /** The input position the changelog holds for the partition (the group's committed offset). */
   position(partition: number): Promise<number | null>;
   /** Reads the partition's latest state per key and its positions, as of the last publish. */

@@ -75,6 +75,9 @@ export class ShardManager<S, E> implements PartitionListener {
           {
             model,
             log,
+            topic: this.options.topic,
+            changelog: this.options.changelog,
+            maxEventBytes: this.options.maxEventBytes,
             partition: tp.partition,
             storePath: this.storePath(tp.partition),
             maxEntities: this.options.maxEntitiesPerShard,

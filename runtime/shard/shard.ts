@@ -140,6 +140,7 @@ export class Shard<S, E> {
     const changelog = this.options.changelog;
     if (!changelog) return;
     const { partition } = this.options;
+    await changelog.claim?.(partition);
     const published = await changelog.position(partition);
     const local = store.position(this.topic, partition)?.nextOffset ?? null;
     if (published === null || (local !== null && local >= published)) return;

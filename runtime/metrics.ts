@@ -116,3 +116,60 @@ export const eventLoopDelaySeconds = new Histogram({
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   registers: [registry],
 });
+
+// ---- inference (actors/inference) ----------------------------------------------------------
+// `model_version` is bounded by the live champion and challenger: the actor removes a retired
+// version's series once a few newer ones have retired after it. `role` is champion|challenger.
+
+export const inferenceBatchRows = new Histogram({
+  name: "coelho_inference_batch_rows",
+  help: "Rows per scoring batch (one onnxruntime call per model), per use case.",
+  labelNames: ["usecase"] as const,
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  registers: [registry],
+});
+
+export const inferenceBatchSeconds = new Histogram({
+  name: "coelho_inference_batch_seconds",
+  help: "Time of one onnxruntime call on a batch, per use case, model version and role.",
+  labelNames: ["usecase", "model_version", "role"] as const,
+  buckets: [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+  registers: [registry],
+});
+
+export const inferenceRowSeconds = new Histogram({
+  name: "coelho_inference_row_seconds",
+  help: "Scoring time per row (a batch's time over its rows, observed once per batch), per use case and champion version.",
+  labelNames: ["usecase", "model_version"] as const,
+  buckets: [1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 0.001],
+  registers: [registry],
+});
+
+export const inferenceLatencySeconds = new Histogram({
+  name: "coelho_inference_latency_seconds",
+  help: "Time from a score request to its result (queueing, batching wait and scoring), per use case; one observation per request.",
+  labelNames: ["usecase"] as const,
+  buckets: [5e-5, 1e-4, 2.5e-4, 5e-4, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+  registers: [registry],
+});
+
+export const inferenceRows = new Counter({
+  name: "coelho_inference_rows_total",
+  help: "Rows scored, per use case, model version and role.",
+  labelNames: ["usecase", "model_version", "role"] as const,
+  registers: [registry],
+});
+
+export const inferenceErrors = new Counter({
+  name: "coelho_inference_errors_total",
+  help: "Inference errors, per use case and reason (batch_failed|challenger_failed|no_champion|queue_full|stopped|scorer_unusable|challenger_dropped).",
+  labelNames: ["usecase", "reason"] as const,
+  registers: [registry],
+});
+
+export const inferenceQueueRows = new Gauge({
+  name: "coelho_inference_queue_rows",
+  help: "Rows held by inference actors (queued or being scored), per use case.",
+  labelNames: ["usecase"] as const,
+  registers: [registry],
+});

@@ -1,0 +1,128 @@
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getTableConfig } from "drizzle-orm/sqlite-core";
+import { LATEST_MIGRATION_MS, MIGRATIONS_TABLE } from "./migrate.ts";
+import { newVersion, registryContract } from "./registry-contract.ts";
+import { modelAliases, modelVersions } from "./schema.ts";
+import { openSqliteRegistry, REGISTRY_FILE_NAME } from "./sqlite-registry.ts";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "coelho-registry-"));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+registryContract("sqlite", async () => {
+  const dataDir = tempDir();
+  const open = () => openSqliteRegistry({ dataDir });
+  return { registry: await open(), reopen: open };
+});
+
+describe("SQLite registry storage", () => {
+  test("lives in <dataDir>/registry.sqlite, in WAL mode, with the migrated tables of schema.ts", async () => {
+    const dataDir = tempDir();
+    const registry = await openSqliteRegistry({ dataDir });
+    await registry.close();
+    const path = join(dataDir, REGISTRY_FILE_NAME);
+    expect(existsSync(path)).toBe(true);
+    const db = new Database(path, { readonly: true });
+    try {
+      const mode = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
+      expect(mode.journal_mode).toBe("wal");
+      // The SQL migrations and the drizzle schema the code queries with must agree.
+      for (const table of [modelVersions, modelAliases]) {
+        const config = getTableConfig(table);
+        const columns = db.query(`PRAGMA table_info(${config.name})`).all() as {
+          name: string;
+          notnull: number;
+          pk: number;
+        }[];
+        expect(columns.map((c) => c.name).sort()).toEqual(config.columns.map((c) => c.name).sort());
+        expect(columns.every((c) => c.notnull === 1)).toBe(true);
+      }
+      const fks = db.query("PRAGMA foreign_key_list(model_aliases)").all() as {
+        table: string;
+        from: string;
+        to: string;
+      }[];
+      expect(fks.map((f) => [f.table, f.from, f.to])).toEqual([
+        ["model_versions", "usecase", "usecase"],
+        ["model_versions", "version", "version"],
+      ]);
+      const applied = db.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get() as {
+        n: number;
+      };
+      expect(applied.n).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("the database itself refuses an alias to a missing version and an edited version", async () => {
+    const path = join(tempDir(), "r.sqlite");
+    const registry = await openSqliteRegistry({ path });
+    await registry.register(newVersion("fraud"));
+    await registry.close();
+    const db = new Database(path);
+    try {
+      db.run("PRAGMA foreign_keys = ON");
+      expect(() =>
+        db.run(
+          "INSERT INTO model_aliases (usecase, alias, version, set_at_ms) VALUES ('fraud', 'champion', 7, 0)",
+        ),
+      ).toThrow(/FOREIGN KEY/);
+      expect(() =>
+        db.run(
+          "INSERT INTO model_aliases (usecase, alias, version, set_at_ms) VALUES ('fraud', 'canary', 1, 0)",
+        ),
+      ).toThrow(/CHECK/);
+      expect(() => db.run("UPDATE model_versions SET threshold = 0.5")).toThrow(/immutable/);
+      db.run(
+        "INSERT INTO model_aliases (usecase, alias, version, set_at_ms) VALUES ('fraud', 'champion', 1, 0)",
+      );
+      expect(() => db.run("DELETE FROM model_versions")).toThrow(/FOREIGN KEY/);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("two handles on one file number concurrent registrations without gaps or duplicates", async () => {
+    const dataDir = tempDir();
+    const a = await openSqliteRegistry({ dataDir });
+    const b = await openSqliteRegistry({ dataDir });
+    try {
+      const made = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).register(newVersion("fraud"))),
+      );
+      expect(made.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect((await a.list("fraud")).map((v) => v.version)).toEqual([6, 5, 4, 3, 2, 1]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("a file migrated by a newer build is refused, not silently used", async () => {
+    const dataDir = tempDir();
+    await (await openSqliteRegistry({ dataDir })).close();
+    const db = new Database(join(dataDir, REGISTRY_FILE_NAME));
+    db.run(`INSERT INTO ${MIGRATIONS_TABLE} (hash, created_at) VALUES ('future', ?1)`, [
+      LATEST_MIGRATION_MS + 1,
+    ]);
+    db.close();
+    await expect(openSqliteRegistry({ dataDir })).rejects.toThrow(/newer build/);
+  });
+
+  test("a closed registry says so", async () => {
+    const registry = await openSqliteRegistry({ dataDir: tempDir() });
+    await registry.close();
+    await expect(registry.list("fraud")).rejects.toThrow(/closed/);
+  });
+});

@@ -162,7 +162,7 @@ export const inferenceRows = new Counter({
 
 export const inferenceErrors = new Counter({
   name: "coelho_inference_errors_total",
-  help: "Inference errors, per use case and reason (batch_failed|challenger_failed|no_champion|queue_full|stopped|scorer_unusable|challenger_dropped).",
+  help: "Inference errors, per use case and reason (batch_failed|challenger_failed|challenger_dropped|no_champion|queue_full|abandoned|scorer_unusable).",
   labelNames: ["usecase", "reason"] as const,
   registers: [registry],
 });

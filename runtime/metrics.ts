@@ -147,7 +147,7 @@ export const inferenceRowSeconds = new Histogram({
 
 export const inferenceLatencySeconds = new Histogram({
   name: "coelho_inference_latency_seconds",
-  help: "Time from a score request to its result (queueing, batching wait and scoring), per use case; one observation per request.",
+  help: "Time from a score request to its result (queueing, batching wait and scoring), per use case; one observation per batch, for its oldest request (the batch's worst).",
   labelNames: ["usecase"] as const,
   buckets: [5e-5, 1e-4, 2.5e-4, 5e-4, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
   registers: [registry],

@@ -7,8 +7,8 @@
  *   `maxPendingSenders` requests) or is refused (`reject`). Rows held — queued plus being scored —
  *   never exceed the ring's capacity.
  * - Batches: the oldest rows, up to `batchMax`, are scored as soon as there are `batchMax` of
- *   them, or `waitMaxMs` after the oldest arrived, or at once when the queue is full or
- *   `waitMaxMs` is 0. One batch at a time: the rows that arrive meanwhile form the next one, so
+ *   them, or `waitMaxMs` after the oldest arrived, or at once when the queue is full, when
+ *   `waitMaxMs` is 0, or when the oldest request is a `scoreMany` (its caller batched already). One batch at a time: the rows that arrive meanwhile form the next one, so
  *   batches grow with the load on their own.
  * - Models: a batch is scored with the pair current when it starts. A request spread over
  *   several batches (a large `scoreMany`) is pinned to the pair of its first batch, so all its
@@ -243,6 +243,8 @@ export class Batcher {
     // A full queue will not grow the batch by waiting.
     if (this.ring.available === 0 || this.waiting.depth > 0) return true;
     const head = this.queue.peek() as Request;
+    // A scoreMany was batched by its caller already: waiting would only delay its one promise.
+    if (!head.single) return true;
     return performance.now() - head.enqueuedMs >= this.o.waitMaxMs;
   }
 
@@ -398,15 +400,17 @@ export class Batcher {
   private handOut(batch: Batch, scores: Float32Array, challengerScores: Float32Array | undefined) {
     const champion = batch.pair.champion as ModelSlot;
     const challenger = batch.pair.challenger;
+    // prom-client hashes labels on every observe (≈0.65 µs): one latency per batch, that of its
+    // oldest request (the batch's worst), instead of one per row.
     const doneMs = performance.now();
-    const latency = this.o.metrics.latencySeconds;
+    const oldest = batch.requests[0] as Request;
+    this.o.metrics.latencySeconds.observe((doneMs - oldest.enqueuedMs) / 1000);
     for (let i = 0; i < batch.requests.length; i++) {
       const r = batch.requests[i] as Request;
       const offset = batch.offset[i] as number;
       if (r.settled) continue;
       if (r.single) {
         r.settled = true;
-        latency.observe((doneMs - r.enqueuedMs) / 1000);
         r.resolve(
           challengerScores === undefined || challenger === null
             ? { score: scores[offset] as number, modelVersion: champion.version, meta: r.meta }
@@ -431,7 +435,6 @@ export class Batcher {
       r.done += count;
       if (r.done < r.n) continue;
       r.settled = true;
-      latency.observe((doneMs - r.enqueuedMs) / 1000);
       const result: ScoredMany = {
         scores: r.scores as Float32Array,
         modelVersion: champion.version,

@@ -272,6 +272,38 @@ describe("inference actor: shadow", () => {
     await actor.stop(1_000);
   });
 
+  test("promoting the challenger keeps its session; each session is released once, after its last batch", async () => {
+    const released: string[] = [];
+    const names = new Map<OnnxScorer, string>();
+    const actor = actorWith({
+      releaseScorer: async (s) => {
+        released.push(names.get(s) as string);
+      },
+    });
+    const a = await scorer(0);
+    const b = await scorer(1);
+    const c = await scorer(2);
+    names.set(a, "a").set(b, "b").set(c, "c");
+    actor.setChampion({ version: "1", scorer: a });
+    actor.setChallenger({ version: "2", scorer: b });
+    await actor.start();
+    await actor.score(row(0));
+    // Promotion: the challenger's scorer becomes the champion's, then leaves the shadow role.
+    actor.setChampion({ version: "2", scorer: b });
+    actor.setChallenger(null);
+    expect(released).toEqual(["a"]);
+    const promoted = await actor.score(row(1));
+    expect(promoted.modelVersion).toBe("2");
+    expect(promoted.score).toBe(expected[1]?.[1] as number);
+    actor.setChampion({ version: "3", scorer: c });
+    expect((await actor.score(row(2))).score).toBe(expected[2]?.[2] as number);
+    expect(released).toEqual(["a", "b"]);
+    // A released scorer cannot come back: it must be loaded again.
+    expect(() => actor.setChampion({ version: "1", scorer: a })).toThrow(ValidationError);
+    await actor.dispose(1_000);
+    expect(released).toEqual(["a", "b", "c"]);
+  });
+
   test("a failing challenger never costs the champion's scores, and is removed when it keeps failing", async () => {
     const probe = newProbe();
     const actor = actorWith({ waitMaxMs: 0, scorerFailuresMax: 3 });

@@ -153,6 +153,8 @@ export class ModelSlots {
   }
 
   private release(slot: ModelSlot): void {
+    // One scorer may have retired twice (a promoted challenger: once per role); free it once.
+    if (this.released.has(slot.scorer)) return;
     const { champion, challenger } = this.pair;
     if (champion?.version !== slot.version && challenger?.version !== slot.version) {
       this.options.metrics.retire(slot.version);

@@ -268,12 +268,16 @@ export class Batcher {
 
   /** Skips what is left of a request whose earlier batch failed (it was rejected then). */
   private dropFailedHead(): void {
+    let freed = false;
     for (let head = this.queue.peek(); head?.settled; head = this.queue.peek()) {
       this.queue.shift();
       const left = head.n - head.packed;
       this.ring.free(left);
       this.queuedRows -= left;
+      freed = true;
     }
+    // The room freed may be what a waiting request needs; nothing else would let it in.
+    if (freed) this.admitWaiting();
   }
 
   /** Takes the oldest rows into a batch, on the head's pinned pair or the current one. */

@@ -347,6 +347,29 @@ describe("inference actor: failures", () => {
     await actor.stop(1_000);
   });
 
+  test("the rest of a failed large request is dropped, and a request waiting for its room gets in", async () => {
+    const probe = newProbe();
+    const actor = actorWith({
+      batchMax: 64,
+      waitMaxMs: 0,
+      mailbox: { capacity: 100, overflow: "backpressure" },
+    });
+    actor.setChampion({ version: "1", scorer: probed(await scorer(0), probe) });
+    await actor.start();
+    probe.failNext = 1;
+    const a = actor.scoreMany(X, 100);
+    // The queue is full: this one waits for all 100 rows of room.
+    const b = actor.scoreMany(X.subarray(100 * COLS), 100);
+    expect(actor.waitingRequests).toBe(1);
+    await expect(a).rejects.toBeInstanceOf(InferenceFailedError);
+    const { scores } = await b;
+    expect(Array.from(scores)).toEqual(Array.from(expected[0]?.subarray(100, 200) ?? []));
+    // A's first 64 rows failed; its other 36 were never scored.
+    expect(probe.calls).toEqual([64, 64, 36]);
+    expect(actor.pendingRows).toBe(0);
+    await actor.stop(1_000);
+  });
+
   test("a champion that keeps failing crashes the actor; its supervisor restarts it and it serves again", async () => {
     const probe = newProbe();
     const actor = actorWith({ waitMaxMs: 0, scorerFailuresMax: 2 });

@@ -277,10 +277,7 @@ export function createInferenceActor(options: InferenceActorOptions): InferenceA
       slots.setChallenger(model);
       batcher.sweepModels();
     },
-    async start() {
-      batcher.resume();
-      await actor.start();
-    },
+    start: () => actor.start(),
     async stop(timeoutMs: number) {
       batcher.stopAccepting();
       await actor.stop(timeoutMs);

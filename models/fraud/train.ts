@@ -1,16 +1,21 @@
 /**
  * The fraud training pipeline: recorded (or simulated) transactions and labels in, a GBT and a
  * logistic regression out, each with its feature schema, ONNX bytes, cost-chosen threshold and
- * figures on a test slice nothing in training has seen, next to the rules baseline.
+ * figures on a test period nothing in training has seen, next to the rules baseline.
  *
  * The rules against the original project's mistakes (3–5):
  * - **Time-based splits.** Train, validation and test are consecutive periods of event time.
  *   Validation is for early stopping and the threshold; test only for the final figures.
- * - **No label leakage.** A row of a split carries only a label known by the end of that split:
- *   training labels arrived before the validation cutoff, validation labels before the test
- *   cutoff. Test rows use every label known (the eventual truth, as an evaluation after the fact
- *   would). A row without a known label is left out of its split.
- * - **No skew.** The feature schema (category lists) is built from the training slice only and
+ * - **No label leakage.** A row carries only the label known by the start of the next period:
+ *   training labels arrived before the validation period starts, validation labels before the
+ *   test period starts; test rows get every label known (an evaluation after the fact).
+ * - **Label gaps.** A chargeback comes days after its transaction, a confirmation a week or
+ *   more, so the newest rows before a cutoff have their frauds labelled and many legitimate ones
+ *   not yet: kept, they would look far fraudier than they are. Each period therefore ends a label
+ *   window (7 days) before its cutoff: the gaps between periods, and the one before the latest
+ *   event, hold transactions that are card history only, rows of no split. A row still unlabelled
+ *   at its cutoff (or never labelled: unreported fraud) is left out.
+ * - **No skew.** The feature schema (category lists) is built from the training period only and
  *   saved with the model; features are replayed through the shard's own code (`replay.ts`), card
  *   states folding over the whole history so a validation row sees the history before it.
  */
@@ -58,6 +63,13 @@ export const FRAUD_GBT_DEFAULTS: GbtParams = {
 
 export const FRAUD_LOGISTIC_DEFAULTS: LogisticParams = { l2: 1e-4, iterationsMax: 300 };
 
+const DAY_MS = 86_400_000;
+/**
+ * The gap between periods: the time a label has to arrive before the next period starts. The
+ * simulator's chargebacks take 2 days (median; 94 % within 7) and confirmations 7 days (median).
+ */
+export const DEFAULT_LABEL_WINDOW_MS = 7 * DAY_MS;
+
 export const DEFAULT_SPLIT: SplitFractions = { train: 0.6, validation: 0.2, test: 0.2 };
 
 export interface TrainFraudOptions {
@@ -70,8 +82,13 @@ export interface TrainFraudOptions {
   gbtParams?: GbtParams;
   logisticParams?: LogisticParams;
   costs: FraudCosts;
-  /** Shares of the transactions, in time order. Default 0.6 / 0.2 / 0.2. */
+  /** Shares of the usable time span (gaps excluded), in time order. Default 0.6 / 0.2 / 0.2. */
   split?: SplitFractions;
+  /**
+   * The gap between periods, so a row's label has had at least this long to arrive by its cutoff.
+   * Default 7 days; [1 hour, 60 days].
+   */
+  labelWindowMs?: number;
   /** A category seen fewer times in the training slice shares the unknown code. Default 5. */
   minCategoryCount?: number;
   /** Progress lines (stage and timing), e.g. `console.error`. */
@@ -81,9 +98,10 @@ export interface TrainFraudOptions {
 /** Rows of one split: a trainer's dataset plus what the evaluation and the checks need. */
 export interface FraudRows extends Dataset {
   time: Float64Array;
-  /** When each row's label became known (event time, ms); the transaction's time for inline ones. */
+  /** When each row's label became known (event time, ms); the transaction's own for inline ones. */
   labelTimeMs: Float64Array;
   amountUsd: Float64Array;
+  transactionIds: string[];
 }
 
 export interface FraudSplit {
@@ -92,14 +110,24 @@ export interface FraudSplit {
   test: FraudRows;
 }
 
-/** The time boundaries of the run. Splits are [fromMs, validationStartMs), …, [testStartMs, toMs]. */
+/**
+ * The periods of a run, in event time (ms). Rows: train [fromMs, trainEndMs), validation
+ * [validationStartMs, validationEndMs), test [testStartMs, testEndMs). Each gap is one label window.
+ */
 export interface FraudDataRange {
   fromMs: number;
-  toMs: number;
+  trainEndMs: number;
+  /** Training rows only carry labels known before this. */
   validationStartMs: number;
+  validationEndMs: number;
+  /** Validation rows only carry labels known before this. */
   testStartMs: number;
+  testEndMs: number;
+  /** The latest event seen (transaction or label time); test rows end a label window before it. */
+  asOfMs: number;
+  labelWindowMs: number;
+  /** Transactions given (rows of the splits plus those in gaps, which are only card history). */
   transactions: number;
-  /** Labelled rows and frauds per split; unlabelled rows are left out. */
   rows: { train: number; validation: number; test: number };
   positives: { train: number; validation: number; test: number };
 }
@@ -128,22 +156,15 @@ export interface TrainedFraudModels {
   timings: Record<string, number>;
 }
 
-/**
- * The first index whose transaction is at or after the `fraction` quantile of the time-ordered
- * rows, moved later past equal times so no split shares a timestamp with the previous one.
- */
-function cutIndex(times: Float64Array, fraction: number, from: number): number {
-  const n = times.length;
-  let i = Math.max(from, Math.min(n, Math.round(fraction * n)));
-  while (i > 0 && i < n && times[i] === times[i - 1]) i++;
-  return i;
-}
+type KnownLabel = { timeMs: number; value: number };
 
-/** Every label event per transaction id, ordered by the time it became known. */
-function labelsById(
-  labels: readonly LabelEvent[],
-): Map<string, { timeMs: number; value: number }[]> {
-  const byId = new Map<string, { timeMs: number; value: number }[]>();
+/** Every label event per transaction id, ordered by the time it became known; the latest time. */
+function labelsById(labels: readonly LabelEvent[]): {
+  byId: Map<string, KnownLabel[]>;
+  latestMs: number;
+} {
+  const byId = new Map<string, KnownLabel[]>();
+  let latestMs = 0;
   for (const label of labels) {
     const known = label as LabelEvent & { labelTimeMs?: number };
     const timeMs = known.labelTimeMs ?? parseIsoTimestampMs(label.label_time);
@@ -153,27 +174,26 @@ function labelsById(
         `"${label.label_time}" is not an ISO-8601 time; expected e.g. 2025-01-01T00:00:00Z`,
       );
     }
+    latestMs = Math.max(latestMs, timeMs);
     const list = byId.get(label.transaction_id);
     if (list) list.push({ timeMs, value: label.is_fraud });
     else byId.set(label.transaction_id, [{ timeMs, value: label.is_fraud }]);
   }
   for (const list of byId.values()) list.sort((a, b) => a.timeMs - b.timeMs);
-  return byId;
+  return { byId, latestMs };
 }
 
 /**
- * The label of `tx` as known strictly before `cutoffMs` (the latest such one), or null. An inline
- * `is_fraud` is known at the transaction's own time.
+ * The label of `tx` as known strictly before `cutoffMs` (the latest label event by then; an
+ * inline `is_fraud` is known at the transaction's own time), or null when none had arrived.
  */
 function labelKnownBefore(
   tx: Transaction,
-  events: { timeMs: number; value: number }[] | undefined,
+  events: KnownLabel[] | undefined,
   cutoffMs: number,
-): { timeMs: number; value: number } | null {
-  let known: { timeMs: number; value: number } | null = null;
-  if (tx.is_fraud !== undefined && tx.timeMs < cutoffMs) {
-    known = { timeMs: tx.timeMs, value: tx.is_fraud };
-  }
+): KnownLabel | null {
+  let known: KnownLabel | null =
+    tx.is_fraud !== undefined ? { timeMs: tx.timeMs, value: tx.is_fraud } : null;
   for (const e of events ?? []) {
     if (e.timeMs < cutoffMs) known = e;
     else break;
@@ -181,30 +201,44 @@ function labelKnownBefore(
   return known;
 }
 
-/** Labelled rows of [from, to) with their labels as known before `cutoffMs`. */
+/** Rows of one split (indices into the time-ordered transactions) and their labels. */
 interface SplitIndex {
   rows: number[];
   y: number[];
   labelTimeMs: number[];
 }
 
-function splitIndex(
-  transactions: readonly Transaction[],
-  labels: Map<string, { timeMs: number; value: number }[]>,
-  from: number,
-  to: number,
-  cutoffMs: number,
-): SplitIndex {
-  const out: SplitIndex = { rows: [], y: [], labelTimeMs: [] };
-  for (let i = from; i < to; i++) {
-    const tx = transactions[i] as Transaction;
-    const label = labelKnownBefore(tx, labels.get(tx.transaction_id), cutoffMs);
-    if (!label) continue;
-    out.rows.push(i);
-    out.y.push(label.value);
-    out.labelTimeMs.push(label.timeMs);
+function planPeriods(
+  times: Float64Array,
+  labelsLatestMs: number,
+  fractions: SplitFractions,
+  windowMs: number,
+): Omit<FraudDataRange, "transactions" | "rows" | "positives"> {
+  const fromMs = times[0] ?? 0;
+  const lastMs = times[times.length - 1] ?? 0;
+  const asOfMs = Math.max(lastMs, labelsLatestMs);
+  const testEndMs = Math.min(lastMs, asOfMs - windowMs) + 1;
+  const spanMs = testEndMs - fromMs - 2 * windowMs;
+  const days = (ms: number) => (ms / DAY_MS).toFixed(1);
+  if (!(spanMs > 3 * 3_600_000)) {
+    throw new ValidationError(
+      "transactions",
+      `leave ${days(Math.max(0, spanMs))} days for the three periods (${days(lastMs - fromMs)} days of transactions, the last ${days(lastMs - testEndMs + 1)} days without settled labels, two ${days(windowMs)}-day label gaps); record more history, or train on simulated history`,
+    );
   }
-  return out;
+  const trainEndMs = fromMs + Math.round(fractions.train * spanMs);
+  const validationStartMs = trainEndMs + windowMs;
+  const validationEndMs = validationStartMs + Math.round(fractions.validation * spanMs);
+  return {
+    fromMs,
+    trainEndMs,
+    validationStartMs,
+    validationEndMs,
+    testStartMs: validationEndMs + windowMs,
+    testEndMs,
+    asOfMs,
+    labelWindowMs: windowMs,
+  };
 }
 
 function gather(all: Dataset, transactions: readonly Transaction[], s: SplitIndex): FraudRows {
@@ -213,12 +247,14 @@ function gather(all: Dataset, transactions: readonly Transaction[], s: SplitInde
   const x = new Float64Array(n * cols);
   const time = new Float64Array(n);
   const amounts = new Float64Array(n);
+  const transactionIds: string[] = [];
   for (let k = 0; k < n; k++) {
     const r = s.rows[k] as number;
     x.set(all.x.subarray(r * cols, (r + 1) * cols), k * cols);
     const tx = transactions[r] as Transaction;
     time[k] = tx.timeMs;
     amounts[k] = amountUsd(tx);
+    transactionIds.push(tx.transaction_id);
   }
   return {
     featureNames: [...all.featureNames],
@@ -229,6 +265,7 @@ function gather(all: Dataset, transactions: readonly Transaction[], s: SplitInde
     time,
     labelTimeMs: Float64Array.from(s.labelTimeMs),
     amountUsd: amounts,
+    transactionIds,
   };
 }
 
@@ -243,7 +280,7 @@ function checkSplit(name: string, rows: FraudRows): void {
   if (rows.rows < SPLIT_ROWS_MIN || positives < SPLIT_POSITIVES_MIN) {
     throw new ValidationError(
       `transactions (${name} split)`,
-      `has ${rows.rows} labelled rows and ${positives} frauds; expected at least ${SPLIT_ROWS_MIN} rows and ${SPLIT_POSITIVES_MIN} frauds (record more history, or wait for labels to arrive)`,
+      `has ${rows.rows} rows and ${positives} frauds; expected at least ${SPLIT_ROWS_MIN} rows and ${SPLIT_POSITIVES_MIN} frauds (record more history)`,
     );
   }
 }
@@ -280,11 +317,10 @@ export function trainFraudModels(options: TrainFraudOptions): TrainedFraudModels
     progress(`${stage}: ${timings[stage].toFixed(2)} s`);
     started = now;
   };
-  const n = options.transactions.length;
-  if (n > TRAINING_TRANSACTIONS_MAX) {
+  if (options.transactions.length > TRAINING_TRANSACTIONS_MAX) {
     throw new ValidationError(
       "transactions",
-      `${n} transactions; expected at most ${TRAINING_TRANSACTIONS_MAX} (train on a shorter period)`,
+      `${options.transactions.length} transactions; expected at most ${TRAINING_TRANSACTIONS_MAX} (train on a shorter period)`,
     );
   }
   const fractions = options.split ?? DEFAULT_SPLIT;
@@ -298,29 +334,53 @@ export function trainFraudModels(options: TrainFraudOptions): TrainedFraudModels
       `${JSON.stringify(fractions)}; expected three positive fractions that sum to 1`,
     );
   }
-  // A stable sort by event time: per card it keeps the partition's order, which replay needs.
-  const transactions = [...options.transactions].sort((a, b) => a.timeMs - b.timeMs);
-  const times = Float64Array.from(transactions, (tx) => tx.timeMs);
-  const validationStart = cutIndex(times, fractions.train, 0);
-  const testStart = cutIndex(times, fractions.train + fractions.validation, validationStart);
-  if (validationStart >= testStart || testStart >= n) {
+  const windowMs = options.labelWindowMs ?? DEFAULT_LABEL_WINDOW_MS;
+  if (!Number.isFinite(windowMs) || windowMs < 3_600_000 || windowMs > 60 * DAY_MS) {
     throw new ValidationError(
-      "transactions",
-      `${n} transactions cannot be split in time into train, validation and test; record more history`,
+      "labelWindowMs",
+      `${windowMs} is out of range; expected ms from an hour to 60 days`,
     );
   }
-  const validationStartMs = times[validationStart] as number;
-  const testStartMs = times[testStart] as number;
+  // A stable sort by event time: per card it keeps the partition's order, which replay needs.
+  const sorted = [...options.transactions].sort((a, b) => a.timeMs - b.timeMs);
   const labels = labelsById(options.labels);
-  const index = {
-    train: splitIndex(transactions, labels, 0, validationStart, validationStartMs),
-    validation: splitIndex(transactions, labels, validationStart, testStart, testStartMs),
-    test: splitIndex(transactions, labels, testStart, n, Number.POSITIVE_INFINITY),
+  const periods = planPeriods(
+    Float64Array.from(sorted, (tx) => tx.timeMs),
+    labels.latestMs,
+    fractions,
+    windowMs,
+  );
+  // Nothing after the test period matters, not even as history.
+  let end = sorted.length;
+  while (end > 0 && (sorted[end - 1] as Transaction).timeMs >= periods.testEndMs) end--;
+  const transactions = sorted.slice(0, end);
+  const index: Record<"train" | "validation" | "test", SplitIndex> = {
+    train: { rows: [], y: [], labelTimeMs: [] },
+    validation: { rows: [], y: [], labelTimeMs: [] },
+    test: { rows: [], y: [], labelTimeMs: [] },
   };
+  const trainTransactions: Transaction[] = [];
+  transactions.forEach((tx, r) => {
+    const t = tx.timeMs;
+    const [split, cutoffMs] =
+      t < periods.trainEndMs
+        ? (["train", periods.validationStartMs] as const)
+        : t >= periods.validationStartMs && t < periods.validationEndMs
+          ? (["validation", periods.testStartMs] as const)
+          : t >= periods.testStartMs
+            ? (["test", Number.POSITIVE_INFINITY] as const)
+            : ([null, 0] as const);
+    if (split === null) return; // in a gap: history only
+    if (split === "train") trainTransactions.push(tx);
+    const label = labelKnownBefore(tx, labels.byId.get(tx.transaction_id), cutoffMs);
+    if (!label) return; // not labelled by the cutoff (or never: unreported fraud)
+    index[split].rows.push(r);
+    index[split].y.push(label.value);
+    index[split].labelTimeMs.push(label.timeMs);
+  });
   lap("labels");
 
   // Category lists from the training period only: the test period's categories are unseen.
-  const trainTransactions = transactions.slice(0, validationStart);
   const minCount = options.minCategoryCount ?? 5;
   const splits = {} as { gbt: FraudSplit; logistic: FraudSplit };
   const schemas = {} as { gbt: FeatureSchema; logistic: FeatureSchema };
@@ -330,7 +390,11 @@ export function trainFraudModels(options: TrainFraudOptions): TrainedFraudModels
   ] as const) {
     const schema = buildFeatureSchema({ transactions: trainTransactions, minCount, encoding });
     // Every row, labelled or not: a card's unlabelled transactions are still its history.
-    const all = replayDataset(transactions, { schema, unlabelled: "keep", rowsMax: n });
+    const all = replayDataset(transactions, {
+      schema,
+      unlabelled: "keep",
+      rowsMax: transactions.length,
+    });
     schemas[model] = schema;
     splits[model] = {
       train: gather(all, transactions, index.train),
@@ -370,11 +434,8 @@ export function trainFraudModels(options: TrainFraudOptions): TrainedFraudModels
   lap("evaluate");
 
   const data: FraudDataRange = {
-    fromMs: times[0] as number,
-    toMs: times[n - 1] as number,
-    validationStartMs,
-    testStartMs,
-    transactions: n,
+    ...periods,
+    transactions: options.transactions.length,
     rows: {
       train: gbtSplit.train.rows,
       validation: gbtSplit.validation.rows,
@@ -389,9 +450,10 @@ export function trainFraudModels(options: TrainFraudOptions): TrainedFraudModels
   const metadata = (threshold: number): Record<string, string> => ({
     usecase: "fraud",
     "training.from": new Date(data.fromMs).toISOString(),
-    "training.to": new Date(data.toMs).toISOString(),
-    "training.validation_start": new Date(validationStartMs).toISOString(),
-    "training.test_start": new Date(testStartMs).toISOString(),
+    "training.train_end": new Date(data.trainEndMs).toISOString(),
+    "training.validation_start": new Date(data.validationStartMs).toISOString(),
+    "training.test_start": new Date(data.testStartMs).toISOString(),
+    "training.test_end": new Date(data.testEndMs).toISOString(),
     "decision.threshold": String(threshold),
     "feature.version": String(schemas.gbt.version),
   });
@@ -437,8 +499,6 @@ export interface FraudHistory {
   /** The simulation's counts (fraud per scenario, unreported fraud…). */
   stats: SimulationStats;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * `days` of simulated traffic for training when nothing is recorded yet (a first start): the
@@ -537,13 +597,13 @@ export function fraudModelVersion(
     },
     trainingData: {
       fromMs: data.fromMs,
-      toMs: data.toMs,
+      toMs: data.testEndMs - 1,
       offsets: training.offsets,
       source: training.source,
     },
     // "Flag nothing" (+Infinity) is stored as the largest number: JSON has no Infinity.
     threshold: Number.isFinite(threshold) ? threshold : Number.MAX_VALUE,
     costs: { ...result.costs, missedFraud: "amount_usd + chargebackFeeUsd" },
-    description: `${which} on ${data.rows.train} training rows (${data.positives.train} frauds) from ${new Date(data.fromMs).toISOString()} to ${new Date(data.validationStartMs).toISOString()}; test PR-AUC ${trained.test.prAuc.toFixed(4)} (rules ${result.rules.test.prAuc.toFixed(4)})`,
+    description: `${which} on ${data.rows.train} training rows (${data.positives.train} frauds) from ${new Date(data.fromMs).toISOString()} to ${new Date(data.trainEndMs).toISOString()}; test PR-AUC ${trained.test.prAuc.toFixed(4)} (rules ${result.rules.test.prAuc.toFixed(4)})`,
   };
 }

@@ -37,7 +37,7 @@ import {
   validateCosts,
 } from "./evaluate.ts";
 import { buildFeatureSchema, type FeatureSchema } from "./feature-schema.ts";
-import { replayDataset } from "./replay.ts";
+import { replayFeatures } from "./replay.ts";
 import { rulesScore } from "./rules.ts";
 import type { Label, LabelEvent, Transaction } from "./schema.ts";
 import { CARDS_MAX, FraudSimulation, type SimulationStats } from "./simulator/simulation.ts";
@@ -241,32 +241,67 @@ function planPeriods(
   };
 }
 
-function gather(all: Dataset, transactions: readonly Transaction[], s: SplitIndex): FraudRows {
-  const { cols } = all;
+const SPLIT_NAMES = ["train", "validation", "test"] as const;
+
+function emptyRows(
+  featureNames: string[],
+  transactions: readonly Transaction[],
+  s: SplitIndex,
+): FraudRows {
   const n = s.rows.length;
-  const x = new Float64Array(n * cols);
-  const time = new Float64Array(n);
-  const amounts = new Float64Array(n);
-  const transactionIds: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const r = s.rows[k] as number;
-    x.set(all.x.subarray(r * cols, (r + 1) * cols), k * cols);
-    const tx = transactions[r] as Transaction;
-    time[k] = tx.timeMs;
-    amounts[k] = amountUsd(tx);
-    transactionIds.push(tx.transaction_id);
-  }
-  return {
-    featureNames: [...all.featureNames],
+  const rows: FraudRows = {
+    featureNames: [...featureNames],
     rows: n,
-    cols,
-    x,
+    cols: featureNames.length,
+    x: new Float64Array(n * featureNames.length),
     y: Float64Array.from(s.y),
-    time,
+    time: new Float64Array(n),
     labelTimeMs: Float64Array.from(s.labelTimeMs),
-    amountUsd: amounts,
-    transactionIds,
+    amountUsd: new Float64Array(n),
+    transactionIds: [],
   };
+  for (let k = 0; k < n; k++) {
+    const tx = transactions[s.rows[k] as number] as Transaction;
+    rows.time[k] = tx.timeMs;
+    rows.amountUsd[k] = amountUsd(tx);
+    rows.transactionIds.push(tx.transaction_id);
+  }
+  return rows;
+}
+
+/**
+ * Replays every transaction (a card's unlabelled or gap transactions are still its history) and
+ * copies the features of the split rows straight into their datasets: no matrix of all rows.
+ */
+function replaySplits(
+  transactions: readonly Transaction[],
+  schema: FeatureSchema,
+  index: Record<(typeof SPLIT_NAMES)[number], SplitIndex>,
+): FraudSplit {
+  const split = {} as FraudSplit;
+  // Per transaction: which split its row is in (-1: none) and where.
+  const which = new Int8Array(transactions.length).fill(-1);
+  const where = new Int32Array(transactions.length);
+  SPLIT_NAMES.forEach((name, s) => {
+    split[name] = emptyRows(schema.names, transactions, index[name]);
+    index[name].rows.forEach((r, k) => {
+      which[r] = s;
+      where[r] = k;
+    });
+  });
+  const cols = schema.names.length;
+  let r = 0;
+  for (const { features } of replayFeatures(transactions, schema)) {
+    const s = which[r] as number;
+    if (s >= 0) {
+      split[SPLIT_NAMES[s] as (typeof SPLIT_NAMES)[number]].x.set(
+        features,
+        (where[r] as number) * cols,
+      );
+    }
+    r++;
+  }
+  return split;
 }
 
 function countPositives(y: Float64Array): number {
@@ -389,18 +424,8 @@ export function trainFraudModels(options: TrainFraudOptions): TrainedFraudModels
     ["logistic", "onehot"],
   ] as const) {
     const schema = buildFeatureSchema({ transactions: trainTransactions, minCount, encoding });
-    // Every row, labelled or not: a card's unlabelled transactions are still its history.
-    const all = replayDataset(transactions, {
-      schema,
-      unlabelled: "keep",
-      rowsMax: transactions.length,
-    });
     schemas[model] = schema;
-    splits[model] = {
-      train: gather(all, transactions, index.train),
-      validation: gather(all, transactions, index.validation),
-      test: gather(all, transactions, index.test),
-    };
+    splits[model] = replaySplits(transactions, schema, index);
   }
   for (const name of ["train", "validation", "test"] as const) checkSplit(name, splits.gbt[name]);
   lap("replay");

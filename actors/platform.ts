@@ -6,6 +6,8 @@
  */
 import { join } from "node:path";
 import type { UseCase } from "../models/index.ts";
+import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
+import type { ModelRegistry } from "../models/registry/types.ts";
 import { service } from "../runtime/actor/service.ts";
 import { Supervisor } from "../runtime/actor/supervisor.ts";
 import type { ChildSpec } from "../runtime/actor/types.ts";
@@ -16,9 +18,12 @@ import { deadLetterTopic, type Log, type PartitionListener } from "../runtime/lo
 import { partitionForString } from "../runtime/log/partitioner.ts";
 import { type Logger, log as rootLogger } from "../runtime/logger.ts";
 import type { ShardChangelog } from "../runtime/shard/changelog.ts";
+import type { BatchProcessor } from "../runtime/shard/entity-model.ts";
 import type { ShardStatus } from "../runtime/shard/shard.ts";
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import { httpApp } from "./http/app.ts";
+import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
+import { ChampionWatcher } from "./models/champion-watcher.ts";
 import { Membership, membersTopic } from "./routing/membership.ts";
 
 export type EntityAnswer =
@@ -95,6 +100,9 @@ function kafkaChangelogs(config: Config): ChangelogFactory {
 
 interface Served {
   useCase: UseCase;
+  /** The serving path (inference, champion), for use cases that score. */
+  inference: InferenceActor | null;
+  watcher: ChampionWatcher | null;
   manager: ShardManager<unknown, unknown>;
   /** The topic the shards read: the input topic, or the repartition topic when re-keying. */
   shardTopic: string;
@@ -128,6 +136,42 @@ function consumerChild(
         return async () => {
           failures.delete(group);
           await consumer.stop();
+        };
+      }),
+  };
+}
+
+/**
+ * On a first start (no champion in the registry), trains one from simulated history in a child
+ * process, off this process's event loop; the champion watcher picks it up when it is promoted.
+ */
+function initialTrainingChild(
+  usecase: string,
+  registry: ModelRegistry,
+  command: string[],
+  logger: Logger,
+): ChildSpec {
+  const id = `train-initial-${usecase}`;
+  return {
+    id,
+    restart: "temporary",
+    shutdownMs: 5_000,
+    create: () =>
+      service(id, async () => {
+        if (await registry.alias(usecase, "champion")) return async () => {};
+        logger.info("no champion yet: training one from simulated history", { usecase, command });
+        const child = Bun.spawn(["bun", ...command], { stdout: "pipe", stderr: "pipe" });
+        void child.exited.then(async (code) => {
+          const out = (await new Response(child.stdout).text()).trim().split("\n").slice(-6);
+          if (code === 0) logger.info("initial champion trained", { usecase, summary: out });
+          else {
+            const err = (await new Response(child.stderr).text()).trim().split("\n").slice(-5);
+            logger.error("initial training failed", { usecase, code, stderr: err });
+          }
+        });
+        return async () => {
+          child.kill("SIGTERM");
+          await child.exited;
         };
       }),
   };
@@ -182,6 +226,9 @@ export async function buildPlatform(
     }, 20);
   };
 
+  const registry: ModelRegistry | null = useCases.some((u) => u.serving)
+    ? await openSqliteRegistry({ dataDir: config.dataDir })
+    : null;
   for (const useCase of useCases) {
     const { model } = useCase;
     const rekeyTopics = config.unkeyedTopics[model.name] ?? [];
@@ -197,11 +244,44 @@ export async function buildPlatform(
     const partitions = await log.partitionCount(shardTopic);
     const group = `${config.appId}-${model.name}`;
     const changelog = await changelogs(log, model.name, shardTopic, group, partitions);
+    let inference: InferenceActor | null = null;
+    let watcher: ChampionWatcher | null = null;
+    let processor: ((partition: number) => BatchProcessor<unknown, unknown>) | undefined;
+    if (useCase.serving && registry) {
+      for (const topic of useCase.serving.outputTopics) {
+        await log.ensureTopic({ name: topic, partitions });
+      }
+      const servingLogger = logger.child({ component: "serving", usecase: model.name });
+      inference = createInferenceActor({
+        name: `inference-${model.name}`,
+        usecase: model.name,
+        featureCount: useCase.serving.featureCount,
+        batchMax: 256,
+        waitMaxMs: 1,
+        mailbox: { capacity: 16_384, overflow: "backpressure" },
+        logger: servingLogger,
+      });
+      const watching = new ChampionWatcher({
+        usecase: model.name,
+        registry,
+        inference,
+        pollMs: 2_000,
+        logger: servingLogger,
+      });
+      watcher = watching;
+      processor = useCase.serving.processor({
+        log,
+        inputTopic: shardTopic,
+        inference,
+        serving: () => watching.serving(),
+      });
+    }
     const manager = new ShardManager({
       model,
       log,
       topic: shardTopic,
       changelog,
+      processor,
       maxEventBytes: config.maxEventBytes,
       group,
       supervisor: shards,
@@ -227,6 +307,8 @@ export async function buildPlatform(
         : null;
     served.set(model.name, {
       useCase,
+      inference,
+      watcher,
       manager,
       shardTopic,
       partitions,
@@ -251,6 +333,31 @@ export async function buildPlatform(
     },
   ];
   for (const [name, entry] of served) {
+    const { inference, watcher } = entry;
+    if (inference && watcher && registry) {
+      children.push({
+        id: `inference-${name}`,
+        create: () => inference,
+        restart: "permanent",
+        shutdownMs: 5_000,
+      });
+      children.push({
+        id: `champion-${name}`,
+        restart: "permanent",
+        shutdownMs: 5_000,
+        create: () =>
+          service(`champion-${name}`, async () => {
+            await watcher.start();
+            return () => watcher.stop();
+          }),
+      });
+      const initialTraining = entry.useCase.serving?.initialTraining;
+      if (config.autoTrain && initialTraining) {
+        children.push(
+          initialTrainingChild(name, registry, initialTraining(config.dataDir), logger),
+        );
+      }
+    }
     children.push(
       consumerChild(
         log,
@@ -315,6 +422,8 @@ export async function buildPlatform(
       if (health && !(await health.call(log).catch(() => false)))
         reasons.push("broker unreachable");
       for (const [name, entry] of served) {
+        const noChampion = entry.watcher?.problem();
+        if (noChampion) reasons.push(noChampion);
         const restoring = entry.manager
           .lifecycleStates()
           .filter((l) => l.state !== "running")

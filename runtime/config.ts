@@ -54,6 +54,27 @@ export interface Config {
   inputTopics: Record<string, string>;
   /** The URL other instances use to reach this one's HTTP API (forwarded entity queries). */
   advertisedUrl: string;
+  /** The use cases this process serves. */
+  usecases: string[];
+  /** On a first start with no champion, train one from simulated history. */
+  autoTrain: boolean;
+}
+
+/** The use cases this build knows (folders under `models/`). */
+export const KNOWN_USECASES = ["counter", "fraud"] as const;
+
+function usecaseList(env: Env): string[] {
+  const raw = env.COELHO_USECASES;
+  if (raw === undefined || raw.trim() === "") return [...KNOWN_USECASES];
+  const names = raw.split(",").map((n) => n.trim());
+  for (const n of names) {
+    if (!(KNOWN_USECASES as readonly string[]).includes(n)) {
+      throw new ConfigError(
+        `COELHO_USECASES: "${n}" is not a use case of this build; expected a comma list of ${KNOWN_USECASES.join(", ")}`,
+      );
+    }
+  }
+  return names;
 }
 
 /** Raised for a bad variable; `message` is the one line to print. */
@@ -185,6 +206,8 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_UNKEYED_TOPICS",
     "COELHO_INPUT_TOPICS",
     "COELHO_ADVERTISED_URL",
+    "COELHO_USECASES",
+    "COELHO_AUTO_TRAIN",
   ]);
   // A misspelt variable is silently ignored in most systems; here it stops startup, because a
   // typo in a deployment's values would otherwise run with defaults nobody chose.
@@ -224,5 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
     unkeyedTopics: parseTopicsPerUseCase("COELHO_UNKEYED_TOPICS", env.COELHO_UNKEYED_TOPICS),
     inputTopics: inputTopics(env),
     advertisedUrl: url(env, "COELHO_ADVERTISED_URL", `http://${advertisedHost}:${httpPort}`),
+    usecases: usecaseList(env),
+    autoTrain: bool(env, "COELHO_AUTO_TRAIN", true),
   };
 }

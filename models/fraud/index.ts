@@ -4,6 +4,8 @@
  */
 import type { UseCase } from "../index.ts";
 import { FRAUD_LABELS_TOPIC, fraudEntityModel } from "./entity.ts";
+import { buildFeatureSchema } from "./feature-schema.ts";
+import { FRAUD_SCORES_TOPIC, fraudServing } from "./serving.ts";
 import { startFraudSimulator } from "./simulator/producer.ts";
 
 export { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC, fraudEntityModel } from "./entity.ts";
@@ -36,5 +38,23 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
         seed: options.seed ?? 7,
         speed: options.speed,
       }),
+    serving: {
+      // The feature count of the default (code-encoded) schema; a champion with another fails
+      // to load and the current one keeps serving.
+      featureCount: buildFeatureSchema().names.length,
+      outputTopics: [FRAUD_SCORES_TOPIC],
+      processor: (context) => (partition) =>
+        fraudServing(
+          {
+            log: context.log,
+            inputTopic: context.inputTopic,
+            scoresTopic: FRAUD_SCORES_TOPIC,
+            inference: context.inference,
+            serving: context.serving,
+          },
+          partition,
+        ),
+      initialTraining: (dataDir) => ["models/train-cli.ts", "fraud", "--data-dir", dataDir],
+    },
   };
 }

@@ -25,13 +25,15 @@ export interface EntityModel<S, E> {
 }
 
 /**
- * Called for every applied event with the state before and after it: the place where later
- * layers (features, inference, labels) hook into the data path without the runtime knowing them.
+ * Where later layers (features, inference, outputs) hook into the data path without the runtime
+ * knowing them. One per shard. `onEvent` runs for every applied event, on the hot path, with the
+ * state before and after it (features are computed from `before`: point in time); `flush` runs
+ * once after each applied batch and is awaited, so its outputs (e.g. one micro-batched inference
+ * call and one append of scores) slow the partition down instead of queueing without bound.
  */
-export type EntityObserver<S, E> = (
-  key: string,
-  before: S,
-  after: S,
-  event: E,
-  record: StoredRecord,
-) => void;
+export interface BatchProcessor<S, E> {
+  onEvent(key: string, before: S, after: S, event: E, record: StoredRecord): void;
+  flush(): Promise<void>;
+  /** The shard is going away (revoked, stopped or crashed); release what the processor holds. */
+  close?(): Promise<void>;
+}

@@ -10,7 +10,7 @@ import type { ActorRef } from "../actor/types.ts";
 import type { Log, PartitionListener, StoredRecord, TopicPartition } from "../log/log.ts";
 import type { Logger } from "../logger.ts";
 import type { ShardChangelog } from "./changelog.ts";
-import type { EntityModel, EntityObserver } from "./entity-model.ts";
+import type { BatchProcessor, EntityModel } from "./entity-model.ts";
 import type { Shard, ShardStatus } from "./shard.ts";
 import { type ShardMessage, type ShardReply, shardBehavior } from "./shard-actor.ts";
 import { ShardLifecycle, type ShardLifecycleState } from "./shard-lifecycle.ts";
@@ -33,7 +33,8 @@ export interface ShardManagerOptions<S, E> {
   batchMax: number;
   /** A batch must be applied within this time or the consumer sees a failure. */
   batchTimeoutMs?: number;
-  observer?: EntityObserver<S, E>;
+  /** Builds the batch processor of a partition's shard (features, inference, outputs). */
+  processor?: (partition: number) => BatchProcessor<S, E>;
   /** Called after a shard starts running or is revoked (to publish ownership). */
   onOwnershipChange?: () => void;
   logger: Logger;
@@ -85,7 +86,7 @@ export class ShardManager<S, E> implements PartitionListener {
             checkpointIntervalMs: this.options.checkpointIntervalMs,
             checkpointMaxEvents: this.options.checkpointMaxEvents,
             batchMax: this.options.batchMax,
-            observer: this.options.observer,
+            processor: this.options.processor?.(tp.partition),
             onCheckpoint: (nextOffset) => log.commit(group, tp, nextOffset),
             logger,
           },

@@ -20,7 +20,7 @@ import {
   eventsIn,
 } from "../metrics.ts";
 import type { ShardChangelog, SourcePosition } from "./changelog.ts";
-import type { EntityModel, EntityObserver } from "./entity-model.ts";
+import type { BatchProcessor, EntityModel } from "./entity-model.ts";
 import { EntityTable } from "./entity-table.ts";
 
 export interface ShardOptions<S, E> {
@@ -37,7 +37,7 @@ export interface ShardOptions<S, E> {
   checkpointMaxEvents: number;
   /** Records per read when the shard fills a gap itself. */
   batchMax: number;
-  observer?: EntityObserver<S, E>;
+  processor?: BatchProcessor<S, E>;
   /** Kafka mode: where checkpoints are published first, and restored from when the local is stale. */
   changelog?: ShardChangelog;
   /**
@@ -237,6 +237,7 @@ export class Shard<S, E> {
   /** Checkpoints and releases the store (revocation or stop). */
   async close(): Promise<void> {
     await this.checkpoint();
+    await this.options.processor?.close?.();
     await this.options.changelog?.release(this.options.partition);
     this.store?.close();
     this.store = null;
@@ -290,7 +291,7 @@ export class Shard<S, E> {
   }
 
   private async applyContiguous(records: StoredRecord[]): Promise<void> {
-    const { model, observer } = this.options;
+    const { model, processor } = this.options;
     const decoded: Decoded<E>[] = [];
     const deadLetters: { record: StoredRecord; error: ValidationError }[] = [];
     const maxEventBytes = this.options.maxEventBytes ?? EVENT_BYTES_MAX_DEFAULT;
@@ -325,8 +326,9 @@ export class Shard<S, E> {
       const after = model.update(before, event);
       if (entry) table.update(entry, after);
       else table.insert(key, after);
-      observer?.(key, before, after, event, record);
+      processor?.onEvent(key, before, after, event, record);
     }
+    if (processor && decoded.length > 0) await processor.flush();
     const last = records[records.length - 1];
     if (last && last.offset + 1 > this.nextOffset) this.nextOffset = last.offset + 1;
     eventsIn.inc({ topic: this.topic }, decoded.length + deadLetters.length);

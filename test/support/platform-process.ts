@@ -29,7 +29,14 @@ export function startPlatform(env: Record<string, string>): PlatformProcess {
   const port = Number(env.COELHO_HTTP_PORT ?? freePort());
   const proc = spawn(["bun", join(ROOT, "actors", "main.ts")], {
     cwd: ROOT,
-    env: { ...cleanEnv(), COELHO_HTTP_PORT: String(port), COELHO_SIMULATE: "false", ...env },
+    // The runtime's tests use the counter use case only unless they say otherwise.
+    env: {
+      ...cleanEnv(),
+      COELHO_HTTP_PORT: String(port),
+      COELHO_SIMULATE: "false",
+      COELHO_USECASES: "counter",
+      ...env,
+    },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -1,0 +1,84 @@
+/**
+ * Keeps a use case's inference actor serving the registry's champion: it polls the `champion`
+ * alias and, when it points at another version, loads that version's ONNX (validated against its
+ * feature schema) and hot-swaps it into the inference actor between batches. Every instance runs
+ * one, so a promotion reaches all of them within one poll interval.
+ */
+
+import { loadOnnx } from "../../models/onnx/index.ts";
+import type { ModelRegistry, ModelVersionInfo } from "../../models/registry/types.ts";
+import type { Logger } from "../../runtime/logger.ts";
+import type { InferenceActor } from "../inference/index.ts";
+
+/** What the serving path needs of the champion besides its ONNX session. */
+export interface ServingModel {
+  version: number;
+  threshold: number;
+  info: ModelVersionInfo;
+}
+
+export class ChampionWatcher {
+  private current: ServingModel | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private polling: Promise<void> | null = null;
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly options: {
+      usecase: string;
+      registry: ModelRegistry;
+      inference: InferenceActor;
+      pollMs: number;
+      logger: Logger;
+    },
+  ) {}
+
+  /** The champion being served, or null (no champion yet: nothing is scored). */
+  serving(): ServingModel | null {
+    return this.current;
+  }
+
+  /** Why there is no champion, for readiness. */
+  problem(): string | null {
+    if (this.current) return null;
+    return this.lastError ?? `${this.options.usecase}: no champion model yet`;
+  }
+
+  async start(): Promise<void> {
+    await this.poll();
+    this.timer = setInterval(() => {
+      this.polling ??= this.poll().finally(() => {
+        this.polling = null;
+      });
+    }, this.options.pollMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.polling;
+  }
+
+  private async poll(): Promise<void> {
+    const { usecase, registry, inference, logger } = this.options;
+    try {
+      const alias = await registry.alias(usecase, "champion");
+      if (!alias || alias.version === this.current?.version) return;
+      const version = await registry.get(usecase, alias.version);
+      if (!version) return;
+      const scorer = await loadOnnx(version.onnx, { featureNames: version.featureSchema.names });
+      inference.setChampion({ version: String(version.version), scorer });
+      const previous = this.current?.version ?? null;
+      this.current = { version: version.version, threshold: version.threshold, info: version };
+      this.lastError = null;
+      logger.info("serving a new champion", { usecase, version: version.version, previous });
+    } catch (error) {
+      // The current champion keeps serving; readiness says why a new one could not be loaded.
+      this.lastError = `${usecase}: champion could not be loaded: ${(error as Error).message}`;
+      logger.error("champion could not be loaded; the current one keeps serving", {
+        usecase,
+        error,
+      });
+    }
+  }
+}

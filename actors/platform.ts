@@ -231,7 +231,10 @@ export async function buildPlatform(
     : null;
   for (const useCase of useCases) {
     const { model } = useCase;
-    const rekeyTopics = config.unkeyedTopics[model.name] ?? [];
+    // With re-keying on, every source (the keyed input topic too) goes through the repartition
+    // topic: the shards read one topic, in one order.
+    const unkeyed = config.unkeyedTopics[model.name] ?? [];
+    const rekeyTopics = unkeyed.length > 0 ? [...new Set([model.inputTopic, ...unkeyed])] : [];
     const shardTopic =
       rekeyTopics.length > 0 ? repartitionTopic(config.appId, model.name) : model.inputTopic;
     for (const topic of new Set([model.inputTopic, shardTopic, ...rekeyTopics])) {

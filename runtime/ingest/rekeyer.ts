@@ -9,6 +9,7 @@
  * stays exactly-once through this step.
  */
 import { ValidationError } from "../errors.ts";
+import { deadLetterRecord } from "../log/dead-letter.ts";
 import {
   deadLetterTopic,
   type Log,
@@ -82,20 +83,7 @@ export class Rekeyer<E> implements PartitionListener {
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         deadLetterEvents.inc({ topic: tp.topic, reason: error.code });
-        rejected.push({
-          key: record.key,
-          value: record.value,
-          timestampMs: record.timestampMs,
-          headers: {
-            ...record.headers,
-            "coelho.dlq.reason": error.message,
-            "coelho.dlq.code": error.code,
-            "coelho.dlq.path": error.path,
-            "coelho.dlq.topic": tp.topic,
-            "coelho.dlq.partition": String(tp.partition),
-            "coelho.dlq.offset": String(record.offset),
-          },
-        });
+        rejected.push(deadLetterRecord(record, error, tp));
       }
     }
     if (rejected.length > 0) await log.append(deadLetterTopic(tp.topic), tp.partition, rejected);

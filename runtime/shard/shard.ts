@@ -9,6 +9,7 @@
 
 import { CheckpointStore } from "../checkpoint/store.ts";
 import { ValidationError } from "../errors.ts";
+import { deadLetterRecord } from "../log/dead-letter.ts";
 import { deadLetterTopic, type Log, type StoredRecord } from "../log/log.ts";
 import type { Logger } from "../logger.ts";
 import {
@@ -372,20 +373,9 @@ export class Shard<S, E> {
     await this.options.log.append(
       deadLetterTopic(topic),
       this.options.partition,
-      items.map(({ record, error }) => ({
-        key: record.key,
-        value: record.value,
-        timestampMs: record.timestampMs,
-        headers: {
-          ...record.headers,
-          "coelho.dlq.reason": error.message,
-          "coelho.dlq.code": error.code,
-          "coelho.dlq.path": error.path,
-          "coelho.dlq.topic": topic,
-          "coelho.dlq.partition": String(this.options.partition),
-          "coelho.dlq.offset": String(record.offset),
-        },
-      })),
+      items.map(({ record, error }) =>
+        deadLetterRecord(record, error, { topic, partition: this.options.partition }),
+      ),
     );
     for (const { error } of items) deadLetterEvents.inc({ topic, reason: error.code });
     this.options.logger.warn("events sent to the dead-letter topic", {

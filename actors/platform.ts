@@ -19,7 +19,7 @@ import { partitionForString } from "../runtime/log/partitioner.ts";
 import { type Logger, log as rootLogger } from "../runtime/logger.ts";
 import type { ShardChangelog } from "../runtime/shard/changelog.ts";
 import type { BatchProcessor } from "../runtime/shard/entity-model.ts";
-import type { ShardStatus } from "../runtime/shard/shard.ts";
+import { type ShardStatus, SOURCE_TOPIC_HEADER } from "../runtime/shard/shard.ts";
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import { httpApp } from "./http/app.ts";
 import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
@@ -177,6 +177,22 @@ function initialTrainingChild(
   };
 }
 
+/**
+ * The re-keying listener, its records stamped with the topic they were read from (the header the
+ * re-keyed copies carry), so that a use case's `decode` can tell its sources apart there too.
+ */
+function withSourceTopic(listener: PartitionListener): PartitionListener {
+  return {
+    onAssigned: (tp) => listener.onAssigned(tp),
+    onBatch: (tp, records) =>
+      listener.onBatch(
+        tp,
+        records.map((r) => ({ ...r, headers: { ...r.headers, [SOURCE_TOPIC_HEADER]: tp.topic } })),
+      ),
+    onRevoked: (tp) => listener.onRevoked(tp),
+  };
+}
+
 /** Builds the platform's supervision tree; `root.start()` starts it. */
 export async function buildPlatform(
   config: Config,
@@ -233,7 +249,7 @@ export async function buildPlatform(
     const { model } = useCase;
     // With re-keying on, every source (the keyed input topic too) goes through the repartition
     // topic: the shards read one topic, in one order.
-    const unkeyed = config.unkeyedTopics[model.name] ?? [];
+    const unkeyed = [...(useCase.sources ?? []), ...(config.unkeyedTopics[model.name] ?? [])];
     const rekeyTopics = unkeyed.length > 0 ? [...new Set([model.inputTopic, ...unkeyed])] : [];
     const shardTopic =
       rekeyTopics.length > 0 ? repartitionTopic(config.appId, model.name) : model.inputTopic;
@@ -380,7 +396,7 @@ export async function buildPlatform(
           `rekey-${name}`,
           group,
           entry.rekeyTopics,
-          entry.rekeyer,
+          withSourceTopic(entry.rekeyer),
           config,
           consumerFailures,
         ),

@@ -34,6 +34,14 @@ export interface Serving {
 export interface UseCase {
   // biome-ignore lint/suspicious/noExplicitAny: the registry holds models of different types.
   model: EntityModel<any, any>;
+  /**
+   * Topics always re-keyed by entity into the use case's repartition topic, which the shards then
+   * read (e.g. the input and its delayed labels, so both reach the entity's shard in one order).
+   * Added to the topics of `COELHO_UNKEYED_TOPICS`; none: the shards read the input topic.
+   */
+  sources?: string[];
+  /** Online model quality, for the API (the use case's own shape). */
+  quality?: () => unknown;
   /** Starts the built-in simulator; returns its stop function. */
   simulate?: (log: Log, ratePerSecond: number) => () => Promise<void>;
   serving?: Serving;

@@ -173,3 +173,64 @@ export const inferenceQueueRows = new Gauge({
   labelNames: ["usecase"] as const,
   registers: [registry],
 });
+
+// ---- fraud: labels, examples and online quality (models/fraud) -----------------------------
+// `model_version` is bounded by the versions being served plus the last few retired (the online
+// quality window drops the series of older ones); `metric` is pr_auc|roc_auc|precision|recall|f2.
+
+/** Called before each scrape of the quality gauges (they refresh if due: quiet streams too). */
+export const modelQualityRefreshers = new Set<() => void>();
+
+export const modelQuality = new Gauge({
+  name: "coelho_model_quality",
+  help: "Online quality over the most recent labelled predictions, per use case, model version and metric (pr_auc|roc_auc|precision|recall|f2).",
+  labelNames: ["usecase", "model_version", "metric"] as const,
+  registers: [registry],
+  collect() {
+    for (const refresh of modelQualityRefreshers) refresh();
+  },
+});
+
+export const modelQualityWindowLabels = new Gauge({
+  name: "coelho_model_quality_window_labels",
+  help: "Labelled predictions in the online quality window, per use case and model version.",
+  labelNames: ["usecase", "model_version"] as const,
+  registers: [registry],
+});
+
+export const labelsTotal = new Counter({
+  name: "coelho_labels_total",
+  help: "Labels that reached the shards, per use case and outcome (matched: joined to a stored prediction; unmatched: none held).",
+  labelNames: ["usecase", "outcome"] as const,
+  registers: [registry],
+});
+
+export const labelDelaySeconds = new Histogram({
+  name: "coelho_label_delay_seconds",
+  help: "Event-time delay from a transaction to its label, for matched labels, per use case.",
+  labelNames: ["usecase"] as const,
+  // 0 (inline labels), a minute, an hour, 6 hours, then days: 1, 3, 7, 14, 30, 60.
+  buckets: [0, 60, 3600, 21_600, 86_400, 259_200, 604_800, 1_209_600, 2_592_000, 5_184_000],
+  registers: [registry],
+});
+
+export const predictionsStored = new Gauge({
+  name: "coelho_predictions_stored",
+  help: "Predictions held awaiting their labels, per use case and shard.",
+  labelNames: ["usecase", "shard"] as const,
+  registers: [registry],
+});
+
+export const predictionsEvicted = new Counter({
+  name: "coelho_predictions_evicted_total",
+  help: "Stored predictions evicted before their label arrived, per use case and reason (count|age).",
+  labelNames: ["usecase", "reason"] as const,
+  registers: [registry],
+});
+
+export const trainingExamples = new Counter({
+  name: "coelho_training_examples_total",
+  help: "Training examples (features at prediction time joined to the label) written, per use case.",
+  labelNames: ["usecase"] as const,
+  registers: [registry],
+});

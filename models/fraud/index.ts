@@ -5,7 +5,8 @@
 import type { UseCase } from "../index.ts";
 import { FRAUD_LABELS_TOPIC, fraudEntityModel } from "./entity.ts";
 import { buildFeatureSchema } from "./feature-schema.ts";
-import { FRAUD_SCORES_TOPIC, fraudServing } from "./serving.ts";
+import { OnlineQuality } from "./online-quality.ts";
+import { FRAUD_EXAMPLES_TOPIC, FRAUD_SCORES_TOPIC, fraudServing } from "./serving.ts";
 import { startFraudSimulator } from "./simulator/producer.ts";
 
 export { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC, fraudEntityModel } from "./entity.ts";
@@ -20,20 +21,27 @@ export interface FraudUseCaseOptions {
 }
 
 /**
- * The fraud use case for the platform: shards keyed by card over `fraud.transactions`, and a
- * simulator producing transactions and labels (to a labels topic with as many partitions).
+ * The fraud use case for the platform: shards keyed by card over `fraud.transactions` and the
+ * delayed labels of `fraud.labels`, both always re-keyed by card into the use case's repartition
+ * topic (so a label reaches the shard holding its transaction's prediction, in Kafka and in the
+ * embedded log alike), and a simulator producing transactions and labels. Scores go to
+ * `fraud.scores`, labelled predictions to `fraud.examples` and the online quality gauges.
  *
  * @example useCases().push(fraudUseCase());
  */
 export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
-  const model = fraudEntityModel({ inputTopic: options.inputTopic });
+  const labelsTopic = options.labelsTopic ?? FRAUD_LABELS_TOPIC;
+  const model = fraudEntityModel({ inputTopic: options.inputTopic, labelsTopic });
+  const quality = new OnlineQuality({ usecase: model.name });
   return {
     model,
+    sources: [model.inputTopic, labelsTopic],
+    quality: () => quality.snapshot(),
     simulate: (log, ratePerSecond) =>
       startFraudSimulator({
         log,
         transactionsTopic: model.inputTopic,
-        labelsTopic: options.labelsTopic ?? FRAUD_LABELS_TOPIC,
+        labelsTopic,
         ratePerSecond,
         seed: options.seed ?? 7,
         speed: options.speed,
@@ -42,7 +50,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
       // The feature count of the default (code-encoded) schema; a champion with another fails
       // to load and the current one keeps serving.
       featureCount: buildFeatureSchema().names.length,
-      outputTopics: [FRAUD_SCORES_TOPIC],
+      outputTopics: [FRAUD_SCORES_TOPIC, FRAUD_EXAMPLES_TOPIC],
       processor: (context) => (partition) =>
         fraudServing(
           {
@@ -51,6 +59,8 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
             scoresTopic: FRAUD_SCORES_TOPIC,
             inference: context.inference,
             serving: context.serving,
+            quality,
+            usecase: model.name,
           },
           partition,
         ),

@@ -6,19 +6,38 @@
  * champion's saved threshold, the model version, and a deterministic id (input topic, partition,
  * offset) so a consumer can drop the duplicates a crash replay may write.
  *
+ * Predict first, then learn: each scored transaction's prediction (with its feature row) is kept
+ * in the shard's {@link PredictionStore} until its label arrives on the same stream (labels are
+ * re-keyed by card into the shards' topic). In the batch's flush, AFTER the batch is scored, each
+ * label is joined to its stored prediction: the pair becomes a training example on
+ * `fraud.examples` (same partition) and feeds the online quality window; a label with no stored
+ * prediction is counted as unmatched. An inline `is_fraud` (the original producers' format) is a
+ * label applied right after its own transaction was scored.
+ *
  * With no champion nothing is scored (never an untrained model's output); the state still
  * advances and readiness says why.
  */
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
 import type { Log, LogRecord, StoredRecord } from "../../runtime/log/log.ts";
+import {
+  labelDelaySeconds,
+  labelsTotal,
+  predictionsEvicted,
+  predictionsStored,
+  trainingExamples,
+} from "../../runtime/metrics.ts";
 import type { BatchProcessor } from "../../runtime/shard/entity-model.ts";
 import type { CardState } from "./card-state.ts";
+import { type FraudEvent, isLabel } from "./entity.ts";
 import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
 import { computeFeatures } from "./features.ts";
-import type { Transaction } from "./schema.ts";
+import type { OnlineQuality } from "./online-quality.ts";
+import { PredictionStore, type StoredPrediction } from "./prediction-store.ts";
+import type { Label, Transaction } from "./schema.ts";
 
 export const FRAUD_SCORES_TOPIC = "fraud.scores";
+export const FRAUD_EXAMPLES_TOPIC = "fraud.examples";
 
 /** One scored transaction, as written to the scores topic. */
 export interface FraudScore {
@@ -33,16 +52,48 @@ export interface FraudScore {
   model_version: number;
 }
 
+/** One training example, as written to the examples topic: features at prediction time + label. */
+export interface FraudExample {
+  /** Deterministic: the label's input topic, partition and offset (inline: the transaction's). */
+  id: string;
+  transaction_id: string;
+  card_id: string;
+  features: number[];
+  /** The feature schema version of the model that scored it (its columns are that schema's). */
+  feature_schema_version: number;
+  label: 0 | 1;
+  /** The score the model gave before the label was known. */
+  score: number;
+  threshold: number;
+  model_version: number;
+  /** The transaction's event time, ISO-8601. */
+  event_time: string;
+  /** When the label became known (event time), ISO-8601; the transaction's time for inline. */
+  label_time: string;
+  /** `chargeback`, `confirmed`, or `inline` (the original producers' is_fraud). */
+  label_kind: string;
+}
+
 export interface FraudServingOptions {
   log: Log;
   inputTopic: string;
   scoresTopic: string;
+  /** Where training examples go (default `fraud.examples`). */
+  examplesTopic?: string;
   inference: InferenceActor;
   /** The champion being served, or null. */
   serving: () => ServingModel | null;
+  /** Online quality of the use case, shared by its shards. */
+  quality?: OnlineQuality;
+  /** Bounds of the shard's prediction store. */
+  predictionsMax?: number;
+  predictionAgeMaxMs?: number;
+  /** Use case name for the metrics (default `fraud`). */
+  usecase?: string;
   /** Called with the number of events left unscored because there is no champion. */
   onUnscored?: (count: number) => void;
   onScored?: (scores: FraudScore[]) => void;
+  onExamples?: (examples: FraudExample[]) => void;
 }
 
 const encoder = new TextEncoder();
@@ -64,24 +115,101 @@ interface Pending {
   record: StoredRecord;
 }
 
+interface PendingLabel {
+  label: Label;
+  record: StoredRecord;
+}
+
 export function fraudServing(
   options: FraudServingOptions,
   partition: number,
-): BatchProcessor<CardState, Transaction> {
+): BatchProcessor<CardState, FraudEvent> {
+  const usecase = options.usecase ?? "fraud";
+  const examplesTopic = options.examplesTopic ?? FRAUD_EXAMPLES_TOPIC;
+  const shard = { usecase, shard: String(partition) };
+  const store = new PredictionStore({
+    maxCount: options.predictionsMax,
+    maxAgeMs: options.predictionAgeMaxMs,
+    onEvict: (reason, count) => predictionsEvicted.inc({ usecase, reason }, count),
+  });
+  let started = false;
   let model: ServingModel | null = null;
   let schema: FeatureSchema | null = null;
   let rows = new Float32Array(0);
   let row = new Float64Array(0);
   let pending: Pending[] = [];
+  let labels: PendingLabel[] = [];
+  /** Labels of this batch, counted once its examples are written. */
+  let matched = 0;
+  let unmatched = 0;
+
+  /** Joins a label to its stored prediction; the example, or null (counted unmatched). */
+  function join(
+    transactionId: string,
+    isFraud: 0 | 1,
+    labelTimeMs: number,
+    labelTime: string,
+    kind: string,
+    id: string,
+  ): FraudExample | null {
+    const prediction = store.take(transactionId);
+    if (!prediction) {
+      unmatched++;
+      return null;
+    }
+    matched++;
+    labelDelaySeconds.observe(
+      { usecase },
+      Math.max(0, (labelTimeMs - prediction.eventTimeMs) / 1000),
+    );
+    options.quality?.record(
+      prediction.model_version,
+      prediction.threshold,
+      prediction.score,
+      isFraud,
+    );
+    return exampleOf(prediction, isFraud, labelTime, kind, id);
+  }
+
+  function exampleOf(
+    p: StoredPrediction,
+    label: 0 | 1,
+    labelTime: string,
+    kind: string,
+    id: string,
+  ): FraudExample {
+    return {
+      id,
+      transaction_id: p.transaction_id,
+      card_id: p.card_id,
+      features: Array.from(p.features),
+      feature_schema_version: p.featureSchemaVersion,
+      label,
+      score: p.score,
+      threshold: p.threshold,
+      model_version: p.model_version,
+      event_time: new Date(p.eventTimeMs).toISOString(),
+      label_time: labelTime,
+      label_kind: kind,
+    };
+  }
+
   return {
-    onEvent(key, before, _after, tx, record) {
-      if (pending.length === 0) {
+    onEvent(key, before, _after, event, record) {
+      if (!started) {
         // One model per batch: the features and the scores must come from the same version.
+        started = true;
         model = options.serving();
         schema = model ? schemaOf(model) : null;
       }
+      if (isLabel(event)) {
+        labels.push({ label: event, record });
+        return;
+      }
+      const tx = event;
       if (!model || !schema) {
         options.onUnscored?.(1);
+        if (tx.is_fraud !== undefined) unmatched++; // never scored: nothing to learn from
         return;
       }
       const cols = schema.names.length;
@@ -98,38 +226,108 @@ export function fraudServing(
     },
     async flush() {
       const batch = pending;
+      const batchLabels = labels;
       const batchModel = model;
+      const batchSchema = schema;
       pending = [];
-      if (batch.length === 0 || !batchModel) return;
-      const result = await options.inference.scoreMany(rows, batch.length);
-      // The actor may have swapped champions between this batch's features and its scoring; the
-      // scores then come from the version it reports, and that version's threshold applies.
-      const version = Number(result.modelVersion);
-      const threshold =
-        version === batchModel.version
-          ? batchModel.threshold
-          : (options.serving()?.threshold ?? batchModel.threshold);
-      const scores: FraudScore[] = [];
-      const records: LogRecord[] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const { key, tx, record } = batch[i] as Pending;
-        const score = result.scores[i] ?? Number.NaN;
-        const out: FraudScore = {
-          id: `${options.inputTopic}/${partition}/${record.offset}`,
-          transaction_id: tx.transaction_id,
-          card_id: key,
-          amount: tx.amount,
-          timestamp: tx.timestamp,
-          score,
-          decision: score >= threshold ? "flag" : "pass",
-          threshold,
-          model_version: version,
-        };
-        scores.push(out);
-        records.push({ key: encoder.encode(key), value: encoder.encode(JSON.stringify(out)) });
+      labels = [];
+      started = false;
+      const examples: FraudExample[] = [];
+      // Score first, then join: a label in the same batch as its transaction finds its prediction.
+      if (batch.length > 0 && batchModel && batchSchema) {
+        const cols = batchSchema.names.length;
+        const result = await options.inference.scoreMany(rows, batch.length);
+        // The actor may have swapped champions between this batch's features and its scoring;
+        // the scores then come from the version it reports, and that version's threshold applies.
+        const version = Number(result.modelVersion);
+        const threshold =
+          version === batchModel.version
+            ? batchModel.threshold
+            : (options.serving()?.threshold ?? batchModel.threshold);
+        const scores: FraudScore[] = [];
+        const records: LogRecord[] = [];
+        for (let i = 0; i < batch.length; i++) {
+          const { key, tx, record } = batch[i] as Pending;
+          const score = result.scores[i] ?? Number.NaN;
+          const id = `${options.inputTopic}/${partition}/${record.offset}`;
+          const decision = score >= threshold ? "flag" : "pass";
+          const out: FraudScore = {
+            id,
+            transaction_id: tx.transaction_id,
+            card_id: key,
+            amount: tx.amount,
+            timestamp: tx.timestamp,
+            score,
+            decision,
+            threshold,
+            model_version: version,
+          };
+          scores.push(out);
+          records.push({ key: encoder.encode(key), value: encoder.encode(JSON.stringify(out)) });
+          const prediction: StoredPrediction = {
+            transaction_id: tx.transaction_id,
+            card_id: key,
+            score,
+            decision,
+            threshold,
+            model_version: version,
+            features: rows.slice(i * cols, (i + 1) * cols),
+            amount: tx.amount,
+            eventTimeMs: tx.timeMs,
+            featureSchemaVersion: batchSchema.version,
+          };
+          store.put(prediction);
+          if (tx.is_fraud !== undefined) {
+            // The original producers' inline label: known now, applied after the score.
+            const example = join(
+              tx.transaction_id,
+              tx.is_fraud,
+              tx.timeMs,
+              tx.timestamp,
+              "inline",
+              id,
+            );
+            if (example) examples.push(example);
+          }
+        }
+        await options.log.append(options.scoresTopic, partition, records);
+        options.onScored?.(scores);
       }
-      await options.log.append(options.scoresTopic, partition, records);
-      options.onScored?.(scores);
+      for (const { label, record } of batchLabels) {
+        store.advance(label.labelTimeMs);
+        const id = `${options.inputTopic}/${partition}/${record.offset}`;
+        const example = join(
+          label.transaction_id,
+          label.is_fraud,
+          label.labelTimeMs,
+          label.label_time,
+          label.kind,
+          id,
+        );
+        if (example) examples.push(example);
+      }
+      if (batch.length > 0 || batchLabels.length > 0) predictionsStored.set(shard, store.size);
+      if (examples.length > 0) {
+        await options.log.append(
+          examplesTopic,
+          partition,
+          examples.map((e) => ({
+            key: encoder.encode(e.card_id),
+            value: encoder.encode(JSON.stringify(e)),
+          })),
+        );
+        trainingExamples.inc({ usecase }, examples.length);
+        options.onExamples?.(examples);
+      }
+      if (matched > 0) labelsTotal.inc({ usecase, outcome: "matched" }, matched);
+      if (unmatched > 0) labelsTotal.inc({ usecase, outcome: "unmatched" }, unmatched);
+      matched = 0;
+      unmatched = 0;
+      options.quality?.refresh();
+    },
+    async close() {
+      store.clear();
+      predictionsStored.remove(shard);
     },
   };
 }

@@ -80,7 +80,6 @@ export class KafkaGroupConsumer implements Consumer {
   private member = false;
   private failure: Error | null = null;
   private stopping: Promise<void> | null = null;
-  dbg: (m: string) => void = () => undefined;
 
   private constructor(private readonly deps: GroupConsumerDeps) {
     const { consumer: tuning, retry } = deps.options;
@@ -99,13 +98,6 @@ export class KafkaGroupConsumer implements Consumer {
         restartOnFailure: async () => this.state === "running",
       },
     });
-  }
-
-  debugState(): unknown {
-    const c = this.consumer as unknown as { paused: () => unknown };
-    let paused: unknown = null;
-    try { paused = c.paused(); } catch (e) { paused = String(e); }
-    return { state: this.state, member: this.member, failure: String(this.failure), lanes: [...this.lanes.values()].map((l) => ({ k: l.key, owned: l.owned, ready: l.ready, lo: l.listenerOwns, epoch: l.epoch, pos: l.position })), userPaused: [...this.userPaused], paused };
   }
 
   /** The consumer group this member is in. */
@@ -128,17 +120,6 @@ export class KafkaGroupConsumer implements Consumer {
       self.onCrash(event.payload.error, event.payload.restart),
     );
     consumer.on(consumer.events.FETCH, () => deps.health.up());
-    if (process.env.KDEBUG) {
-      const t0 = Date.now();
-      for (const name of ["CRASH", "REBALANCING", "GROUP_JOIN", "STOP", "FETCH_START", "FETCH", "CONNECT", "DISCONNECT", "START_BATCH_PROCESS", "END_BATCH_PROCESS", "COMMIT_OFFSETS"] as const) {
-        consumer.on((consumer.events as Record<string, string>)[name] as never, (e: { payload: unknown }) => {
-          const p = e.payload as Record<string, unknown>;
-          const brief = name === "CRASH" ? { error: String((p.error as Error)?.message), name: (p.error as Error)?.name, restart: p.restart } : name === "START_BATCH_PROCESS" || name === "END_BATCH_PROCESS" ? { p: p.partition, first: p.firstOffset, last: p.lastOffset } : name === "GROUP_JOIN" ? { a: p.memberAssignment } : name === "COMMIT_OFFSETS" ? {t: JSON.stringify(p.topics)} : {};
-          console.error(`KDEBUG ${Date.now() - t0} ${deps.consume.group} ${name} ${JSON.stringify(brief)}`);
-        });
-      }
-      (self as unknown as { dbg: (m: string) => void }).dbg = (m: string) => console.error(`KDEBUG ${Date.now() - t0} ${deps.consume.group} ${m}`);
-    }
     const operation = `consume ${deps.consume.topics.join(",")} in group ${deps.consume.group}`;
     try {
       await consumer.connect();
@@ -265,8 +246,7 @@ export class KafkaGroupConsumer implements Consumer {
         partition: lane.tp.partition,
         offset: String(offset),
       });
-    } catch (e) {
-      this.dbg(`seek failed p${lane.tp.partition} ${String(e)}`);
+    } catch {
       // No consumer group in kafkajs right now (crash/restart): GROUP_JOIN will place it.
     }
   }
@@ -276,11 +256,9 @@ export class KafkaGroupConsumer implements Consumer {
     const paused = !lane.ready || this.userPaused.has(lane.key) || this.state !== "running";
     const target = [{ topic: lane.tp.topic, partitions: [lane.tp.partition] }];
     try {
-      this.dbg(`applyPause p${lane.tp.partition} paused=${paused}`);
       if (paused) this.consumer.pause(target);
       else this.consumer.resume(target);
-    } catch (e) {
-      this.dbg(`pause failed p${lane.tp.partition} ${String(e)}`);
+    } catch {
       // As in seek: GROUP_JOIN re-applies the pause state to a restarted kafkajs consumer.
     }
   }
@@ -298,7 +276,6 @@ export class KafkaGroupConsumer implements Consumer {
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const lane = this.lanes.get(partitionKey(batch.topic, batch.partition));
-    this.dbg(`eachBatch p${batch.partition} ${batch.firstOffset()}..${batch.lastOffset()} n=${batch.messages.length} ready=${lane?.ready} pos=${lane?.position}`);
     if (!lane?.ready || this.state !== "running") return;
     const epoch = lane.epoch;
     const fresh = freshMessages(batch, lane.position);
@@ -315,11 +292,9 @@ export class KafkaGroupConsumer implements Consumer {
       const last = chunk[chunk.length - 1] as KafkaMessage;
       const records = chunk.map(toStoredRecord);
       try {
-        this.dbg(`onBatch start p${lane.tp.partition} ${records[0]?.offset}`);
         await lane.enqueue(() =>
           this.withHeartbeats(heartbeat, () => this.listener.onBatch(lane.tp, records)),
         );
-        this.dbg(`onBatch end p${lane.tp.partition} ${records[0]?.offset}`);
       } catch (error) {
         this.fail(error, `onBatch(${lane.key})`);
         return;
@@ -328,8 +303,7 @@ export class KafkaGroupConsumer implements Consumer {
       resolveOffset(last.offset);
       try {
         await heartbeat();
-      } catch (e) {
-        this.dbg(`heartbeat after chunk failed p${lane.tp.partition} ${String(e)}`);
+      } catch {
         // A rebalance started: hand the rest back; kafkajs's own heartbeat re-joins.
         return;
       }
@@ -362,14 +336,11 @@ export class KafkaGroupConsumer implements Consumer {
     for (let attempt = 1; ; attempt += 1) {
       if (!this.member || this.state === "stopped") return false;
       try {
-        this.dbg(`commit start p${tp.partition} ${nextOffset}`);
         await this.consumer.commitOffsets([
           { topic: tp.topic, partition: tp.partition, offset: String(nextOffset) },
         ]);
-        this.dbg(`commit end p${tp.partition} ${nextOffset}`);
         return true;
       } catch (error) {
-        this.dbg(`commit error p${tp.partition} ${nextOffset} ${String(error)}`);
         const type = protocolType(error);
         if (type === "UNKNOWN_MEMBER_ID") return false;
         if (!type || !REBALANCING.has(type) || attempt >= COMMIT_ATTEMPTS_MAX) {

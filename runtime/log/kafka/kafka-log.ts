@@ -392,7 +392,6 @@ export class KafkaLog implements Log {
       }
     }
     const operation = `commit ${group} ${tp.topic}/${tp.partition} at ${nextOffset}`;
-    if (process.env.KDEBUG) console.error(`KDEBUG admin setOffsets start ${operation}`);
     try {
       await this.call(operation, () =>
         this.admin.setOffsets({
@@ -401,9 +400,7 @@ export class KafkaLog implements Log {
           partitions: [{ partition: tp.partition, offset: String(nextOffset) }],
         }),
       );
-      if (process.env.KDEBUG) console.error(`KDEBUG admin setOffsets end ${operation}`);
     } catch (error) {
-      if (process.env.KDEBUG) console.error(`KDEBUG admin setOffsets error ${operation} ${error}`);
       if (String((error as Error).message).includes("must have no running instances")) {
         throw new CoelhoError(
           "commit_not_member",

@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { spawn } from "../actor/actor.ts";
 import type { Supervisor } from "../actor/supervisor.ts";
 import type { ActorRef } from "../actor/types.ts";
+import { CheckpointStore } from "../checkpoint/store.ts";
 import type { Log, PartitionListener, StoredRecord, TopicPartition } from "../log/log.ts";
 import type { Logger } from "../logger.ts";
 import type { ShardChangelog } from "./changelog.ts";
+import { syncStoreWithChangelog } from "./changelog-restore.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
 import type { Shard, ShardStatus } from "./shard.ts";
 import { type ShardMessage, type ShardReply, shardBehavior } from "./shard-actor.ts";
@@ -96,6 +98,25 @@ export class ShardManager<S, E> implements PartitionListener {
         return behavior;
       },
     });
+    // The slow part of taking over a moved partition (reading its changelog) runs here, before
+    // the supervisor starts the shard: the supervisor starts children one at a time, and several
+    // partitions arriving together should restore side by side.
+    const changelog = this.options.changelog;
+    if (changelog) {
+      lifecycle.send({ type: "RESTORE" });
+      const store = new CheckpointStore(this.storePath(tp.partition));
+      try {
+        await syncStoreWithChangelog({
+          store,
+          changelog,
+          topic: this.options.topic ?? model.inputTopic,
+          partition: tp.partition,
+          logger,
+        });
+      } finally {
+        store.close();
+      }
+    }
     await this.options.supervisor.startChild({
       id: actor.id,
       create: () => actor,

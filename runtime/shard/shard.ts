@@ -21,6 +21,7 @@ import {
   eventsIn,
 } from "../metrics.ts";
 import type { ShardChangelog, SourcePosition } from "./changelog.ts";
+import { syncStoreWithChangelog } from "./changelog-restore.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
 import { EntityTable } from "./entity-table.ts";
 
@@ -110,7 +111,16 @@ export class Shard<S, E> {
     const { model, log, partition, storePath } = this.options;
     const store = new CheckpointStore(storePath);
     this.store = store;
-    await this.restoreFromChangelogIfStale(store);
+    const changelog = this.options.changelog;
+    if (changelog) {
+      await syncStoreWithChangelog({
+        store,
+        changelog,
+        topic: this.topic,
+        partition,
+        logger: this.options.logger,
+      });
+    }
     const stored = new Map(store.positions().map((p) => [`${p.topic}\u0000${p.partition}`, p]));
     const own = stored.get(`${this.topic}\u0000${partition}`);
     stored.delete(`${this.topic}\u0000${partition}`);
@@ -131,31 +141,6 @@ export class Shard<S, E> {
       entities: loaded,
     });
     return this.nextOffset;
-  }
-
-  /**
-   * The changelog is published before the local commit, so the local store is fresh exactly when
-   * its position equals the changelog's; behind it, another process moved on: take its state.
-   */
-  private async restoreFromChangelogIfStale(store: CheckpointStore): Promise<void> {
-    const changelog = this.options.changelog;
-    if (!changelog) return;
-    const { partition } = this.options;
-    await changelog.claim?.(partition);
-    const published = await changelog.position(partition);
-    const local = store.position(this.topic, partition)?.nextOffset ?? null;
-    if (published === null || (local !== null && local >= published)) return;
-    const started = performance.now();
-    const states = new Map<string, string>();
-    const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
-    store.replaceAll(states, positions);
-    this.options.logger.info("shard restored from the changelog", {
-      partition,
-      localOffset: local,
-      changelogOffset: published,
-      entities: states.size,
-      seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
-    });
   }
 
   /** Applies a batch (records in offset order), then checkpoints and passivates when due. */

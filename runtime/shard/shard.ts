@@ -49,6 +49,8 @@ export interface ShardOptions<S, E> {
   onCheckpoint?: (nextOffset: number) => Promise<void>;
   /** Records larger than this go to the dead-letter topic undecoded. */
   maxEventBytes?: number;
+  /** A changelog publish taking longer fails the shard (default 60 s). */
+  publishTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -58,6 +60,23 @@ export const SOURCE_PARTITION_HEADER = "coelho.src.partition";
 export const SOURCE_OFFSET_HEADER = "coelho.src.offset";
 
 const EVENT_BYTES_MAX_DEFAULT = 64 * 1024;
+const PUBLISH_TIMEOUT_MS_DEFAULT = 60_000;
+
+/** Rejects when `promise` has not settled within `timeoutMs`. */
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface ShardStatus {
   usecase: string;
@@ -207,7 +226,15 @@ export class Shard<S, E> {
     for (const [key, state] of this.table.dirty()) changed.push([key, encode(state)]);
     const positions = this.positions();
     const changelog = this.options.changelog;
-    if (changelog) await changelog.publish(this.options.partition, changed, positions);
+    if (changelog) {
+      // Bounded: a publish that hangs (a broker that came back while a transaction was in
+      // flight) fails the shard, whose restart claims the partition again with a new producer.
+      await withTimeout(
+        changelog.publish(this.options.partition, changed, positions),
+        this.options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT,
+        `${this.options.model.name}/${this.options.partition}: changelog publish`,
+      );
+    }
     store.write(changed, positions);
     this.table.markClean();
     this.checkpointedOffset = this.nextOffset;

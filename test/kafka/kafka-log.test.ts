@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { ValidationError } from "../../runtime/errors.ts";
-import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
+import {
+  CommitRejoiningError,
+  type KafkaLog,
+  openKafkaLog,
+} from "../../runtime/log/kafka/index.ts";
 import type {
   Consumer,
   PartitionListener,
@@ -453,6 +457,196 @@ describe("group consumers", () => {
     await consumer.stop();
     expect(listener.errors).toEqual([]);
   });
+});
+
+/**
+ * A listener shaped like the platform's shards: a slowish `onBatch` that commits through
+ * `log.commit` every ~100 ms (a checkpoint), and a commit in `onRevoked`. It checks that each
+ * partition is delivered in order from its checkpoint, with no gap and no record twice.
+ */
+class CommittingListener implements PartitionListener {
+  readonly next = new Map<number, number>();
+  readonly checkpoint = new Map<number, number>();
+  readonly errors: string[] = [];
+  readonly calls: string[] = [];
+  commitsRefused = 0;
+  commitsMade = 0;
+  /** Runs once inside the next `onBatch` of partition 0, before its commit. */
+  stall: (() => Promise<void> | void) | null = null;
+  private readonly lastCommitAt = new Map<number, number>();
+
+  constructor(
+    private readonly kafkaLog: KafkaLog,
+    private readonly group: string,
+    /** How long each `onBatch` takes. */
+    private readonly batchMs: number,
+  ) {}
+
+  async onAssigned(tp: TopicPartition): Promise<number> {
+    const from = this.checkpoint.get(tp.partition) ?? 0;
+    this.calls.push(`assigned ${tp.partition}@${from}`);
+    this.next.set(tp.partition, from);
+    return from;
+  }
+
+  async onBatch(tp: TopicPartition, records: StoredRecord[]): Promise<void> {
+    for (const r of records) {
+      const expected = this.next.get(tp.partition);
+      if (r.offset !== expected)
+        this.errors.push(`p${tp.partition}: got offset ${r.offset}, expected ${expected}`);
+      this.next.set(tp.partition, r.offset + 1);
+    }
+    await Bun.sleep(this.batchMs);
+    if (tp.partition === 0 && this.stall) {
+      const stall = this.stall;
+      this.stall = null;
+      await stall();
+    }
+    if (Date.now() - (this.lastCommitAt.get(tp.partition) ?? 0) >= 100) {
+      this.lastCommitAt.set(tp.partition, Date.now());
+      await this.commit(tp);
+    }
+  }
+
+  async onRevoked(tp: TopicPartition): Promise<void> {
+    this.calls.push(`revoked ${tp.partition}`);
+    await this.commit(tp);
+  }
+
+  private async commit(tp: TopicPartition): Promise<void> {
+    const next = this.next.get(tp.partition) ?? 0;
+    this.checkpoint.set(tp.partition, next);
+    try {
+      await this.kafkaLog.commit(this.group, tp, next);
+      this.commitsMade += 1;
+    } catch (error) {
+      // While the member re-joins, a commit is refused at once; the next checkpoint commits again.
+      if (error instanceof CommitRejoiningError) this.commitsRefused += 1;
+      else this.errors.push(`commit p${tp.partition}: ${String(error)}`);
+    }
+  }
+
+  summary(): string {
+    const next = [...this.next].map(([p, n]) => `p${p}:${n}`).join(" ");
+    return `next[${next}] refused=${this.commitsRefused} made=${this.commitsMade} calls[${this.calls.join(", ")}] errors[${this.errors.slice(0, 5).join("; ")}]`;
+  }
+}
+
+describe("a member the broker expired", () => {
+  // The platform's tuning (actors/platform.ts, openLog): a 6 s session.
+  const SESSION_MS = 6_000;
+
+  // 4 partitions, input appended all along, a concurrent `read` loop (as the platform's
+  // membership), a listener that commits from `onBatch`; the member is expired mid-stream.
+  test("re-joins by itself: consumption goes on, every record once and in order, commits resume", async () => {
+    const failures: string[] = [];
+    const member = await openKafkaLog({
+      brokers,
+      clientId: `test-${RUN}-expired`,
+      logger: testLogger,
+      consumer: {
+        sessionTimeoutMs: SESSION_MS,
+        heartbeatIntervalMs: 1_200,
+        rebalanceTimeoutMs: 30_000,
+      },
+      onConsumerFailure: (group, error) => failures.push(`${group}: ${String(error)}`),
+    });
+    const topic = topicName("expired");
+    const side = topicName("expired-members");
+    const group = `test.${RUN}.expired`;
+    await member.ensureTopic({ name: topic, partitions: 4 });
+    await member.ensureTopic({ name: side, partitions: 1, compacted: true });
+    let seq = 0;
+    const appendRound = async (perPartition: number) => {
+      for (let p = 0; p < 4; p += 1) {
+        const records = Array.from({ length: perPartition }, () => record(null, `r${seq++}`));
+        await member.append(topic, p, records);
+      }
+    };
+    let reading = true;
+    let reads = 0;
+    const reader = (async () => {
+      let from = 0;
+      while (reading) {
+        try {
+          await member.append(side, 0, [record("me", String(Date.now()))]);
+          for (const r of await member.read(side, 0, from, 100)) from = r.offset + 1;
+          reads += 1;
+        } catch {
+          // The broker may be away for a moment; the next poll tries again.
+        }
+        await Bun.sleep(200);
+      }
+    })();
+    // A backlog, so that every partition is in the middle of a batch when the member expires.
+    await appendRound(2_000);
+    const listener = new CommittingListener(member, group, 20);
+    const consumer = await member.consume({ group, topics: [topic], listener, maxBatch: 50 });
+    const caughtUp = async () => {
+      for (let p = 0; p < 4; p += 1) {
+        if ((listener.next.get(p) ?? -1) < (await member.endOffset(topic, p))) return false;
+      }
+      return true;
+    };
+    const waitCaughtUp = async (what: string, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await caughtUp())) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; ${listener.summary()} failures[${failures.join("; ")}] log: ${logLines.slice(-5).join(" / ")}`,
+          );
+        }
+        await Bun.sleep(200);
+      }
+    };
+    // More input keeps coming.
+    let appending = true;
+    const appender = (async () => {
+      while (appending) {
+        await appendRound(20).catch(() => undefined);
+        await Bun.sleep(20);
+      }
+    })();
+    try {
+      await waitFor(
+        "deliveries on every partition",
+        () => [0, 1, 2, 3].every((p) => (listener.next.get(p) ?? 0) >= 100),
+        () => listener.summary(),
+      );
+      // A blocked event loop (a long GC pause, a starved CPU, like a broker restart that outlasts
+      // the session): no heartbeat reaches the broker, which expires the member.
+      listener.stall = () => Bun.sleepSync(SESSION_MS + 3_000);
+      await waitFor(
+        "the stall inside onBatch",
+        () => listener.stall === null,
+        () => listener.summary(),
+      );
+      await Bun.sleep(3_000);
+      appending = false;
+      await appender;
+      // Before the fix the member sat in onBatch: its commits fell back to the admin path, whose
+      // throwaway consumers joined the same group, so kafkajs could not re-join; nothing moved.
+      await waitCaughtUp("every record after the member expired", 60_000);
+      // The member was expired: its commits were refused (fast) until it re-joined.
+      expect(listener.commitsRefused).toBeGreaterThan(0);
+      expect(consumer.assignment()).toHaveLength(4);
+      expect(failures).toEqual([]);
+      expect(listener.errors).toEqual([]);
+      expect(reads).toBeGreaterThan(0);
+      // The re-joined member commits again.
+      await member.commit(group, { topic, partition: 0 }, listener.next.get(0) ?? 0);
+      expect(await member.committed(group, { topic, partition: 0 })).toBe(
+        listener.next.get(0) ?? 0,
+      );
+    } finally {
+      appending = false;
+      reading = false;
+      await Promise.all([appender, reader]);
+      // Bounded: a member stuck in onBatch (the bug this guards against) would never stop.
+      await Promise.race([consumer.stop().then(() => member.close()), Bun.sleep(20_000)]);
+    }
+    expect(listener.errors).toEqual([]);
+  }, 180_000);
 });
 
 describe("broker restart", () => {

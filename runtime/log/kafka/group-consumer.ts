@@ -16,6 +16,14 @@
  * A CRASH (kafkajs left the group after an error) revokes everything; if kafkajs restarts the
  * consumer, the next GROUP_JOIN assigns afresh.
  *
+ * Re-joins and commits. kafkajs re-joins the group only from its fetch loop, and that loop waits
+ * for every batch in flight: while an `onBatch` runs, this member cannot re-join. So when the
+ * broker says the member must re-join (it expired the member during an outage, or a rebalance
+ * started), a commit fails at once with a RetriableError instead of waiting for a re-join that its
+ * own `onBatch` holds up, and delivery hands the batch back by rethrowing the broker's error to
+ * kafkajs, which re-joins. The commit never falls back to the admin path while this member runs:
+ * that path joins the same group with a throwaway consumer and would fight the re-join.
+ *
  * The limit of this approach: the classic protocol revokes before the re-join, and the Java client
  * calls onPartitionsRevoked right then; kafkajs gives no hook there (REBALANCING is emitted only
  * on some paths and cannot delay the join). So `onRevoked` for a partition lost in a rebalance
@@ -32,6 +40,7 @@ import type {
   Consumer as KafkaJSConsumer,
   KafkaMessage,
 } from "kafkajs";
+import { RetriableError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { ConsumeOptions, Consumer, PartitionListener, TopicPartition } from "../log.ts";
 import { toOffset, toStoredRecord } from "./codec.ts";
@@ -57,13 +66,46 @@ export interface GroupConsumerDeps {
 
 type State = "running" | "stopping" | "stopped";
 
-/** Commit errors that mean "a rebalance is under way": the commit is retried on the new generation. */
-const REBALANCING = new Set([
+/**
+ * Errors after which this member can neither commit nor heartbeat until kafkajs re-joins the
+ * group: a rebalance is under way, or the broker no longer knows the member (it expired it, e.g.
+ * while the broker was down or paused longer than the session timeout).
+ */
+const REJOIN_NEEDED = new Set([
   "REBALANCE_IN_PROGRESS",
   "ILLEGAL_GENERATION",
   "NOT_COORDINATOR_FOR_GROUP",
+  "UNKNOWN_MEMBER_ID",
 ]);
 const COMMIT_ATTEMPTS_MAX = 6;
+
+/**
+ * The kafkajs error (the one carrying the protocol type) when `error` means this member must
+ * re-join; kafkajs's runner re-joins when a batch fails with it.
+ */
+function rejoinCause(error: unknown): Error | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === "string") return REJOIN_NEEDED.has(type) ? current : null;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/** A commit refused because this member must re-join the group first; commit again later. */
+export class CommitRejoiningError extends RetriableError {}
+
+/** True when `error` is, or was caused by, a CommitRejoiningError. */
+function isCommitRejoining(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    if (current instanceof CommitRejoiningError) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** How long `stop` waits for kafkajs to leave the group before it gives up waiting. */
 const LEAVE_WAIT_MS = 10_000;
 
@@ -80,6 +122,15 @@ export class KafkaGroupConsumer implements Consumer {
   private member = false;
   private failure: Error | null = null;
   private stopping: Promise<void> | null = null;
+  /**
+   * Set when the broker said this member must re-join (from a commit or a heartbeat); cleared by
+   * the next GROUP_JOIN or CRASH. While set, commits fail fast and delivery hands batches back.
+   */
+  private rejoin: Error | null = null;
+  /** `eachBatch` calls in progress: while any runs, kafkajs cannot re-join. */
+  private delivering = 0;
+  /** GROUP_JOINs so far: an error from a request sent before the last one is stale. */
+  private joins = 0;
 
   private constructor(private readonly deps: GroupConsumerDeps) {
     const { consumer: tuning, retry } = deps.options;
@@ -157,6 +208,8 @@ export class KafkaGroupConsumer implements Consumer {
   /** Runs synchronously inside kafkajs's join, before the first fetch of the new generation. */
   private onGroupJoin(assignment: Record<string, number[]>): void {
     this.member = true;
+    this.rejoin = null;
+    this.joins += 1;
     this.deps.health.up();
     if (this.state !== "running") return;
     const next = new Set<string>();
@@ -265,6 +318,7 @@ export class KafkaGroupConsumer implements Consumer {
 
   private onCrash(error: Error, restart: boolean): void {
     this.member = false;
+    this.rejoin = null;
     if (this.state !== "running") return;
     this.deps.health.failed(error);
     for (const lane of this.lanes.values()) if (lane.owned) this.revoke(lane);
@@ -274,6 +328,19 @@ export class KafkaGroupConsumer implements Consumer {
   // --- delivery -----------------------------------------------------------------------------
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    this.delivering += 1;
+    try {
+      await this.deliver(payload);
+    } finally {
+      this.delivering -= 1;
+    }
+  }
+
+  /**
+   * Delivers one kafkajs batch in chunks. Throws kafkajs's own error when the member must re-join:
+   * kafkajs re-joins on it, and what was not delivered is fetched again.
+   */
+  private async deliver(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const lane = this.lanes.get(partitionKey(batch.topic, batch.partition));
     if (!lane?.ready || this.state !== "running") return;
@@ -286,6 +353,8 @@ export class KafkaGroupConsumer implements Consumer {
     }
     const { maxBatch } = this.deps.consume;
     for (let from = 0; from < fresh.length; from += maxBatch) {
+      // Hand the rest back: kafkajs re-joins on this error, and the next owner fetches it again.
+      if (this.rejoin) throw this.rejoin;
       const stale = !isRunning() || isStale() || lane.epoch !== epoch || !lane.ready;
       if (stale || this.userPaused.has(lane.key) || this.state !== "running") return;
       const chunk = fresh.slice(from, from + maxBatch);
@@ -296,18 +365,33 @@ export class KafkaGroupConsumer implements Consumer {
           this.withHeartbeats(heartbeat, () => this.listener.onBatch(lane.tp, records)),
         );
       } catch (error) {
+        // The listener failed on a commit that needs a re-join (a broker hiccup, not its fault):
+        // re-join and deliver the chunk again rather than stop the consumer.
+        if (this.rejoin && isCommitRejoining(error)) throw this.rejoin;
         this.fail(error, `onBatch(${lane.key})`);
         return;
       }
       lane.position = toOffset(last.offset, "offset") + 1;
       resolveOffset(last.offset);
+      const joins = this.joins;
       try {
         await heartbeat();
-      } catch {
-        // A rebalance started: hand the rest back; kafkajs's own heartbeat re-joins.
+      } catch (error) {
+        this.noteRejoin(error, joins);
+        // A rebalance started, or the broker lost this member: hand the rest back; kafkajs's own
+        // heartbeat after this batch fails the same way and re-joins.
         return;
       }
     }
+  }
+
+  /**
+   * Remembers that the broker wants this member to re-join, when `error` says so and no re-join
+   * happened since the request was sent (`joins` then).
+   */
+  private noteRejoin(error: unknown, joins: number): void {
+    const cause = rejoinCause(error);
+    if (cause && this.member && joins === this.joins) this.rejoin ??= cause;
   }
 
   /** Keeps the membership alive while one long `onBatch` runs. */
@@ -316,7 +400,8 @@ export class KafkaGroupConsumer implements Consumer {
     work: () => Promise<void>,
   ): Promise<void> {
     const timer = setInterval(() => {
-      heartbeat().catch(() => undefined);
+      const joins = this.joins;
+      heartbeat().catch((error: unknown) => this.noteRejoin(error, joins));
     }, this.deps.options.consumer.heartbeatIntervalMs);
     try {
       await work();
@@ -328,31 +413,51 @@ export class KafkaGroupConsumer implements Consumer {
   // --- commits ------------------------------------------------------------------------------
 
   /**
-   * Commits through this member. Resolves false when this member cannot commit (not joined, or
-   * stopped), so the caller can use the group-less path.
+   * Commits through this member. Resolves false only when this consumer is gone (stopped, or
+   * stopping after kafkajs left the group), so the caller may use the group-less path.
+   * @throws CommitRejoiningError (retriable) while the member is re-joining: crashed and being
+   * restarted by kafkajs, or told by the broker to re-join. Not committed; commit again later.
+   * Inside `onBatch` this fails at once: the re-join waits for that `onBatch` to return.
    */
   async commit(tp: TopicPartition, nextOffset: number): Promise<boolean> {
+    const operation = `commit ${this.group} ${tp.topic}/${tp.partition} at ${nextOffset}`;
     let delayMs = 100;
     for (let attempt = 1; ; attempt += 1) {
-      if (!this.member || this.state === "stopped") return false;
-      try {
-        await this.consumer.commitOffsets([
-          { topic: tp.topic, partition: tp.partition, offset: String(nextOffset) },
-        ]);
-        return true;
-      } catch (error) {
-        const type = protocolType(error);
-        if (type === "UNKNOWN_MEMBER_ID") return false;
-        if (!type || !REBALANCING.has(type) || attempt >= COMMIT_ATTEMPTS_MAX) {
-          throw translateError(
-            `commit ${this.group} ${tp.topic}/${tp.partition} at ${nextOffset}`,
-            error,
-          );
-        }
-        // The group is re-balancing; kafkajs commits with the new generation once it re-joined.
-        await sleep(delayMs);
-        delayMs = Math.min(delayMs * 2, 2_000);
+      if (this.state === "stopped") return false;
+      if (!this.member) {
+        if (this.state === "stopping") return false;
+        throw new CommitRejoiningError(
+          `${operation}: this process's member of the group is re-joining after a crash; not committed`,
+        );
       }
+      let cause = this.rejoin;
+      if (!cause) {
+        const joins = this.joins;
+        try {
+          await this.consumer.commitOffsets([
+            { topic: tp.topic, partition: tp.partition, offset: String(nextOffset) },
+          ]);
+          return true;
+        } catch (error) {
+          cause = rejoinCause(error);
+          if (!cause) throw translateError(operation, error);
+          // Sent with the previous generation: kafkajs re-joined meanwhile, so send it again.
+          if (joins !== this.joins && attempt < COMMIT_ATTEMPTS_MAX) continue;
+          this.noteRejoin(cause, joins);
+        }
+      }
+      // kafkajs re-joins from its fetch loop, which waits for the batches in flight: while one
+      // runs (usually the caller's own onBatch), waiting here would only hold the re-join up.
+      if (this.delivering > 0 || attempt >= COMMIT_ATTEMPTS_MAX) {
+        throw new CommitRejoiningError(
+          `${operation}: this process's member must re-join the group first (${protocolType(cause)}); not committed`,
+          { cause },
+        );
+      }
+      // No batch in flight: kafkajs re-joins by itself (GROUP_JOIN clears `rejoin`), then the
+      // commit goes with the new generation.
+      await sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 2_000);
     }
   }
 

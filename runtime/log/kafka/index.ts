@@ -12,6 +12,7 @@ export {
   KAFKA_CHANGELOG_DEFAULTS,
   KafkaChangelog,
 } from "./changelog.ts";
+export { CommitRejoiningError } from "./group-consumer.ts";
 export type { KafkaHealth } from "./health.ts";
 export type { PartitionOffsets, TransactionalProducerOptions } from "./kafka-log.ts";
 export { KafkaLog, openKafkaLog } from "./kafka-log.ts";

@@ -376,6 +376,9 @@ export class KafkaLog implements Log {
    * Through a member of `group` in this process when there is one (the normal case: a shard
    * commits the partition it owns). Otherwise through the admin API, which Kafka allows only while
    * the group has no members.
+   * @throws CommitRejoiningError (retriable) while this process's member is re-joining the group
+   * (the broker expired it, a rebalance, a crash): not committed, and never sent through the admin
+   * API instead, whose throwaway consumer would join the group and fight the re-join.
    */
   async commit(group: string, tp: TopicPartition, nextOffset: number): Promise<void> {
     await this.validatePartition(tp.topic, tp.partition);

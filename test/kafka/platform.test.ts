@@ -180,9 +180,16 @@ describe("the platform on Kafka", () => {
         badEvery: 1_000_003,
       });
       const total = first.total + second.total;
-      await waitFor("every event checkpointed after the restart", 120_000, async () =>
-        (await applied()) === total ? true : undefined,
-      );
+      let last = -1;
+      await waitFor("every event checkpointed after the restart", 120_000, async () => {
+        last = await applied();
+        return last === total ? true : undefined;
+      }).catch((error) => {
+        const tail = run.stderr().trim().split("\n").slice(-25).join("\n");
+        throw new Error(
+          `${(error as Error).message}; checkpointed ${last} of ${total}; platform log tail:\n${tail}`,
+        );
+      });
       const ready = await run.get<{ status: string }>("/health/ready");
       expect(ready.body.status).toBe("ready");
       run.proc.kill("SIGTERM");

@@ -2,6 +2,7 @@
  * The card-fraud use case: its entity model and built-in simulator, ready for the platform's list
  * of use cases (`models/index.ts`). See docs/fraud.md.
  */
+import { join } from "node:path";
 import type { UseCase } from "../index.ts";
 import { FRAUD_LABELS_TOPIC, fraudEntityModel } from "./entity.ts";
 import { buildFeatureSchema } from "./feature-schema.ts";
@@ -64,7 +65,13 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
           },
           partition,
         ),
-      initialTraining: (dataDir) => ["models/train-cli.ts", "fraud", "--data-dir", dataDir],
+      // An absolute path: the platform may run from any working directory (a container's).
+      initialTraining: (dataDir) => [
+        join(import.meta.dir, "..", "train-cli.ts"),
+        "fraud",
+        "--data-dir",
+        dataDir,
+      ],
     },
   };
 }

@@ -7,27 +7,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
-import type { Logger } from "../../runtime/logger.ts";
 import {
   compareStates,
   type Expected,
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
-import { ensureBroker, restartBroker, uniqueName } from "../support/kafka-broker.ts";
+import { ensureBroker, quietLogger, restartBroker, uniqueName } from "../support/kafka-broker.ts";
 import { runKillLoop } from "../support/kill-loop.ts";
 import { startPlatform, waitFor } from "../support/platform-process.ts";
 
 setDefaultTimeout(300_000);
 const PARTITIONS = 4;
-const quiet: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  fatal: () => {},
-  child: () => quiet,
-};
 
 let brokers = "";
 let log: KafkaLog;
@@ -35,7 +26,11 @@ const dirs: string[] = [];
 
 beforeAll(async () => {
   brokers = ensureBroker();
-  log = await openKafkaLog({ brokers: [brokers], clientId: uniqueName("test"), logger: quiet });
+  log = await openKafkaLog({
+    brokers: [brokers],
+    clientId: uniqueName("test"),
+    logger: quietLogger,
+  });
 });
 
 afterAll(async () => {

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
-import type { Logger } from "../../runtime/logger.ts";
 import {
   type CounterState,
   compareStates,
@@ -17,19 +16,11 @@ import {
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
-import { ensureBroker, uniqueName } from "../support/kafka-broker.ts";
+import { ensureBroker, quietLogger, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
 
 setDefaultTimeout(300_000);
 const PARTITIONS = 6;
-const quiet: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  fatal: () => {},
-  child: () => quiet,
-};
 
 let brokers = "";
 let log: KafkaLog;
@@ -38,7 +29,11 @@ const running: PlatformProcess[] = [];
 
 beforeAll(async () => {
   brokers = ensureBroker();
-  log = await openKafkaLog({ brokers: [brokers], clientId: uniqueName("scale"), logger: quiet });
+  log = await openKafkaLog({
+    brokers: [brokers],
+    clientId: uniqueName("scale"),
+    logger: quietLogger,
+  });
 });
 
 afterAll(async () => {

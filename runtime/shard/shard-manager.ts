@@ -35,12 +35,17 @@ export interface ShardManagerOptions<S, E> {
   batchMax: number;
   /** A batch must be applied within this time or the consumer sees a failure. */
   batchTimeoutMs?: number;
+  /** How long a batch is delivered again to a failing shard (default 60 s). */
+  batchRetryMs?: number;
   /** Builds the batch processor of a partition's shard (features, inference, outputs). */
   processor?: (partition: number) => BatchProcessor<S, E>;
   /** Called after a shard starts running or is revoked (to publish ownership). */
   onOwnershipChange?: () => void;
   logger: Logger;
 }
+
+/** How long a batch is delivered again to a failing shard before the consumer is told. */
+const BATCH_RETRY_MS_DEFAULT = 60_000;
 
 /** Mailbox bound: a few batches in flight per shard; the consumer waits for each batch. */
 const SHARD_MAILBOX_CAPACITY = 64;
@@ -133,20 +138,35 @@ export class ShardManager<S, E> implements PartitionListener {
     return status.nextOffset;
   }
 
+  /**
+   * Delivers a batch and returns once the shard applied it. When the shard fails (it crashed on
+   * this batch, or is restarting from its checkpoint after a broker outage), the same batch is
+   * delivered again with backoff until it is applied: the shard skips what it already has, and a
+   * batch dropped here would leave a gap nothing else would fill once the input stops. Holding the
+   * batch also holds the partition's fetching (backpressure). Bounded: past `batchRetryMs` the
+   * failure goes to the consumer, whose supervisor decides.
+   */
   async onBatch(tp: TopicPartition, records: StoredRecord[]): Promise<void> {
-    const shard = this.shards.get(tp.partition);
-    if (!shard)
-      throw new Error(`${this.options.model.name}: batch for unassigned partition ${tp.partition}`);
-    try {
-      await shard.ask({ type: "batch", records }, this.options.batchTimeoutMs ?? 120_000);
-    } catch (error) {
-      // The shard crashed on this batch; its supervisor restarts it from the checkpoint and it
-      // reads what it lost from the log itself, so the consumer simply goes on.
-      this.options.logger.error("shard failed on a batch", {
-        usecase: this.options.model.name,
-        partition: tp.partition,
-        error,
-      });
+    const retryUntilMs = Date.now() + (this.options.batchRetryMs ?? BATCH_RETRY_MS_DEFAULT);
+    for (let attempt = 1; ; attempt++) {
+      const shard = this.shards.get(tp.partition);
+      // Revoked meanwhile: the partition's new owner reads it from its own position.
+      if (!shard) return;
+      try {
+        await shard.ask({ type: "batch", records }, this.options.batchTimeoutMs ?? 120_000);
+        return;
+      } catch (error) {
+        if (Date.now() >= retryUntilMs) throw error;
+        if (attempt === 1 || attempt % 20 === 0) {
+          this.options.logger.warn("shard failed on a batch; delivering it again", {
+            usecase: this.options.model.name,
+            partition: tp.partition,
+            attempt,
+            error,
+          });
+        }
+        await Bun.sleep(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
+      }
     }
   }
 
@@ -214,7 +234,9 @@ export class ShardManager<S, E> implements PartitionListener {
     this.ticker = setInterval(() => {
       for (const shard of this.shards.values()) {
         // A full mailbox means the shard is busy with batches, which checkpoint by themselves.
-        if (shard.depth >= shard.capacity) continue;
+        // Ticks are redundant: one waiting is enough, and a shard stuck on a checkpoint must not
+        // find its mailbox full of them when batches come.
+        if (shard.depth > 0) continue;
         try {
           shard.tell({ type: "tick" });
         } catch {

@@ -21,11 +21,11 @@
  * Not an actor itself: `drain` is what the actor's `receive` runs, one at a time.
  */
 import { type OnnxScorer, scoreBatch } from "../../models/onnx/session.ts";
+import { Mailbox } from "../../runtime/actor/mailbox.ts";
 import type { OverflowPolicy } from "../../runtime/actor/types.ts";
 import { ActorStoppedError, MailboxFullError } from "../../runtime/errors.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { InferenceFailedError, NoChampionError, ScorerUnusableError } from "./errors.ts";
-import { Fifo } from "./fifo.ts";
 import type { InferenceMetrics } from "./inference-metrics.ts";
 import type { ModelPair, ModelSlot, ModelSlots } from "./model-slots.ts";
 import { RowRing } from "./row-ring.ts";
@@ -117,9 +117,9 @@ export class Batcher {
   private readonly o: BatcherOptions;
   private readonly ring: RowRing;
   /** Admitted requests with rows not yet handed to a batch, oldest first. */
-  private readonly queue: Fifo<Request>;
+  private readonly queue: Mailbox<Request>;
   /** Requests waiting for room (backpressure). */
-  private readonly waiting: Fifo<Request>;
+  private readonly waiting: Mailbox<Request>;
   private queuedRows = 0;
   private accepting = true;
   /** A `drain` message is in the mailbox. */
@@ -138,8 +138,8 @@ export class Batcher {
   constructor(options: BatcherOptions) {
     this.o = options;
     this.ring = new RowRing(options.capacityRows, options.featureCount, options.batchMax);
-    this.queue = new Fifo(options.capacityRows);
-    this.waiting = new Fifo(options.maxPendingSenders);
+    this.queue = new Mailbox(options.capacityRows);
+    this.waiting = new Mailbox(options.maxPendingSenders);
   }
 
   /** Rows held: queued plus being scored. Never more than `capacityRows`. */

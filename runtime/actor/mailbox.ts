@@ -46,6 +46,11 @@ export class Mailbox<T> {
     return true;
   }
 
+  /** The oldest item, left in place; undefined when empty (a batcher looks before it takes). */
+  peek(): T | undefined {
+    return this.size === 0 ? undefined : this.slots[this.head];
+  }
+
   /**
    * Removes and returns the oldest item. Check `depth` first: an empty mailbox returns
    * `undefined`, which is also a valid item for `Mailbox<void>`.

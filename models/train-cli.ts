@@ -20,6 +20,7 @@ import {
   READ_RECORDS_MAX,
 } from "../runtime/log/embedded/index.ts";
 import type { Log, StoredRecord } from "../runtime/log/log.ts";
+import { numberOption, UsageError } from "./cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./fraud/entity.ts";
 import { formatEvaluationTable } from "./fraud/evaluate.ts";
 import { type Label, parseLabel, parseTransaction, type Transaction } from "./fraud/schema.ts";
@@ -44,31 +45,6 @@ const USAGE = `usage: bun run train fraud [options]
                     DIR/log instead (the platform must be stopped: the log is locked while it runs)
   --no-promote      register the new version without making it the champion`;
 
-class UsageError extends Error {}
-
-function numberOption(
-  raw: string | undefined,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  integer: boolean,
-): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (
-    !Number.isFinite(value) ||
-    value < min ||
-    value > max ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw new UsageError(
-      `--${name}: "${raw}" is not valid; expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
 function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -90,11 +66,11 @@ function parse(argv: string[]) {
     throw new UsageError(`use case: "${positionals.join(" ")}" is not available; expected "fraud"`);
   }
   return {
-    days: numberOption(values.days, "days", 45, 1, 366, false),
-    cards: numberOption(values.cards, "cards", 3000, 100, 200_000, true),
-    seed: numberOption(values.seed, "seed", 1, 0, 2 ** 32 - 1, true),
-    fraudRate: numberOption(values["fraud-rate"], "fraud-rate", 0.01, 0.001, 0.2, false),
-    reviewFeeUsd: numberOption(values["review-fee"], "review-fee", 5, 0, 10_000, false),
+    days: numberOption(values.days, "days", 1, 366, false) ?? 45,
+    cards: numberOption(values.cards, "cards", 100, 200_000, true) ?? 3000,
+    seed: numberOption(values.seed, "seed", 0, 2 ** 32 - 1, true) ?? 1,
+    fraudRate: numberOption(values["fraud-rate"], "fraud-rate", 0.001, 0.2, false) ?? 0.01,
+    reviewFeeUsd: numberOption(values["review-fee"], "review-fee", 0, 10_000, false) ?? 5,
     dataDir: values["data-dir"] ?? (process.env.COELHO_DATA_DIR?.trim() || "./data"),
     fromLog: values["from-log"] ?? false,
     promote: !(values["no-promote"] ?? false),

@@ -9,6 +9,7 @@
  * record: `{"topic": ..., "key": ..., "timestampMs": ..., "value": {...}}`.
  */
 import { parseArgs } from "node:util";
+import { numberOption, UsageError } from "../cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./entity.ts";
 import { fraudEvents } from "./simulator/events.ts";
 import { cardsFor, type FraudSimulatorOptions, startFraudSimulator } from "./simulator/producer.ts";
@@ -28,30 +29,6 @@ const USAGE = `usage: bun run simulate -- fraud [options]
   --out FILE|-           write JSON lines to FILE (or stdout) instead of the log
   --transactions-topic T (default ${FRAUD_TRANSACTIONS_TOPIC})
   --labels-topic T       (default ${FRAUD_LABELS_TOPIC})`;
-
-class UsageError extends Error {}
-
-function numberOption(
-  raw: string | undefined,
-  name: string,
-  min: number,
-  max: number,
-  integer = false,
-): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (
-    !Number.isFinite(value) ||
-    value < min ||
-    value > max ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw new UsageError(
-      `--${name}: "${raw}" is not valid; expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
 
 function parse(argv: string[]) {
   const { values, positionals } = parseArgs({

@@ -1,0 +1,33 @@
+/**
+ * What the command-line tools under `models/` share: a usage error (exit 2 with the usage text)
+ * and a numeric flag parser whose message names the flag, the value and the allowed range.
+ */
+
+/** Bad command-line usage; the tool prints the message and its usage text, and exits 2. */
+export class UsageError extends Error {}
+
+/**
+ * The value of a numeric flag, or undefined when it was not given.
+ * @throws UsageError e.g. `--days: "x" is not valid; expected a number from 1 to 366`
+ */
+export function numberOption(
+  raw: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  integer = false,
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new UsageError(
+      `--${name}: "${raw}" is not valid; expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`,
+    );
+  }
+  return value;
+}

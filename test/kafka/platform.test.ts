@@ -10,6 +10,7 @@ import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
 import {
   compareStates,
   type Expected,
+  mergeExpected,
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
@@ -76,16 +77,6 @@ function expectExact(dataDir: string, topic: string, expected: Expected) {
     expectedEntities: expected.states.size,
   });
   return applied;
-}
-
-/** The fold of two inputs written one after the other. */
-function mergeExpected(a: Expected, b: Expected): Expected {
-  const states = new Map(a.states);
-  for (const [key, s] of b.states) {
-    const before = states.get(key) ?? { count: 0, sum: 0 };
-    states.set(key, { count: before.count + s.count, sum: before.sum + s.sum });
-  }
-  return { states, bad: a.bad + b.bad, total: a.total + b.total };
 }
 
 interface ShardsBody {

@@ -12,7 +12,7 @@ import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
 import {
   type CounterState,
   compareStates,
-  type Expected,
+  mergeExpected,
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
@@ -45,15 +45,6 @@ afterAll(async () => {
 interface ShardsBody {
   shards: { partition: number; nextOffset: number; checkpointedOffset: number }[];
   members: { instanceId: string; assignments: Record<string, number[]> }[];
-}
-
-function merge(a: Expected, b: Expected): Expected {
-  const states = new Map(a.states);
-  for (const [key, s] of b.states) {
-    const before = states.get(key) ?? { count: 0, sum: 0 };
-    states.set(key, { count: before.count + s.count, sum: before.sum + s.sum });
-  }
-  return { states, bad: a.bad + b.bad, total: a.total + b.total };
 }
 
 test("three processes, one killed mid-stream: the others restore its partitions from the changelog, exactly", async () => {
@@ -106,7 +97,7 @@ test("three processes, one killed mid-stream: the others restore its partitions 
     seed: 32,
     badEvery: 1_000_003,
   });
-  const expected = merge(first, second);
+  const expected = mergeExpected(first, second);
   const survivors = instances.filter((i) => i !== victim);
 
   let endTotal = 0;

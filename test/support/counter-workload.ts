@@ -117,3 +117,13 @@ export function compareStates(expected: Map<string, CounterState>, got: Map<stri
   }
   return { lost, doubled, entities: got.size, expectedEntities: expected.size };
 }
+
+/** The expected states of two inputs written one after the other to the same topic. */
+export function mergeExpected(a: Expected, b: Expected): Expected {
+  const states = new Map(a.states);
+  for (const [key, s] of b.states) {
+    const before = states.get(key) ?? { count: 0, sum: 0 };
+    states.set(key, { count: before.count + s.count, sum: before.sum + s.sum });
+  }
+  return { states, bad: a.bad + b.bad, total: a.total + b.total };
+}

@@ -3,7 +3,7 @@
  * topics. See docs/kafka.md for how each part of the contract maps onto Kafka.
  */
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
-import { CoelhoError, ValidationError } from "../../errors.ts";
+import { CoelhoError, RetriableError, ValidationError } from "../../errors.ts";
 import { createLogger } from "../../logger.ts";
 import type {
   ConsumeOptions,
@@ -32,6 +32,8 @@ import { WireFetcher } from "./wire.ts";
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 /** Kafka's acks=all: a write is durable once every in-sync replica has it. */
 const ACKS_ALL = -1;
+/** How often ensureTopic looks whether a new topic has its leaders. */
+const TOPIC_POLL_MS = 100;
 
 function validateTopicName(topic: string): void {
   if (typeof topic !== "string" || !TOPIC_NAME.test(topic) || topic === "." || topic === "..") {
@@ -145,9 +147,11 @@ export class KafkaLog implements Log {
     }
     const configEntries = spec.compacted ? [{ name: "cleanup.policy", value: "compact" }] : [];
     // createTopics resolves false (no error) when the topic exists; the existing one is kept as is.
+    // Its own wait for leaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker answers for a
+    // moment after creating a topic, so we wait ourselves (waitForTopic).
     await this.call(`ensureTopic ${spec.name}`, () =>
       this.admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: [
           {
             topic: spec.name,
@@ -158,6 +162,31 @@ export class KafkaLog implements Log {
         ],
       }),
     );
+    await this.waitForTopic(spec.name);
+  }
+
+  /**
+   * Polls the cluster's metadata until `topic` is listed and every partition has a leader, so the
+   * next produce or consume finds it. Bounded by the request timeout (at least 10 s).
+   */
+  private async waitForTopic(topic: string): Promise<void> {
+    const deadline = Date.now() + Math.max(10_000, this.options.requestTimeoutMs);
+    for (;;) {
+      const { topics } = await this.call(`ensureTopic ${topic}`, () =>
+        this.admin.fetchTopicMetadata(),
+      );
+      const found = topics.find((t) => t.name === topic);
+      if (found && found.partitions.length > 0 && found.partitions.every((p) => p.leader >= 0)) {
+        this.partitionCounts.set(topic, found.partitions.length);
+        return;
+      }
+      if (Date.now() >= deadline) {
+        throw new RetriableError(
+          `ensureTopic ${topic}: the topic has no leader for every partition yet; is the cluster healthy?`,
+        );
+      }
+      await Bun.sleep(TOPIC_POLL_MS);
+    }
   }
 
   async partitionCount(topic: string): Promise<number> {

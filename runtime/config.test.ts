@@ -17,6 +17,23 @@ describe("loadConfig", () => {
     ]);
   });
 
+  test("API and registry settings: token, origins, body limit, MLflow URL", () => {
+    const config = loadConfig({
+      COELHO_ADMIN_TOKEN: "0123456789abcdef",
+      COELHO_CORS_ORIGINS: "https://ops.example, http://localhost:5173",
+      COELHO_MAX_BODY_BYTES: "4096",
+      COELHO_MLFLOW_URL: "http://127.0.0.1:5000/",
+    });
+    expect(config.adminToken).toBe("0123456789abcdef");
+    expect(config.corsOrigins).toEqual(["https://ops.example", "http://localhost:5173"]);
+    expect(config.maxBodyBytes).toBe(4096);
+    expect(config.mlflowUrl).toBe("http://127.0.0.1:5000");
+    const defaults = loadConfig({});
+    expect(defaults.adminToken).toBeUndefined();
+    expect(defaults.corsOrigins).toEqual([]);
+    expect(defaults.mlflowUrl).toBeUndefined();
+  });
+
   const bad: [string, string, string][] = [
     [
       "COELHO_HTTP_PORT",
@@ -43,6 +60,13 @@ describe("loadConfig", () => {
     ["COELHO_SIMULATE", "maybe", 'COELHO_SIMULATE: "maybe" is not valid; expected true or false'],
     ["COELHO_INSTANCE_ID", "a b", 'COELHO_INSTANCE_ID: "a b" is not valid'],
     ["COELHO_HTTP_PRT", "3000", "COELHO_HTTP_PRT: unknown setting; expected one of"],
+    ["COELHO_ADMIN_TOKEN", "short", "COELHO_ADMIN_TOKEN: is not valid; expected at least 16"],
+    [
+      "COELHO_CORS_ORIGINS",
+      "http://a.example/path",
+      'COELHO_CORS_ORIGINS: "http://a.example/path" is not an origin',
+    ],
+    ["COELHO_MLFLOW_URL", "mlflow:5000", 'COELHO_MLFLOW_URL: "mlflow:5000" is not valid'],
   ];
   for (const [name, value, message] of bad) {
     test(`${name}=${value} is refused with a message naming it`, () => {

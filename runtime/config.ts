@@ -58,6 +58,17 @@ export interface Config {
   usecases: string[];
   /** On a first start with no champion, train one from simulated history. */
   autoTrain: boolean;
+  /**
+   * Bearer token for the model administration endpoints (promote, rollback, retrain). Unset means
+   * those endpoints are disabled, never open.
+   */
+  adminToken: string | undefined;
+  /** Browser origins allowed by CORS; empty allows none (same-origin only). */
+  corsOrigins: string[];
+  /** Largest request body the API accepts, in bytes. */
+  maxBodyBytes: number;
+  /** MLflow tracking server used as the model registry; unset means the embedded SQLite registry. */
+  mlflowUrl: string | undefined;
 }
 
 /** The use cases this build knows (folders under `models/`). */
@@ -164,6 +175,33 @@ function url(env: Env, name: string, fallback: string): string {
   return raw.replace(/\/$/, "");
 }
 
+/** A token short enough to guess is refused: it guards promotion of models to production. */
+function adminToken(env: Env): string | undefined {
+  const raw = env.COELHO_ADMIN_TOKEN;
+  if (raw === undefined || raw === "") return undefined;
+  if (raw.length < 16 || /\s/.test(raw)) {
+    throw new ConfigError(
+      `COELHO_ADMIN_TOKEN: is not valid; expected at least 16 characters without spaces (the value is not shown)`,
+    );
+  }
+  return raw;
+}
+
+/** Parses `http(s)://host[:port][,...]`; each origin exactly as browsers send it. */
+function origins(env: Env): string[] {
+  const raw = env.COELHO_CORS_ORIGINS;
+  if (raw === undefined || raw.trim() === "") return [];
+  return raw.split(",").map((part) => {
+    const origin = part.trim();
+    if (!/^https?:\/\/[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      throw new ConfigError(
+        `COELHO_CORS_ORIGINS: "${origin}" is not an origin; expected scheme://host[:port][,...] with no path`,
+      );
+    }
+    return origin;
+  });
+}
+
 /** Parses `host:port[,host:port]`. */
 export function parseBrokers(raw: string | undefined): string[] {
   if (raw === undefined || raw.trim() === "") return [];
@@ -208,6 +246,10 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_ADVERTISED_URL",
     "COELHO_USECASES",
     "COELHO_AUTO_TRAIN",
+    "COELHO_ADMIN_TOKEN",
+    "COELHO_CORS_ORIGINS",
+    "COELHO_MAX_BODY_BYTES",
+    "COELHO_MLFLOW_URL",
   ]);
   // A misspelt variable is silently ignored in most systems; here it stops startup, because a
   // typo in a deployment's values would otherwise run with defaults nobody chose.
@@ -249,5 +291,9 @@ export function loadConfig(env: Env = process.env): Config {
     advertisedUrl: url(env, "COELHO_ADVERTISED_URL", `http://${advertisedHost}:${httpPort}`),
     usecases: usecaseList(env),
     autoTrain: bool(env, "COELHO_AUTO_TRAIN", true),
+    adminToken: adminToken(env),
+    corsOrigins: origins(env),
+    maxBodyBytes: int(env, "COELHO_MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1024 * 1024),
+    mlflowUrl: env.COELHO_MLFLOW_URL ? url(env, "COELHO_MLFLOW_URL", "") : undefined,
   };
 }

@@ -8,6 +8,7 @@ import { spawn } from "../actor/actor.ts";
 import type { Supervisor } from "../actor/supervisor.ts";
 import type { ActorRef } from "../actor/types.ts";
 import { CheckpointStore } from "../checkpoint/store.ts";
+import { machines } from "../introspection/machines.ts";
 import type { Log, PartitionListener, StoredRecord, TopicPartition } from "../log/log.ts";
 import type { Logger } from "../logger.ts";
 import type { ShardChangelog } from "./changelog.ts";
@@ -53,6 +54,8 @@ const SHARD_MAILBOX_CAPACITY = 64;
 export class ShardManager<S, E> implements PartitionListener {
   private readonly shards = new Map<number, ActorRef<ShardMessage, ShardReply>>();
   private readonly lifecycles = new Map<number, ShardLifecycle>();
+  /** Unregisters each partition's lifecycle from the process's machine registry (the API's view). */
+  private readonly unregisterMachine = new Map<number, () => void>();
   /** Each partition's shard of the current run (replaced when the actor restarts). */
   private readonly currentShards = new Map<number, Shard<S, E>>();
   private ticker: ReturnType<typeof setInterval> | null = null;
@@ -74,6 +77,19 @@ export class ShardManager<S, E> implements PartitionListener {
     let previous: Shard<S, E> | null = null;
     const lifecycle = new ShardLifecycle(this.childId(tp.partition));
     this.lifecycles.set(tp.partition, lifecycle);
+    this.unregisterMachine.get(tp.partition)?.();
+    this.unregisterMachine.set(
+      tp.partition,
+      machines.register({
+        kind: "shard",
+        name: `${model.name}-${tp.partition}`,
+        usecase: model.name,
+        snapshot: () => ({
+          state: lifecycle.state,
+          context: { partition: tp.partition, inStateMs: lifecycle.inStateMs },
+        }),
+      }),
+    );
     const actor = spawn<ShardMessage, ShardReply>({
       name: this.childId(tp.partition),
       kind: "shard",
@@ -180,6 +196,8 @@ export class ShardManager<S, E> implements PartitionListener {
     await this.options.supervisor.terminateChild(this.childId(tp.partition));
     lifecycle.send({ type: "REVOKED" });
     this.lifecycles.delete(tp.partition);
+    this.unregisterMachine.get(tp.partition)?.();
+    this.unregisterMachine.delete(tp.partition);
     this.currentShards.delete(tp.partition);
     this.options.onOwnershipChange?.();
     if (this.shards.size === 0) this.stopTicker();

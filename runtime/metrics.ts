@@ -234,3 +234,140 @@ export const trainingExamples = new Counter({
   labelNames: ["usecase"] as const,
   registers: [registry],
 });
+
+// ---- streaming: outputs, consumers (runtime/log) ---------------------------------------------
+// `topic` is bounded by the use cases' topics (inputs, outputs, dead letters, repartition);
+// `partition` by the partition count; `group` by the use cases (one or two groups each).
+
+export const eventsOut = new Counter({
+  name: "coelho_events_out_total",
+  help: "Records appended to topics by the platform (scores, examples, dead letters, re-keyed events...), per topic.",
+  labelNames: ["topic"] as const,
+  registers: [registry],
+});
+
+export const produceErrors = new Counter({
+  name: "coelho_produce_errors_total",
+  help: "Appends to a topic that failed (the records were not written), per topic.",
+  labelNames: ["topic"] as const,
+  registers: [registry],
+});
+
+/** Topics whose produce-error series exists (at 0), so a rate reads 0 rather than nothing. */
+const producedTopics = new Set<string>();
+
+/** Counts `count` records appended to `topic`: one call per append, never per record. */
+export function recordAppended(topic: string, count: number): void {
+  eventsOut.inc({ topic }, count);
+  if (!producedTopics.has(topic)) {
+    producedTopics.add(topic);
+    produceErrors.inc({ topic }, 0);
+  }
+}
+
+/**
+ * For `promise.catch(...)` on an append: counts the failure for `topic` and rethrows it.
+ * @example await log.append(topic, 0, records).catch(produceFailed(topic));
+ */
+export function produceFailed(topic: string): (error: unknown) => never {
+  return (error) => {
+    produceErrors.inc({ topic });
+    throw error;
+  };
+}
+
+export const consumerLagRecords = new Gauge({
+  name: "coelho_consumer_lag_records",
+  help: "Records in a partition not yet delivered to this instance's consumer (end offset minus position, after each batch), per topic and partition.",
+  labelNames: ["topic", "partition"] as const,
+  registers: [registry],
+});
+
+export const consumerRebalances = new Counter({
+  name: "coelho_consumer_rebalances_total",
+  help: "Assignments this instance's consumer received (the first join counts), per consumer group.",
+  labelNames: ["group"] as const,
+  registers: [registry],
+});
+
+// ---- scoring: scores, decisions and latency per model version (models/<usecase>/serving) -----
+// `model_version` is bounded: a use case keeps the series of its SCORE_VERSIONS_MAX most recent
+// versions (see recordScores), as the inference metrics do.
+
+export const eventToScoreSeconds = new Histogram({
+  name: "coelho_event_to_score_seconds",
+  help: "Time from a shard taking an event's batch to the event's score being written, per use case; one observation per batch (its events share it). Waiting before the shard shows as consumer lag.",
+  labelNames: ["usecase"] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const modelScores = new Histogram({
+  name: "coelho_model_scores",
+  help: "Distribution of the scores served, per use case and model version.",
+  labelNames: ["usecase", "model_version"] as const,
+  buckets: [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99],
+  registers: [registry],
+});
+
+export const modelDecisions = new Counter({
+  name: "coelho_model_decisions_total",
+  help: "Decisions served at the model's threshold (flag|pass), per use case and model version.",
+  labelNames: ["usecase", "model_version", "decision"] as const,
+  registers: [registry],
+});
+
+export const labelOutcomes = new Counter({
+  name: "coelho_label_outcomes_total",
+  help: "Labelled predictions by outcome at the served threshold (tp|fp|tn|fn), per use case.",
+  labelNames: ["usecase", "outcome"] as const,
+  registers: [registry],
+});
+
+/** Versions whose score series a use case keeps; older ones' series are removed. */
+export const SCORE_VERSIONS_MAX = 4;
+const scoreVersions = new Map<string, string[]>();
+
+/**
+ * Records one scored batch: its scores' distribution and decisions for `version`, and the
+ * batch's event-to-score time (`startedMs`, from `performance.now()`). One call per batch.
+ */
+export function recordScores(
+  usecase: string,
+  version: number | string,
+  scores: ArrayLike<number>,
+  count: number,
+  threshold: number,
+  startedMs?: number,
+): void {
+  const model_version = String(version);
+  let versions = scoreVersions.get(usecase);
+  if (!versions) {
+    versions = [];
+    scoreVersions.set(usecase, versions);
+  }
+  if (!versions.includes(model_version)) {
+    versions.push(model_version);
+    while (versions.length > SCORE_VERSIONS_MAX) {
+      const retired = versions.shift() as string;
+      modelScores.remove({ usecase, model_version: retired });
+      modelDecisions.remove({ usecase, model_version: retired, decision: "flag" });
+      modelDecisions.remove({ usecase, model_version: retired, decision: "pass" });
+    }
+  }
+  const histogram = modelScores.labels({ usecase, model_version });
+  let flagged = 0;
+  let scored = 0;
+  for (let i = 0; i < count; i++) {
+    const score = scores[i] as number;
+    if (Number.isNaN(score)) continue;
+    scored++;
+    histogram.observe(score);
+    if (score >= threshold) flagged++;
+  }
+  modelDecisions.inc({ usecase, model_version, decision: "flag" }, flagged);
+  modelDecisions.inc({ usecase, model_version, decision: "pass" }, scored - flagged);
+  if (startedMs !== undefined) {
+    eventToScoreSeconds.observe({ usecase }, Math.max(0, performance.now() - startedMs) / 1000);
+  }
+}

@@ -25,6 +25,7 @@ import {
   labelsTotal,
   predictionsEvicted,
   predictionsStored,
+  recordScores,
   trainingExamples,
 } from "../../runtime/metrics.ts";
 import type { BatchProcessor } from "../../runtime/shard/entity-model.ts";
@@ -33,6 +34,7 @@ import { type FraudEvent, isLabel } from "./entity.ts";
 import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
 import { computeFeatures } from "./features.ts";
 import type { OnlineQuality } from "./online-quality.ts";
+import { OutcomeMetrics } from "./outcome-metrics.ts";
 import { PredictionStore, type StoredPrediction } from "./prediction-store.ts";
 import type { Label, Transaction } from "./schema.ts";
 
@@ -132,6 +134,8 @@ export function fraudServing(
     maxAgeMs: options.predictionAgeMaxMs,
     onEvict: (reason, count) => predictionsEvicted.inc({ usecase, reason }, count),
   });
+  const outcomes = new OutcomeMetrics(usecase);
+  let batchStartedMs = 0;
   let started = false;
   let model: ServingModel | null = null;
   let schema: FeatureSchema | null = null;
@@ -158,6 +162,7 @@ export function fraudServing(
       return null;
     }
     matched++;
+    outcomes.add(prediction, isFraud);
     labelDelaySeconds.observe(
       { usecase },
       Math.max(0, (labelTimeMs - prediction.eventTimeMs) / 1000),
@@ -199,6 +204,7 @@ export function fraudServing(
       if (!started) {
         // One model per batch: the features and the scores must come from the same version.
         started = true;
+        batchStartedMs = performance.now();
         model = options.serving();
         schema = model ? schemaOf(model) : null;
       }
@@ -291,6 +297,7 @@ export function fraudServing(
           }
         }
         await options.log.append(options.scoresTopic, partition, records);
+        recordScores(usecase, version, result.scores, batch.length, threshold, batchStartedMs);
         options.onScored?.(scores);
       }
       for (const { label, record } of batchLabels) {
@@ -323,6 +330,7 @@ export function fraudServing(
       if (unmatched > 0) labelsTotal.inc({ usecase, outcome: "unmatched" }, unmatched);
       matched = 0;
       unmatched = 0;
+      outcomes.flush();
       options.quality?.refresh();
     },
     async close() {

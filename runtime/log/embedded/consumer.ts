@@ -8,6 +8,7 @@
  * checkpointed, which is what makes state exactly-once (DESIGN.md).
  */
 import { ValidationError } from "../../errors.ts";
+import { consumerLagRecords, consumerRebalances } from "../../metrics.ts";
 import type { Consumer, PartitionListener, StoredRecord, TopicPartition } from "../log.ts";
 import type { Partition } from "./partition.ts";
 
@@ -73,6 +74,7 @@ export class EmbeddedConsumer implements Consumer {
     });
     // Whoever does not watch `done` still learns of a failure from the listener's own handling.
     this.done.catch(() => {});
+    consumerRebalances.inc({ group: this.group }); // one member: its one assignment
     for (const { tp, partition } of options.partitions) {
       const assignment: Assignment = { tp, partition, paused: false, wake: null, loop: RESOLVED };
       this.assignments.push(assignment);
@@ -124,6 +126,7 @@ export class EmbeddedConsumer implements Consumer {
   private async run(assignment: Assignment): Promise<void> {
     const { tp, partition } = assignment;
     try {
+      const lag = { topic: tp.topic, partition: String(tp.partition) };
       let position = await this.listener.onAssigned(tp);
       if (!Number.isSafeInteger(position) || position < 0) {
         throw new ValidationError(
@@ -143,6 +146,7 @@ export class EmbeddedConsumer implements Consumer {
         }
         await this.listener.onBatch(tp, records);
         position = (records[records.length - 1] as StoredRecord).offset + 1;
+        consumerLagRecords.set(lag, Math.max(0, partition.visibleEndOffset - position));
         // A macrotask turn per batch: with a fast listener a backlog would otherwise run as one
         // chain of microtasks and starve timers, I/O and the other partitions.
         await new Promise<void>((resolve) => setImmediate(resolve));

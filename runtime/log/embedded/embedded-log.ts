@@ -15,6 +15,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CoelhoError, ValidationError } from "../../errors.ts";
+import { recordAppended } from "../../metrics.ts";
 import type {
   ConsumeOptions,
   Consumer,
@@ -174,6 +175,7 @@ export class EmbeddedLog implements Log {
     validateRecords(records);
     const { firstOffset, durable } = this.appendTo(target, records);
     await durable;
+    recordAppended(topic, records.length);
     return firstOffset;
   }
 
@@ -201,6 +203,7 @@ export class EmbeddedLog implements Log {
       }
     });
     await Promise.all(durable);
+    recordAppended(topic, records.length);
   }
 
   /**

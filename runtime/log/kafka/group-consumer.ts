@@ -42,6 +42,7 @@ import type {
 } from "kafkajs";
 import { RetriableError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
+import { consumerLagRecords, consumerRebalances } from "../../metrics.ts";
 import type { ConsumeOptions, Consumer, PartitionListener, TopicPartition } from "../log.ts";
 import { toOffset, toStoredRecord } from "./codec.ts";
 import { protocolType, translateError } from "./errors.ts";
@@ -210,6 +211,7 @@ export class KafkaGroupConsumer implements Consumer {
     this.member = true;
     this.rejoin = null;
     this.joins += 1;
+    consumerRebalances.inc({ group: this.group });
     this.deps.health.up();
     if (this.state !== "running") return;
     const next = new Set<string>();
@@ -372,6 +374,8 @@ export class KafkaGroupConsumer implements Consumer {
         return;
       }
       lane.position = toOffset(last.offset, "offset") + 1;
+      const lag = Number(batch.highWatermark) - lane.position;
+      consumerLagRecords.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
       resolveOffset(last.offset);
       const joins = this.joins;
       try {

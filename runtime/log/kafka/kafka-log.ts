@@ -5,6 +5,7 @@
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import { CoelhoError, RetriableError, ValidationError } from "../../errors.ts";
 import { createLogger } from "../../logger.ts";
+import { produceFailed, recordAppended } from "../../metrics.ts";
 import type {
   ConsumeOptions,
   Consumer,
@@ -234,7 +235,7 @@ export class KafkaLog implements Log {
     // One send: kafkajs puts all of one partition's messages in one record batch, one request.
     const metadata = await this.call(`append to ${topic}/${partition}`, () =>
       this.producer.send({ topic, acks: ACKS_ALL, messages }),
-    );
+    ).catch(produceFailed(topic));
     const entry = metadata.find((m) => m.topicName === topic && m.partition === partition);
     if (!entry?.baseOffset) {
       throw new CoelhoError(
@@ -242,6 +243,7 @@ export class KafkaLog implements Log {
         `append to ${topic}/${partition}: the produce response has no base offset`,
       );
     }
+    recordAppended(topic, records.length);
     return toOffset(entry.baseOffset, "baseOffset");
   }
 
@@ -256,7 +258,8 @@ export class KafkaLog implements Log {
         acks: ACKS_ALL,
         messages: records.map((record) => toMessage(record)),
       }),
-    );
+    ).catch(produceFailed(topic));
+    recordAppended(topic, records.length);
   }
 
   private async bounds(topic: string, partition: number): Promise<PartitionBounds> {

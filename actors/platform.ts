@@ -5,7 +5,7 @@
  * the use case's simulator; all under one root supervisor.
  */
 import { join } from "node:path";
-import type { UseCase } from "../models/index.ts";
+import type { UseCase, UseCaseApi } from "../models/index.ts";
 import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
 import type { ModelRegistry } from "../models/registry/types.ts";
 import { service } from "../runtime/actor/service.ts";
@@ -23,13 +23,33 @@ import { type ShardStatus, SOURCE_TOPIC_HEADER } from "../runtime/shard/shard.ts
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import { httpApp } from "./http/app.ts";
 import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
-import { ChampionWatcher } from "./models/champion-watcher.ts";
+import { ChampionWatcher, type ServingModel } from "./models/champion-watcher.ts";
 import { Membership, membersTopic } from "./routing/membership.ts";
 
 export type EntityAnswer =
   | { kind: "unknown_usecase" }
   | { kind: "not_owned"; partition: number; owner: { instanceId: string; url: string } | null }
   | { kind: "found"; partition: number; offset: number; state: unknown };
+
+/** What the API needs to score one event of a use case on request. */
+export interface ScoringHandle {
+  api: UseCaseApi;
+  inference: InferenceActor;
+  /** The champion being served, or null. */
+  champion(): ServingModel | null;
+  /** The topic events are appended to when a request asks to apply its event. */
+  inputTopic: string;
+}
+
+/** Hears each scored batch of a use case (see `ServingContext.onScored`). */
+export type ScoredListener = (
+  usecase: string,
+  scores: readonly unknown[],
+  features: Float32Array,
+) => void;
+
+/** Upper bound on score listeners (the API holds one per app, not one per client). */
+const SCORED_LISTENERS_MAX = 64;
 
 export interface Platform {
   readonly config: Config;
@@ -46,6 +66,14 @@ export interface Platform {
   shardStatuses(): Promise<ShardStatus[]>;
   shardLifecycles(): { usecase: string; partition: number; state: string; inStateMs: number }[];
   notReadyReasons(): Promise<string[]>;
+  /** The model registry; null when no use case scores. */
+  readonly registry: ModelRegistry | null;
+  /** A use case's scoring on request; null when it is not served here or does not score. */
+  scoring(usecase: string): ScoringHandle | null;
+  /** A use case's online model quality (its own shape), or null. */
+  quality(usecase: string): unknown;
+  /** Subscribes to every scored batch; returns the function that unsubscribes. */
+  onScored(listener: ScoredListener): () => void;
 }
 
 /**
@@ -228,6 +256,7 @@ export async function buildPlatform(
     [],
   );
   const served = new Map<string, Served>();
+  const scoredListeners = new Set<ScoredListener>();
   let publishTimer: ReturnType<typeof setTimeout> | null = null;
   // Assignments change in bursts (a rebalance moves several partitions): publish once per burst.
   const publishOwnership = () => {
@@ -293,6 +322,16 @@ export async function buildPlatform(
         inputTopic: shardTopic,
         inference,
         serving: () => watching.serving(),
+        onScored: (scores, features) => {
+          // A listener's failure must never fail the shard's batch: it is only an observer.
+          for (const listener of scoredListeners) {
+            try {
+              listener(model.name, scores, features);
+            } catch (error) {
+              servingLogger.warn("a score listener threw", { error });
+            }
+          }
+        },
       });
     }
     const manager = new ShardManager({
@@ -434,6 +473,29 @@ export async function buildPlatform(
       return [...served].flatMap(([usecase, entry]) =>
         entry.manager.lifecycleStates().map((l) => ({ usecase, ...l })),
       );
+    },
+    registry,
+    scoring(usecase) {
+      const entry = served.get(usecase);
+      const api = entry?.useCase.api;
+      const watcher = entry?.watcher;
+      if (!entry || !api || !entry.inference || !watcher) return null;
+      return {
+        api,
+        inference: entry.inference,
+        champion: () => watcher.serving(),
+        inputTopic: entry.useCase.model.inputTopic,
+      };
+    },
+    quality(usecase) {
+      return served.get(usecase)?.useCase.quality?.() ?? null;
+    },
+    onScored(listener) {
+      if (scoredListeners.size >= SCORED_LISTENERS_MAX) {
+        throw new Error(`more than ${SCORED_LISTENERS_MAX} score listeners; one is never removed`);
+      }
+      scoredListeners.add(listener);
+      return () => scoredListeners.delete(listener);
     },
     async notReadyReasons() {
       const reasons: string[] = [];

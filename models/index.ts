@@ -2,6 +2,7 @@
  * The use cases this build serves. Each is a folder under `models/`; the platform starts a
  * consumer group, shards, (optionally) a serving path and a simulator for each entry.
  */
+import type { TSchema } from "@sinclair/typebox";
 import type { InferenceActor } from "../actors/inference/index.ts";
 import type { ServingModel } from "../actors/models/champion-watcher.ts";
 import type { Config } from "../runtime/config.ts";
@@ -18,6 +19,71 @@ export interface ServingContext {
   inputTopic: string;
   inference: InferenceActor;
   serving: () => ServingModel | null;
+  /**
+   * Hears each scored batch (the use case's score records, and their feature rows, row-major, in
+   * a buffer reused after the call: copy what you keep). The API samples it for the live stream.
+   */
+  onScored?: (scores: readonly unknown[], features: Float32Array) => void;
+}
+
+/** One event scored on request (`POST /api/v1/<usecase>/score`). */
+export interface ScoredEvent {
+  score: number;
+  /** The use case's decision at the champion's threshold, e.g. "flag" or "pass". */
+  decision: string;
+  threshold: number;
+  modelVersion: number;
+  /** The features the model saw, by name (the entity's state before the event). */
+  features: Record<string, number>;
+}
+
+/** A flagged event for the live alerts table, with the features that drove it. */
+export interface ScoreAlert {
+  /** The entity key. */
+  key: string;
+  score: number;
+  modelVersion: number;
+  /** The score record as the use case writes it (amount, time, ids...). */
+  record: Record<string, unknown>;
+  /** The few features the use case deems most telling for this event, by name. */
+  drivers: Record<string, number>;
+}
+
+/**
+ * What the API needs of a use case, so that neither `runtime/` nor the API imports use-case code:
+ * the schema of one event, scoring one event on request, alerts and an example generator.
+ */
+export interface UseCaseApi {
+  /** JSON Schema (TypeBox) of one event: validates the score request and documents it (OpenAPI). */
+  eventSchema: TSchema;
+  /**
+   * Decodes a body that passed the schema with the use case's own decoder; throws the runtime's
+   * ValidationError (field path, what was expected) for what the schema cannot say.
+   */
+  decode(body: unknown): unknown;
+  /** The entity key of a decoded event. */
+  key(event: unknown): string;
+  /** The wire bytes of a decoded event (to append it to the input topic when asked). */
+  encode(event: unknown): Uint8Array;
+  /**
+   * Scores a decoded event with `champion` against the entity's state before it (`null`: an
+   * entity not seen yet), without changing any state.
+   */
+  score(
+    event: unknown,
+    state: unknown,
+    champion: ServingModel,
+    inference: InferenceActor,
+  ): Promise<ScoredEvent>;
+  /** The flagged events of one scored batch (`onScored`'s arguments), at most `max`. */
+  alerts(
+    scores: readonly unknown[],
+    features: Float32Array,
+    champion: ServingModel,
+    max: number,
+  ): ScoreAlert[];
+  /** A realistic event for the dashboard's "randomize" button; `key` picks its entity. */
+  example(key?: string): unknown;
 }
 
 /** A use case's model serving: its feature count, outputs and per-shard processor. */
@@ -45,6 +111,8 @@ export interface UseCase {
   /** Starts the built-in simulator; returns its stop function. */
   simulate?: (log: Log, ratePerSecond: number) => () => Promise<void>;
   serving?: Serving;
+  /** Scoring on request, alerts and examples for the API and dashboard (use cases that score). */
+  api?: UseCaseApi;
 }
 
 /** The use cases this process serves, with topic names from the configuration. */

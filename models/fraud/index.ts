@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { UseCase } from "../index.ts";
+import { fraudApi } from "./api.ts";
 import { FRAUD_LABELS_TOPIC, fraudEntityModel } from "./entity.ts";
 import { buildFeatureSchema } from "./feature-schema.ts";
 import { OnlineQuality } from "./online-quality.ts";
@@ -37,6 +38,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
   return {
     model,
     sources: [model.inputTopic, labelsTopic],
+    api: fraudApi(),
     quality: () => quality.snapshot(),
     simulate: (log, ratePerSecond) =>
       startFraudSimulator({
@@ -62,6 +64,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
             serving: context.serving,
             quality,
             usecase: model.name,
+            onScored: context.onScored,
           },
           partition,
         ),

@@ -94,7 +94,8 @@ export interface FraudServingOptions {
   usecase?: string;
   /** Called with the number of events left unscored because there is no champion. */
   onUnscored?: (count: number) => void;
-  onScored?: (scores: FraudScore[]) => void;
+  /** Each scored batch with its feature rows (row-major; the buffer is reused: copy to keep). */
+  onScored?: (scores: FraudScore[], features: Float32Array) => void;
   onExamples?: (examples: FraudExample[]) => void;
 }
 
@@ -298,7 +299,7 @@ export function fraudServing(
         }
         await options.log.append(options.scoresTopic, partition, records);
         recordScores(usecase, version, result.scores, batch.length, threshold, batchStartedMs);
-        options.onScored?.(scores);
+        options.onScored?.(scores, rows);
       }
       for (const { label, record } of batchLabels) {
         store.advance(label.labelTimeMs);

@@ -179,6 +179,7 @@ class ActorCell<M, R> implements Actor<M, R> {
     this.messagesCounter = actorMessages.labels(this.kind);
     this.validationCounter = actorFailures.labels(this.kind, "validation");
     this.failureCounter = actorFailures.labels(this.kind, "failure");
+    actorFailures.inc({ kind: this.kind, error: "failure" }, 0); // a rate reads 0, not nothing
     this.processingHistogram = actorProcessingSeconds.labels(this.kind);
     const self = this;
     this.context = {

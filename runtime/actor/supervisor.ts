@@ -116,6 +116,9 @@ export class Supervisor implements Supervisable {
     this.children = [...this.staticRecords];
     this.restartsCounter = restarts.labels(id);
     this.escalationsCounter = escalations.labels(id);
+    // The series exist at 0 from the start, so rates and alerts read 0 rather than nothing.
+    restarts.inc({ supervisor: id }, 0);
+    escalations.inc({ supervisor: id }, 0);
   }
 
   get status(): SupervisorStatus {

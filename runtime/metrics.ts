@@ -371,3 +371,10 @@ export function recordScores(
     eventToScoreSeconds.observe({ usecase }, Math.max(0, performance.now() - startedMs) / 1000);
   }
 }
+
+export const eventsUnscored = new Counter({
+  name: "coelho_events_unscored_total",
+  help: "Events a scoring use case could not score, per use case and reason (no_champion: nothing to serve, the event is applied unscored; scoring_failed: the batch's scoring failed and the batch is delivered again).",
+  labelNames: ["usecase", "reason"] as const,
+  registers: [registry],
+});

@@ -1,11 +1,12 @@
 /**
  * The business side of fraud serving, as metrics: each labelled prediction's outcome at the
  * threshold it was served with (true/false positive/negative), and the transaction amounts of
- * fraud caught (flagged) and missed (passed). Counted in plain numbers per label and flushed to
- * prom-client once per shard batch, so the label join pays no label-map lookups.
+ * fraud caught (flagged) and missed (passed); and the events left unscored (the availability
+ * SLI's bad events). Counted in plain numbers per label and flushed to prom-client once per shard
+ * batch, so the label join pays no label-map lookups.
  */
 import { Counter } from "prom-client";
-import { labelOutcomes, registry } from "../../runtime/metrics.ts";
+import { eventsUnscored, labelOutcomes, registry } from "../../runtime/metrics.ts";
 
 export const fraudAmount = new Counter({
   name: "coelho_fraud_amount_total",
@@ -28,11 +29,30 @@ export class OutcomeMetrics {
   private fn = 0;
   private caught = 0;
   private missed = 0;
+  private noChampion = 0;
 
   constructor(private readonly usecase: string) {
     // Every outcome series exists from the start, so rates read 0 instead of nothing.
     for (const outcome of ["tp", "fp", "tn", "fn"]) labelOutcomes.inc({ usecase, outcome }, 0);
     for (const outcome of ["caught", "missed"]) fraudAmount.inc({ usecase, outcome }, 0);
+    for (const reason of ["no_champion", "scoring_failed"])
+      eventsUnscored.inc({ usecase, reason }, 0);
+  }
+
+  /** One event applied without a score: there is no champion to serve. */
+  unscored(): void {
+    this.noChampion++;
+  }
+
+  /**
+   * For `scoring.catch(...)`: counts a batch of `count` events whose scoring failed (the shard
+   * delivers the batch again), and rethrows.
+   */
+  scoringFailed(count: number): (error: unknown) => never {
+    return (error) => {
+      eventsUnscored.inc({ usecase: this.usecase, reason: "scoring_failed" }, count);
+      throw error;
+    };
   }
 
   /** Tallies one labelled prediction (cheap: no prom-client call). */
@@ -60,7 +80,10 @@ export class OutcomeMetrics {
     if (this.fn > 0) labelOutcomes.inc({ usecase, outcome: "fn" }, this.fn);
     if (this.caught > 0) fraudAmount.inc({ usecase, outcome: "caught" }, this.caught);
     if (this.missed > 0) fraudAmount.inc({ usecase, outcome: "missed" }, this.missed);
+    if (this.noChampion > 0) {
+      eventsUnscored.inc({ usecase, reason: "no_champion" }, this.noChampion);
+    }
     this.tp = this.fp = this.tn = this.fn = 0;
-    this.caught = this.missed = 0;
+    this.caught = this.missed = this.noChampion = 0;
   }
 }

@@ -215,6 +215,7 @@ export function fraudServing(
       }
       const tx = event;
       if (!model || !schema) {
+        outcomes.unscored();
         options.onUnscored?.(1);
         if (tx.is_fraud !== undefined) unmatched++; // never scored: nothing to learn from
         return;
@@ -243,7 +244,9 @@ export function fraudServing(
       // Score first, then join: a label in the same batch as its transaction finds its prediction.
       if (batch.length > 0 && batchModel && batchSchema) {
         const cols = batchSchema.names.length;
-        const result = await options.inference.scoreMany(rows, batch.length);
+        const result = await options.inference
+          .scoreMany(rows, batch.length)
+          .catch(outcomes.scoringFailed(batch.length));
         // The actor may have swapped champions between this batch's features and its scoring;
         // the scores then come from the version it reports, and that version's threshold applies.
         const version = Number(result.modelVersion);

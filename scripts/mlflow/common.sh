@@ -10,6 +10,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
 # Pinned: the REST API calls of models/registry/mlflow-*.ts were checked against this version.
 MLFLOW_VERSION="2.22.5"
+# MLflow 2.22 imports a pool class SQLAlchemy 2.1 removed; pip would pick 2.1 unless told.
+SQLALCHEMY_VERSION="2.0.44"
 CACHE_DIR="${COELHO_CACHE_DIR:-$HOME/.cache/coelho-realtime}"
 MLFLOW_VENV="$CACHE_DIR/mlflow-venv"
 MLFLOW_PORT="${COELHO_MLFLOW_PORT:-19600}"

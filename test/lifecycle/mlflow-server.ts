@@ -1,0 +1,49 @@
+/**
+ * A throwaway MLflow tracking server for tests: provisioned and started by scripts/mlflow/up.sh on
+ * a port of LIFECYCLE's range (19600-19649), with its own data directory, stopped (and its data
+ * deleted) by `stop()`.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const SCRIPTS = join(import.meta.dir, "..", "..", "scripts", "mlflow");
+
+export interface MlflowServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function run(script: string, env: Record<string, string>): Promise<string> {
+  const proc = Bun.spawn(["bash", join(SCRIPTS, script)], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw new Error(`scripts/mlflow/${script} failed (${code}):\n${err}`);
+  return out.trim().split("\n").pop() ?? "";
+}
+
+/** Starts a fresh server on `port` (provisioning MLflow first when the cache lacks it). */
+export async function startMlflow(port: number): Promise<MlflowServer> {
+  const env = {
+    COELHO_MLFLOW_PORT: String(port),
+    COELHO_MLFLOW_DATA_DIR: mkdtempSync(join(tmpdir(), `coelho-mlflow-${port}-`)),
+  };
+  // A server left by an interrupted run on this port is stopped first: tests start clean.
+  await run("down.sh", env);
+  const url = await run("up.sh", env);
+  return {
+    url,
+    port,
+    stop: async () => {
+      await run("down.sh", { ...env, COELHO_MLFLOW_WIPE: "1" });
+    },
+  };
+}

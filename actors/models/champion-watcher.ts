@@ -5,7 +5,7 @@
  * one, so a promotion reaches all of them within one poll interval.
  */
 
-import { loadOnnx } from "../../models/onnx/index.ts";
+import { loadOnnxInWorker } from "../../models/onnx/worker-scorer.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../../models/registry/types.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { InferenceActor } from "../inference/index.ts";
@@ -66,7 +66,10 @@ export class ChampionWatcher {
       if (!alias || alias.version === this.current?.version) return;
       const version = await registry.get(usecase, alias.version);
       if (!version) return;
-      const scorer = await loadOnnx(version.onnx, { featureNames: version.featureSchema.names });
+      // In a worker thread: onnxruntime's run would otherwise hold the shards' event loop.
+      const scorer = await loadOnnxInWorker(version.onnx, {
+        featureNames: version.featureSchema.names,
+      });
       inference.setChampion({ version: String(version.version), scorer });
       const previous = this.current?.version ?? null;
       this.current = { version: version.version, threshold: version.threshold, info: version };

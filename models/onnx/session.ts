@@ -28,9 +28,15 @@ export class OnnxModelError extends CoelhoError {
   }
 }
 
+/** What scoring needs of a session: onnxruntime's own, or a worker thread's stand-in for it. */
+export interface ScoringSession {
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, { data: unknown } | undefined>>;
+  release(): Promise<void>;
+}
+
 /** A loaded, checked model. */
 export interface OnnxScorer {
-  readonly session: ort.InferenceSession;
+  readonly session: ScoringSession;
   /** "gbt" | "logistic". */
   readonly kind: string;
   /** "binary" (output: probability) | "regression" (output: prediction). */
@@ -202,7 +208,7 @@ export async function scoreBatch(
   if (!out || !(out.data instanceof Float32Array) || out.data.length !== n) {
     throw new Error(`${scorer.outputName}: expected ${n} float32 values`);
   }
-  return out.data;
+  return out.data as Float32Array;
 }
 
 /** Frees the session's native memory; the scorer must not be used afterwards. */

@@ -1,0 +1,201 @@
+/**
+ * End-to-end fraud benchmark in embedded mode (`bun run bench -- e2e-fraud`): the whole platform
+ * in this process (embedded log with fsync=always, re-keying of transactions and labels, shards
+ * with per-card features, the micro-batching inference actor, scores appended to `fraud.scores`),
+ * serving a GBT champion trained by `bun run train fraud` (its tree count is printed).
+ *
+ * - Throughput: N simulated transactions (with their labels) appended as fast as the log takes
+ *   them; events/s from the first append until the last score is in `fraud.scores`.
+ * - Latency: an open-loop producer at 10 000 transactions/s (arrivals by the clock, never by
+ *   earlier results) for a few seconds; event-to-score latency is from just before a
+ *   transaction's append to the moment a consumer of `fraud.scores` in this process reads its
+ *   score: what a downstream service sees.
+ *
+ * Targets (issue 4): >= 50k events/s; p50 <= 1 ms and p99 <= 5 ms at 10k events/s.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildPlatform } from "../actors/platform.ts";
+import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
+import { FRAUD_SCORES_TOPIC } from "../models/fraud/serving.ts";
+import { fraudEvents } from "../models/fraud/simulator/events.ts";
+import { useCases } from "../models/index.ts";
+import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
+import { loadConfig } from "../runtime/config.ts";
+import type { LogRecord, StoredRecord } from "../runtime/log/log.ts";
+import type { Logger } from "../runtime/logger.ts";
+
+const THROUGHPUT_TRANSACTIONS = Number(process.env.BENCH_E2E_TRANSACTIONS ?? 300_000);
+const OFFERED_PER_S = 10_000;
+const OPEN_LOOP_MS = 5_000;
+const WARMUP_MS = 1_000;
+const TICK_MS = 1;
+
+const quiet: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+  child: () => quiet,
+};
+
+const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-e2e-"));
+try {
+  // ---- a champion, trained as a user would ------------------------------------------------------
+  const trainStarted = performance.now();
+  const train = Bun.spawn(
+    ["bun", join(import.meta.dir, "..", "models", "train-cli.ts"), "fraud", "--data-dir", dataDir],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  if ((await train.exited) !== 0) {
+    throw new Error(`training failed: ${await new Response(train.stderr).text()}`);
+  }
+  const registry = await openSqliteRegistry({ dataDir });
+  const champion = await registry.alias("fraud", "champion");
+  if (!champion) throw new Error("training registered no champion");
+  await registry.close();
+  console.log(
+    `champion: version ${champion.version}, ${champion.kind}, params ${JSON.stringify(champion.params)} (${((performance.now() - trainStarted) / 1000).toFixed(1)} s to train)`,
+  );
+
+  // ---- the platform, in this process -------------------------------------------------------------
+  const config = loadConfig({
+    COELHO_DATA_DIR: dataDir,
+    COELHO_USECASES: "fraud",
+    COELHO_SIMULATE: "false",
+    COELHO_AUTO_TRAIN: "false",
+    COELHO_HTTP_PORT: "0",
+    COELHO_INSTANCE_ID: "bench",
+    COELHO_LOG_LEVEL: "error",
+  });
+  const platform = await buildPlatform(config, useCases(config), { logger: quiet });
+  await platform.root.start();
+  const readyBy = Date.now() + 60_000;
+  for (;;) {
+    const reasons = await platform.notReadyReasons();
+    if (reasons.length === 0) break;
+    if (Date.now() > readyBy) throw new Error(`not ready after 60 s: ${reasons.join("; ")}`);
+    await Bun.sleep(100);
+  }
+  const { log } = platform;
+  const partitions = await log.partitionCount(FRAUD_SCORES_TOPIC);
+
+  async function scoresWritten(): Promise<number> {
+    let total = 0;
+    for (let p = 0; p < partitions; p++) total += await log.endOffset(FRAUD_SCORES_TOPIC, p);
+    return total;
+  }
+
+  /** Appends items, transactions and labels to their topics, keyed as the simulator keys them. */
+  async function produce(records: { topic: string; record: LogRecord }[]): Promise<void> {
+    const byTopic = new Map<string, LogRecord[]>();
+    for (const { topic, record } of records) {
+      const list = byTopic.get(topic);
+      if (list) list.push(record);
+      else byTopic.set(topic, [record]);
+    }
+    await Promise.all([...byTopic].map(([topic, list]) => log.produce(topic, list)));
+  }
+
+  const events = fraudEvents({ seed: 42, cards: 50_000 });
+  function nextItems(transactions: number): {
+    items: { topic: string; record: LogRecord }[];
+    ids: string[];
+  } {
+    const items: { topic: string; record: LogRecord }[] = [];
+    const ids: string[] = [];
+    while (ids.length < transactions) {
+      const item = events.next().value;
+      if (!item) break;
+      if (item.kind === "transaction") {
+        ids.push(item.event.transaction_id);
+        items.push({ topic: FRAUD_TRANSACTIONS_TOPIC, record: item.record });
+      } else {
+        items.push({ topic: FRAUD_LABELS_TOPIC, record: item.record });
+      }
+    }
+    return { items, ids };
+  }
+
+  // ---- throughput ---------------------------------------------------------------------------------
+  const { items: batchItems } = nextItems(THROUGHPUT_TRANSACTIONS);
+  const labels = batchItems.length - THROUGHPUT_TRANSACTIONS;
+  const before = await scoresWritten();
+  const started = performance.now();
+  for (let i = 0; i < batchItems.length; i += 5_000) await produce(batchItems.slice(i, i + 5_000));
+  const appendedMs = performance.now() - started;
+  const deadline = Date.now() + 600_000;
+  while ((await scoresWritten()) - before < THROUGHPUT_TRANSACTIONS) {
+    if (Date.now() > deadline) throw new Error("scores did not all arrive within 10 min");
+    await Bun.sleep(5);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `throughput: ${THROUGHPUT_TRANSACTIONS} transactions + ${labels} labels scored end to end in ${seconds.toFixed(2)} s = ${Math.round(THROUGHPUT_TRANSACTIONS / seconds)} transactions/s, ${Math.round((THROUGHPUT_TRANSACTIONS + labels) / seconds)} events/s (appends took ${(appendedMs / 1000).toFixed(2)} s; target >= 50000 events/s)`,
+  );
+
+  // ---- latency at 10k/s, open loop ------------------------------------------------------------------
+  if (process.env.BENCH_E2E_LATENCY === "0") {
+    await platform.root.stop(10_000);
+    await platform.log.close();
+    process.exit(0);
+  }
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let measuring = false;
+  const decoder = new TextDecoder();
+  const consumer = await log.consume({
+    group: "bench-scores-reader",
+    topics: [FRAUD_SCORES_TOPIC],
+    maxBatch: 10_000,
+    listener: {
+      onAssigned: async (tp) => log.endOffset(tp.topic, tp.partition),
+      onBatch: async (_tp, records: StoredRecord[]) => {
+        const now = performance.now();
+        for (const record of records) {
+          const id = (JSON.parse(decoder.decode(record.value)) as { transaction_id: string })
+            .transaction_id;
+          const at = sentAt.get(id);
+          if (at === undefined) continue;
+          sentAt.delete(id);
+          if (measuring) latencies.push(now - at);
+        }
+      },
+      onRevoked: async () => {},
+    },
+  });
+  const runMs = WARMUP_MS + OPEN_LOOP_MS;
+  const begin = performance.now();
+  let sent = 0;
+  let lateTicks = 0;
+  while (performance.now() - begin < runMs) {
+    const elapsed = performance.now() - begin;
+    measuring = elapsed >= WARMUP_MS;
+    const due = Math.floor((elapsed * OFFERED_PER_S) / 1000);
+    if (due > sent) {
+      const { items, ids } = nextItems(due - sent);
+      const now = performance.now();
+      for (const id of ids) sentAt.set(id, now);
+      await produce(items);
+      sent = due;
+      if (performance.now() - now > TICK_MS) lateTicks++;
+    }
+    await Bun.sleep(TICK_MS);
+  }
+  const drainBy = Date.now() + 10_000;
+  while (sentAt.size > 0 && Date.now() < drainBy) await Bun.sleep(10);
+  await consumer.stop();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  console.log(
+    `latency at ${OFFERED_PER_S} transactions/s (open loop, ${OPEN_LOOP_MS / 1000} s measured, ${latencies.length} scores): event-to-score p50 ${q(0.5).toFixed(2)} ms, p90 ${q(0.9).toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms, max ${q(1).toFixed(2)} ms (targets p50 <= 1 ms, p99 <= 5 ms); unscored after 10 s: ${sentAt.size}; appends slower than a tick: ${lateTicks}`,
+  );
+  await platform.root.stop(10_000);
+  await platform.log.close();
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(0);

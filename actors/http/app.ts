@@ -1,75 +1,87 @@
 /**
- * The HTTP face of the platform: health, readiness, Prometheus metrics, shards and per-entity
- * state. Built as an Elysia app so tests call `app.handle(new Request(...))` without a port.
+ * The HTTP face of the platform: health, readiness, Prometheus metrics, scoring on request,
+ * per-entity state, models (admin behind a token), drift and state machines, the OpenAPI document
+ * generated from the routes' schemas, the live WebSocket `/ws`, and the dashboard at `/`.
+ * Built as an Elysia app so tests call `app.handle(new Request(...))` without a port.
+ * See docs/api.md and docs/dashboard.md.
  */
 import { Elysia } from "elysia";
-import { registry } from "../../runtime/metrics.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { platformEvents } from "../../runtime/introspection/platform-events.ts";
+import { type Logger, log as rootLogger } from "../../runtime/logger.ts";
 import type { Platform } from "../platform.ts";
-import { FORWARDED_HEADER, forwardEntityQuery } from "./forward.ts";
+import { bodyLimit } from "./body-limit.ts";
+import { cors } from "./cors.ts";
+import { dashboardRoutes } from "./dashboard-routes.ts";
+import { errorHandling } from "./errors.ts";
+import {
+  CLIENT_MESSAGE_BYTES_MAX,
+  LiveHub,
+  type LiveHubOptions,
+  type LiveSocket,
+} from "./live/hub.ts";
+import { RecentEvents } from "./live/recent-events.ts";
+import { openApiDocument } from "./openapi.ts";
+import { entityRoutes } from "./routes/entities.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { introspectionRoutes } from "./routes/introspection.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { scoreRoutes } from "./routes/score.ts";
 
-export function httpApp(platform: Platform) {
-  const instance = platform.config.instanceId;
-  return new Elysia()
-    .get("/health/live", () => ({ status: "live", instance }))
-    .get("/health/ready", async ({ set }) => {
-      const reasons = await platform.notReadyReasons();
-      if (reasons.length > 0) set.status = 503;
-      return { status: reasons.length === 0 ? "ready" : "not ready", instance, reasons };
+/** Idle WebSocket clients are pinged by Bun and closed after this many seconds of silence. */
+const WS_IDLE_TIMEOUT_S = 60;
+
+/** Bun's socket under Elysia's wrapper (Elysia's type omits getBufferedAmount, which Bun has). */
+function socketOf(ws: { raw: unknown }): LiveSocket {
+  return ws.raw as LiveSocket;
+}
+
+export interface HttpOptions {
+  logger?: Logger;
+  /** Live stream settings (tests make the send buffer small). */
+  live?: Pick<LiveHubOptions, "bufferedBytesMax">;
+}
+
+/**
+ * The app, its live hub (for tests and benchmarks that look at the hub's clients), and `close`
+ * for an app that never listened (a listening one closes on `stop()`).
+ */
+export function createHttp(platform: Platform, options: HttpOptions = {}) {
+  const logger = options.logger ?? rootLogger.child({ component: "http" });
+  const recent = new RecentEvents(platformEvents);
+  const hub = new LiveHub({ platform, events: platformEvents, logger, ...options.live });
+  /** Closes the live clients and unsubscribes (also on the server's stop). */
+  const close = () => {
+    hub.shutdown();
+    recent.close();
+  };
+  const app = new Elysia({
+    serve: { maxRequestBodySize: platform.config.maxBodyBytes },
+    websocket: { maxPayloadLength: CLIENT_MESSAGE_BYTES_MAX, idleTimeout: WS_IDLE_TIMEOUT_S },
+  })
+    .use(errorHandling(logger))
+    .use(bodyLimit(platform.config.maxBodyBytes))
+    .use(cors(platform.config.corsOrigins))
+    .use(healthRoutes(platform))
+    .use(entityRoutes(platform))
+    .use(scoreRoutes(platform))
+    .use(modelRoutes(platform))
+    .use(introspectionRoutes(platform, recent))
+    .use(dashboardRoutes())
+    .ws("/ws", {
+      open: (ws) => hub.open(socketOf(ws)),
+      message: (ws, message) => hub.message(socketOf(ws), message),
+      close: (ws) => hub.close(socketOf(ws)),
     })
-    .get("/metrics", async ({ set }) => {
-      set.headers["content-type"] = registry.contentType;
-      return await registry.metrics();
-    })
-    .get("/api/v1/shards", async () => ({
-      instance,
-      log: platform.log.kind,
-      shards: await platform.shardStatuses(),
-      lifecycles: platform.shardLifecycles(),
-      members: platform.membership.claims(),
-    }))
-    .get("/api/v1/entities/:usecase/:key", async ({ params, set, request }) => {
-      const answer = await platform.entity(params.usecase, params.key);
-      if (answer.kind === "unknown_usecase") {
-        set.status = 404;
-        const known = platform.useCaseNames().join(", ");
-        return {
-          error: `usecase "${params.usecase}" is not served here; expected one of ${known}`,
-        };
-      }
-      if (answer.kind === "not_owned") {
-        const owner = answer.owner;
-        // One hop only: a forwarded query that misses means ownership is moving right now.
-        if (owner && owner.instanceId !== instance && !request.headers.get(FORWARDED_HEADER)) {
-          const forwarded = await forwardEntityQuery(owner, params.usecase, params.key, instance);
-          if (forwarded) {
-            set.status = forwarded.status;
-            return forwarded.body;
-          }
-        }
-        set.status = 503;
-        set.headers["retry-after"] = "1";
-        return {
-          error: `partition ${answer.partition} of ${params.usecase} is moving between instances (rebalance or restore); retry shortly`,
-          partition: answer.partition,
-          instance,
-        };
-      }
-      if (answer.state === null) {
-        set.status = 404;
-        return {
-          error: `no entity "${params.key}" in usecase "${params.usecase}"`,
-          partition: answer.partition,
-          offset: answer.offset,
-          instance,
-        };
-      }
-      return {
-        usecase: params.usecase,
-        key: params.key,
-        state: answer.state,
-        partition: answer.partition,
-        offset: answer.offset,
-        instance,
-      };
-    });
+    .onStop(() => close());
+  // Built on first request: by then every route above is registered.
+  let document: Record<string, unknown> | null = null;
+  app.get("/openapi.json", () => (document ??= openApiDocument(app, { version: pkg.version })), {
+    detail: { hide: true },
+  });
+  return { app, hub, close };
+}
+
+export function httpApp(platform: Platform, options: HttpOptions = {}) {
+  return createHttp(platform, options).app;
 }

@@ -1,0 +1,164 @@
+/**
+ * Scoring one event on request: `POST /api/v1/<usecase>/score`, one route per use case that
+ * scores, its body validated by the use case's own event schema (so the OpenAPI document shows
+ * each use case's format). The event is scored by the champion at its saved threshold against the
+ * entity's current state, which is read without changing it; `?apply=true` also appends the event
+ * to the use case's input topic, so the stream applies (and scores) it like any other.
+ *
+ * `GET /api/v1/<usecase>/example` returns a realistic event (the dashboard's "randomize").
+ */
+import { Elysia, t } from "elysia";
+import { MailboxFullError } from "../../../runtime/errors.ts";
+import { NoChampionError } from "../../inference/index.ts";
+import type { Platform, ScoringHandle } from "../../platform.ts";
+import { forwardRequest, mayForward } from "../forward.ts";
+import { KEY_LENGTH_MAX, partitionMoving, unknownUsecase } from "./entities.ts";
+
+const encoder = new TextEncoder();
+
+function noChampion(usecase: string, reason: string | null) {
+  return {
+    error: `no champion model serves ${usecase} yet; train and promote one (the first start trains one)`,
+    code: "NO_CHAMPION",
+    reason: reason ?? `${usecase}: no champion model yet`,
+  };
+}
+
+function scoreRoute(platform: Platform, usecase: string, handle: ScoringHandle) {
+  const instance = platform.config.instanceId;
+  const { api } = handle;
+  return new Elysia().post(
+    `/api/v1/${usecase}/score`,
+    async ({ body, query, set, request }) => {
+      const startedMs = performance.now();
+      const event = api.decode(body);
+      const champion = handle.champion();
+      if (!champion) {
+        set.status = 503;
+        set.headers["retry-after"] = "5";
+        return noChampion(usecase, null);
+      }
+      const key = api.key(event);
+      const answer = await platform.entity(usecase, key);
+      if (answer.kind === "unknown_usecase") {
+        set.status = 404;
+        return unknownUsecase(platform, usecase);
+      }
+      if (answer.kind === "not_owned") {
+        if (mayForward(request, answer.owner, instance)) {
+          const url = new URL(request.url);
+          const forwarded = await forwardRequest(
+            answer.owner,
+            url.pathname + url.search,
+            instance,
+            {
+              method: "POST",
+              body: JSON.stringify(body),
+            },
+          );
+          if (forwarded) {
+            set.status = forwarded.status;
+            return forwarded.body;
+          }
+        }
+        set.status = 503;
+        set.headers["retry-after"] = "1";
+        return partitionMoving(usecase, answer.partition, instance);
+      }
+      let scored: Awaited<ReturnType<typeof api.score>>;
+      try {
+        scored = await api.score(event, answer.state, champion, handle.inference);
+      } catch (error) {
+        if (error instanceof NoChampionError) {
+          set.status = 503;
+          return noChampion(usecase, error.message);
+        }
+        if (error instanceof MailboxFullError) {
+          // Scoring on request shares the stream's inference queue; when it is full, back off.
+          set.status = 503;
+          set.headers["retry-after"] = "1";
+          return { error: `${usecase}: the inference queue is full; retry shortly`, code: "BUSY" };
+        }
+        throw error;
+      }
+      const apply = query.apply === "true";
+      if (apply) {
+        await platform.log.produce(handle.inputTopic, [
+          { key: encoder.encode(key), value: api.encode(event) },
+        ]);
+      }
+      return {
+        usecase,
+        key,
+        score: scored.score,
+        decision: scored.decision,
+        threshold: scored.threshold,
+        model_version: scored.modelVersion,
+        features: scored.features,
+        entity_known: answer.state !== null,
+        partition: answer.partition,
+        offset: answer.offset,
+        applied: apply,
+        instance,
+        latency_ms: Math.round((performance.now() - startedMs) * 1000) / 1000,
+      };
+    },
+    {
+      body: api.eventSchema,
+      query: t.Object({
+        apply: t.Optional(
+          t.Union([t.Literal("true"), t.Literal("false")], {
+            description: "true: also append the event to the input topic (default false)",
+          }),
+        ),
+      }),
+      detail: {
+        summary: `Score one ${usecase} event with the champion, against the entity's current state`,
+        tags: ["scoring"],
+      },
+    },
+  );
+}
+
+export function scoreRoutes(platform: Platform) {
+  const app = new Elysia({ name: "score" });
+  // Elysia's use() adds the routes in place; the typed result is not needed here.
+  for (const usecase of platform.useCaseNames()) {
+    const handle = platform.scoring(usecase);
+    if (handle) app.use(scoreRoute(platform, usecase, handle));
+  }
+  return app
+    .get(
+      "/api/v1/:usecase/example",
+      ({ params, query, set }) => {
+        const handle = platform.scoring(params.usecase);
+        if (!handle) {
+          set.status = 404;
+          return unknownUsecase(platform, params.usecase);
+        }
+        return handle.api.example(query.key) as Record<string, unknown>;
+      },
+      {
+        params: t.Object({ usecase: t.String() }),
+        query: t.Object({
+          key: t.Optional(t.String({ minLength: 1, maxLength: KEY_LENGTH_MAX })),
+        }),
+        detail: {
+          summary: "A realistic example event (the dashboard's randomize button)",
+          tags: ["scoring"],
+        },
+      },
+    )
+    .post(
+      "/api/v1/:usecase/score",
+      ({ params, set }) => {
+        // Reached only for use cases without their own route: unknown, or not scoring here.
+        set.status = 404;
+        return unknownUsecase(platform, params.usecase);
+      },
+      {
+        params: t.Object({ usecase: t.String() }),
+        detail: { summary: "Use cases that do not score here answer 404", tags: ["scoring"] },
+      },
+    );
+}

@@ -1,0 +1,359 @@
+/**
+ * The HTTP API through `app.handle(new Request(...))`, against a real in-process platform
+ * (embedded log, a trained champion, the real registry): every route, and each error status a
+ * user can meet (400, 401, 403, 404, 409, 413, 422, 503).
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { commands } from "../../runtime/introspection/commands.ts";
+import { machines } from "../../runtime/introspection/machines.ts";
+import { platformEvents } from "../../runtime/introspection/platform-events.ts";
+import { waitFor } from "../support/platform-process.ts";
+import {
+  ADMIN_TOKEN,
+  ALLOWED_ORIGIN,
+  call,
+  startTestPlatform,
+  type TestPlatform,
+  trainChampion,
+} from "./support.ts";
+
+setDefaultTimeout(60_000);
+
+let served: TestPlatform;
+/** A second platform: no champion, and no admin token configured. */
+let bare: TestPlatform;
+
+beforeAll(async () => {
+  [served, bare] = await Promise.all([
+    startTestPlatform(),
+    startTestPlatform({ champion: false, env: { COELHO_ADMIN_TOKEN: "" } }),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([served?.stop(), bare?.stop()]);
+});
+
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** A valid transaction (the use case's example generator), for card `key`. */
+async function example(key: string): Promise<Record<string, unknown>> {
+  const { status, body } = await call(served.app, "GET", `/api/v1/fraud/example?key=${key}`);
+  expect(status).toBe(200);
+  return body;
+}
+
+describe("health and metrics", () => {
+  test("live, ready with a champion, not ready without one (saying why), metrics", async () => {
+    expect((await call(served.app, "GET", "/health/live")).body.status).toBe("live");
+    const ready = await call(served.app, "GET", "/health/ready");
+    expect(ready.status).toBe(200);
+    const notReady = await call(bare.app, "GET", "/health/ready");
+    expect(notReady.status).toBe(503);
+    expect(JSON.stringify(notReady.body.reasons)).toContain("no champion");
+    const metrics = await served.app.handle(new Request("http://localhost/metrics"));
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("coelho_");
+  });
+
+  test("unknown routes answer 404 in JSON pointing at the OpenAPI document", async () => {
+    const { status, body } = await call(served.app, "GET", "/api/v1/nothing/here");
+    expect(status).toBe(404);
+    expect(String(body.error)).toContain("openapi.json");
+  });
+});
+
+describe("scoring one event", () => {
+  test("scores with the champion and its threshold, returning the features and latency", async () => {
+    const event = await example("card-score-1");
+    const { status, body } = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
+    expect(status).toBe(200);
+    expect(body.key).toBe("card-score-1");
+    expect(body.score).toBeGreaterThanOrEqual(0);
+    expect(body.score).toBeLessThanOrEqual(1);
+    expect(["flag", "pass"]).toContain(body.decision as string);
+    expect(body.model_version).toBe(1);
+    expect(body.decision).toBe(
+      (body.score as number) >= (body.threshold as number) ? "flag" : "pass",
+    );
+    const features = body.features as Record<string, number>;
+    expect(Object.keys(features)).toContain("amount_log");
+    expect(features.is_first_tx).toBe(1); // a card never seen: its state is the initial one
+    expect(body.latency_ms).toBeGreaterThan(0);
+    expect(body.applied).toBe(false);
+  });
+
+  test("reads the entity's state without changing it; ?apply=true appends the event", async () => {
+    const event = await example("card-apply-1");
+    for (let i = 0; i < 2; i++) {
+      const scored = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
+      expect(scored.status).toBe(200);
+    }
+    const before = await call(served.app, "GET", "/api/v1/entities/fraud/card-apply-1");
+    expect(before.status).toBe(404);
+    expect(String(before.body.error)).toContain("card-apply-1");
+    const applied = await call(served.app, "POST", "/api/v1/fraud/score?apply=true", {
+      body: event,
+    });
+    expect(applied.body.applied).toBe(true);
+    const entity = await waitFor(
+      "the applied event to reach the card's state",
+      20_000,
+      async () => {
+        const r = await call(served.app, "GET", "/api/v1/entities/fraud/card-apply-1");
+        return r.status === 200 ? r.body : undefined;
+      },
+    );
+    expect(entity.instance).toBe("api-test");
+    expect(entity.offset).toBeGreaterThan(0);
+    const again = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
+    expect((again.body.features as Record<string, number>).is_first_tx).toBe(0);
+    expect(again.body.entity_known).toBe(true);
+  });
+
+  test("a body failing the schema is 422 with each field's path and what was expected", async () => {
+    const event = await example("card-bad-1");
+    delete event.amount;
+    (event.location as Record<string, number>).lat = 123;
+    const { status, body } = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
+    expect(status).toBe(422);
+    const errors = body.errors as { path: string; expected: string }[];
+    expect(errors.map((e) => e.path)).toContain("amount");
+    expect(errors.map((e) => e.path)).toContain("location.lat");
+    expect(String(body.error)).toContain("invalid body");
+  });
+
+  test("the use case's own checks (an impossible IP address) are 422 naming the field", async () => {
+    const event = { ...(await example("card-bad-2")), ip_address: "999.1.2.3" };
+    const { status, body } = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
+    expect(status).toBe(422);
+    expect((body.errors as { path: string }[])[0]?.path).toBe("ip_address");
+    expect(String(body.error)).toContain("IPv4");
+  });
+
+  test("a body that is not JSON is 400; a body over the limit is 413", async () => {
+    const bad = await call(served.app, "POST", "/api/v1/fraud/score", { rawBody: "{not json" });
+    expect(bad.status).toBe(400);
+    expect(String(bad.body.error)).toContain("JSON");
+    const big = await call(served.app, "POST", "/api/v1/fraud/score", {
+      rawBody: JSON.stringify({ pad: "x".repeat(5000) }),
+    });
+    expect(big.status).toBe(413);
+    expect(String(big.body.error)).toContain("at most 4096");
+  });
+
+  test("unknown use cases and use cases that do not score are 404", async () => {
+    const event = await example("card-x");
+    const unknown = await call(served.app, "POST", "/api/v1/nope/score", { body: event });
+    expect(unknown.status).toBe(404);
+    expect(String(unknown.body.error)).toContain("expected one of counter, fraud");
+    expect((await call(served.app, "POST", "/api/v1/counter/score", { body: {} })).status).toBe(
+      404,
+    );
+    expect((await call(served.app, "GET", "/api/v1/nope/example")).status).toBe(404);
+    expect((await call(served.app, "GET", "/api/v1/entities/nope/k")).status).toBe(404);
+  });
+
+  test("without a champion scoring is 503 with the reason", async () => {
+    const event = await example("card-none");
+    const { status, body } = await call(bare.app, "POST", "/api/v1/fraud/score", { body: event });
+    expect(status).toBe(503);
+    expect(body.code).toBe("NO_CHAMPION");
+    expect(String(body.reason)).toContain("no champion");
+  });
+});
+
+describe("models", () => {
+  test("lists versions with aliases, metrics and lineage", async () => {
+    const { status, body } = await call(served.app, "GET", "/api/v1/models/fraud");
+    expect(status).toBe(200);
+    expect(body.aliases).toEqual({ champion: 1 });
+    const versions = body.versions as Record<string, unknown>[];
+    expect(versions[0]?.version).toBe(1);
+    expect(Object.keys(versions[0]?.metrics as object).length).toBeGreaterThan(0);
+    const lineage = (versions[0]?.lineage ?? {}) as Record<string, unknown>;
+    expect(lineage.training_data).toBeDefined();
+    expect((await call(served.app, "GET", "/api/v1/models/nope")).status).toBe(404);
+  });
+
+  test("admin routes: 401 without or with a wrong token, 403 when no token is configured", async () => {
+    for (const action of ["promote", "rollback", "retrain"]) {
+      const path = `/api/v1/models/fraud/${action}`;
+      const none = await call(served.app, "POST", path);
+      expect(none.status).toBe(401);
+      expect(String(none.body.error)).toContain("Authorization: Bearer");
+      const wrong = await call(served.app, "POST", path, {
+        headers: { authorization: "Bearer not-the-admin-token-at-all" },
+      });
+      expect(wrong.status).toBe(401);
+      const disabled = await call(bare.app, "POST", path, { headers: admin });
+      expect(disabled.status).toBe(403);
+      expect(String(disabled.body.error)).toContain("no COELHO_ADMIN_TOKEN");
+    }
+  });
+
+  test("promote and roll back move the champion in the registry and publish model events", async () => {
+    const events: string[] = [];
+    const off = platformEvents.subscribe((e) => {
+      if (e.type === "model") events.push(`${e.data.action}:${e.data.version}`);
+    });
+    try {
+      const noChallenger = await call(served.app, "POST", "/api/v1/models/fraud/promote", {
+        headers: admin,
+      });
+      expect(noChallenger.status).toBe(409);
+      expect(String(noChallenger.body.error)).toContain("no challenger");
+      const missing = await call(served.app, "POST", "/api/v1/models/fraud/promote", {
+        headers: admin,
+        body: { version: 99 },
+      });
+      expect(missing.status).toBe(404);
+      const badBody = await call(served.app, "POST", "/api/v1/models/fraud/promote", {
+        headers: admin,
+        body: { version: "two" },
+      });
+      expect(badBody.status).toBe(422);
+      const nothingOlder = await call(served.app, "POST", "/api/v1/models/fraud/rollback", {
+        headers: admin,
+      });
+      expect(nothingOlder.status).toBe(409);
+
+      await trainChampion(served.dataDir, 4, false);
+      const promoted = await call(served.app, "POST", "/api/v1/models/fraud/promote", {
+        headers: admin,
+        body: { version: 2, reason: "test" },
+      });
+      expect(promoted.status).toBe(200);
+      expect(promoted.body).toMatchObject({ champion: 2, previous: 1, via: "registry" });
+      const rolledBack = await call(served.app, "POST", "/api/v1/models/fraud/rollback", {
+        headers: admin,
+      });
+      expect(rolledBack.status).toBe(200);
+      expect(rolledBack.body).toMatchObject({ champion: 1, previous: 2 });
+      expect(events).toEqual(["promote:2", "rollback:1"]);
+      const listed = await call(served.app, "GET", "/api/v1/models/fraud");
+      expect(listed.body.aliases).toEqual({ champion: 1 });
+    } finally {
+      off();
+    }
+  });
+
+  test("commands registered by the lifecycle run instead; retrain without one is 404", async () => {
+    const missing = await call(served.app, "POST", "/api/v1/models/fraud/retrain", {
+      headers: admin,
+    });
+    expect(missing.status).toBe(404);
+    expect(String(missing.body.error)).toContain("retraining is not available");
+    const offRetrain = commands.register("fraud", "retrain", async (args) => ({
+      started: true,
+      reason: args.reason,
+    }));
+    const offPromote = commands.register("fraud", "promote", async () => {
+      throw new Error("the rollout is in canary; wait for it to finish");
+    });
+    try {
+      const retrain = await call(served.app, "POST", "/api/v1/models/fraud/retrain", {
+        headers: admin,
+        body: { reason: "drift" },
+      });
+      expect(retrain.status).toBe(200);
+      expect(retrain.body).toMatchObject({ started: true, reason: "drift", via: "lifecycle" });
+      const refused = await call(served.app, "POST", "/api/v1/models/fraud/promote", {
+        headers: admin,
+      });
+      expect(refused.status).toBe(409);
+      expect(String(refused.body.error)).toContain("canary");
+    } finally {
+      offRetrain();
+      offPromote();
+    }
+  });
+});
+
+describe("drift, machines, shards", () => {
+  test("drift lists the use case's detectors and recent drift events", async () => {
+    const off = machines.register({
+      kind: "drift-detector",
+      name: "fraud/psi/amount_log",
+      usecase: "fraud",
+      snapshot: () => ({ state: "warning", context: { score: 0.15, threshold: 0.2 } }),
+    });
+    try {
+      platformEvents.publish("drift", { detector: "psi", feature: "amount_log" }, "fraud");
+      const { status, body } = await call(served.app, "GET", "/api/v1/drift/fraud");
+      expect(status).toBe(200);
+      expect(body.detectors).toEqual([
+        {
+          kind: "drift-detector",
+          name: "fraud/psi/amount_log",
+          usecase: "fraud",
+          state: "warning",
+          context: { score: 0.15, threshold: 0.2 },
+        },
+      ]);
+      expect((body.events as { data: unknown }[]).at(-1)?.data).toEqual({
+        detector: "psi",
+        feature: "amount_log",
+      });
+      const all = await call(served.app, "GET", "/api/v1/machines");
+      expect(
+        (all.body.machines as { kind: string }[]).some((m) => m.kind === "drift-detector"),
+      ).toBe(true);
+    } finally {
+      off();
+    }
+    expect((await call(served.app, "GET", "/api/v1/drift/nope")).status).toBe(404);
+  });
+
+  test("shards lists this instance's partitions", async () => {
+    const { status, body } = await call(served.app, "GET", "/api/v1/shards");
+    expect(status).toBe(200);
+    expect((body.shards as unknown[]).length).toBe(4); // 2 partitions × 2 use cases
+  });
+});
+
+describe("OpenAPI and CORS", () => {
+  test("the document is built from the schemas that validate requests", async () => {
+    const { status, body } = await call(served.app, "GET", "/openapi.json");
+    expect(status).toBe(200);
+    expect(body.openapi).toBe("3.1.0");
+    const paths = body.paths as Record<string, Record<string, Record<string, unknown>>>;
+    for (const path of [
+      "/health/ready",
+      "/api/v1/fraud/score",
+      "/api/v1/entities/{usecase}/{key}",
+      "/api/v1/models/{usecase}",
+      "/api/v1/models/{usecase}/promote",
+      "/api/v1/drift/{usecase}",
+      "/api/v1/machines",
+    ]) {
+      expect(paths[path]).toBeDefined();
+    }
+    const score = paths["/api/v1/fraud/score"]?.post as Record<string, unknown>;
+    const schema = (
+      score.requestBody as { content: Record<string, { schema: Record<string, unknown> }> }
+    ).content["application/json"]?.schema as { properties: Record<string, { maximum?: number }> };
+    expect(schema.properties.amount?.maximum).toBe(10_000_000);
+    expect(paths["/api/v1/models/{usecase}/promote"]?.post?.security).toEqual([{ adminToken: [] }]);
+  });
+
+  test("only configured origins get CORS headers, and their preflight is answered", async () => {
+    const allowed = await call(served.app, "GET", "/health/live", {
+      headers: { origin: ALLOWED_ORIGIN },
+    });
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
+    const other = await call(served.app, "GET", "/health/live", {
+      headers: { origin: "http://evil.example" },
+    });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const preflight = await call(served.app, "OPTIONS", "/api/v1/fraud/score", {
+      headers: { origin: ALLOWED_ORIGIN, "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    const refused = await call(served.app, "OPTIONS", "/api/v1/fraud/score", {
+      headers: { origin: "http://evil.example", "access-control-request-method": "POST" },
+    });
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

@@ -58,6 +58,9 @@ export class InferenceMetrics {
     this.usecase = usecase;
     this.batchRows = inferenceBatchRows.labels(usecase);
     this.latencySeconds = inferenceLatencySeconds.labels(usecase);
+    // The champion path's errors exist at 0, so their rates read 0 rather than nothing.
+    for (const reason of ["batch_failed", "queue_full"])
+      inferenceErrors.inc({ usecase, reason }, 0);
   }
 
   /** The series of `version` in `role`, created on first use. */

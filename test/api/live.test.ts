@@ -1,0 +1,174 @@
+/**
+ * The live stream over a real WebSocket (`/ws` of the platform's own server): channels a client
+ * subscribes to, scores sampled to a bounded number per message, alerts, the metrics summary,
+ * platform events (drift, model), clear errors for bad subscriptions, and the bounded per-client
+ * buffer (a client that stops reading is dropped).
+ */
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { LiveHub, type LiveSocket, SCORES_PER_TICK } from "../../actors/http/live/hub.ts";
+import { fraudEvents } from "../../models/fraud/simulator/events.ts";
+import { platformEvents } from "../../runtime/introspection/platform-events.ts";
+import { quietLogger } from "../support/kafka-broker.ts";
+import { waitFor } from "../support/platform-process.ts";
+import { startTestPlatform, type TestPlatform } from "./support.ts";
+
+setDefaultTimeout(60_000);
+let served: TestPlatform;
+
+beforeAll(async () => {
+  served = await startTestPlatform();
+}, 120_000);
+afterAll(async () => {
+  await served?.stop();
+});
+
+interface Message {
+  type?: string;
+  channel?: string;
+  usecase?: string;
+  data?: unknown;
+  error?: string;
+}
+
+/** A WebSocket client that keeps every message it gets. */
+async function connect(): Promise<{ ws: WebSocket; messages: Message[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${served.platform.httpPort()}/ws`);
+  const messages: Message[] = [];
+  ws.onmessage = (e) => messages.push(JSON.parse(String(e.data)) as Message);
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("websocket did not open"));
+  });
+  return { ws, messages };
+}
+
+async function produceTransactions(count: number, seed: number): Promise<void> {
+  const records = [];
+  for (const item of fraudEvents({ seed, count, cards: 50, fraudRate: 0.2 })) {
+    if (item.kind === "transaction") records.push(item.record);
+  }
+  await served.platform.log.produce("fraud.transactions", records);
+}
+
+test("a subscriber gets sampled scores, alerts with their drivers, metrics and platform events", async () => {
+  const { ws, messages } = await connect();
+  try {
+    await waitFor("the welcome message", 5_000, () =>
+      messages.find((m) => m.type === "welcome") ? true : undefined,
+    );
+    expect(messages[0]).toMatchObject({ type: "welcome", usecases: ["counter", "fraud"] });
+    ws.send(
+      JSON.stringify({
+        type: "subscribe",
+        channels: ["scores", "alerts", "metrics", "drift", "model"],
+        usecase: "fraud",
+      }),
+    );
+    await waitFor("the subscription", 5_000, () =>
+      messages.find((m) => m.type === "subscribed") ? true : undefined,
+    );
+    await produceTransactions(3000, 21);
+    const scores = await waitFor("sampled scores", 20_000, () => {
+      const got = messages.filter((m) => m.channel === "scores");
+      const total = got.reduce((sum, m) => sum + (m.data as { count: number }).count, 0);
+      return total >= 3000 ? got : undefined;
+    });
+    for (const m of scores) {
+      const data = m.data as { count: number; sample: { card_id: string; score: number }[] };
+      expect(m.usecase).toBe("fraud");
+      expect(data.sample.length).toBeLessThanOrEqual(SCORES_PER_TICK);
+      expect(data.sample.length).toBeGreaterThan(0);
+      expect(typeof data.sample[0]?.score).toBe("number");
+    }
+    // Thousands of scores arrived as a few dozen messages: sampled, not one per event.
+    expect(scores.length).toBeLessThan(3000 / 10);
+    const alerts = messages.filter((m) => m.channel === "alerts");
+    expect(alerts.length).toBeGreaterThan(0);
+    const alert = (alerts[0]?.data as { key: string; score: number; drivers: object }[])[0];
+    expect(alert?.score).toBeGreaterThan(0);
+    expect(Object.keys(alert?.drivers ?? {})).toContain("amount_zscore");
+    // A steady trickle, so that some one-second summary sees scoring happen.
+    let seed = 100;
+    const trickle = setInterval(() => void produceTransactions(50, seed++), 200);
+    const metrics = await waitFor("a metrics summary with the scoring rate", 15_000, () =>
+      messages.find(
+        (m) =>
+          m.channel === "metrics" &&
+          ((m.data as { scoresPerSecond: Record<string, number> }).scoresPerSecond.fraud ?? 0) > 0,
+      ),
+    ).finally(() => clearInterval(trickle));
+    expect(metrics.data).toMatchObject({ instance: "api-test", champions: { fraud: 1 } });
+    expect((metrics.data as { instances: unknown[] }).instances.length).toBe(1);
+    platformEvents.publish(
+      "drift",
+      { detector: "psi", feature: "amount_log", state: "drift" },
+      "fraud",
+    );
+    platformEvents.publish("model", { action: "promote", version: 3 }, "fraud");
+    platformEvents.publish("drift", { detector: "psi" }, "counter"); // another use case: not sent
+    await waitFor("the drift and model events", 5_000, () =>
+      messages.some((m) => m.channel === "model") ? true : undefined,
+    );
+    const drift = messages.filter((m) => m.channel === "drift");
+    expect(drift.length).toBe(1);
+    expect((drift[0]?.data as { data: { feature: string } }).data.feature).toBe("amount_log");
+  } finally {
+    ws.close();
+  }
+});
+
+test("a bad subscription is answered with what was expected; the connection stays", async () => {
+  const { ws, messages } = await connect();
+  try {
+    ws.send(JSON.stringify({ type: "subscribe", channels: ["everything"] }));
+    ws.send(JSON.stringify({ type: "subscribe", channels: ["scores"], usecase: "nope" }));
+    ws.send("not json");
+    const errors = await waitFor("three errors", 5_000, () => {
+      const got = messages.filter((m) => m.type === "error");
+      return got.length >= 3 ? got : undefined;
+    });
+    expect(errors[0]?.error).toContain('unknown channel "everything"');
+    expect(errors[1]?.error).toContain("expected one of counter, fraud");
+    expect(errors[2]?.error).toContain("expected {");
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+  } finally {
+    ws.close();
+  }
+});
+
+test("a client that stops reading is dropped once its send buffer is over the bound", async () => {
+  const hub = new LiveHub({
+    platform: served.platform,
+    events: platformEvents,
+    logger: quietLogger,
+    bufferedBytesMax: 1024,
+  });
+  let buffered = 0;
+  const closed: string[] = [];
+  // A socket whose peer stopped reading: what is sent stays in its buffer.
+  const stalled: LiveSocket = {
+    send: (text) => {
+      buffered += text.length;
+      return text.length;
+    },
+    getBufferedAmount: () => buffered,
+    close: (code, reason) => closed.push(`${code} ${reason}`),
+  };
+  const reading: LiveSocket = {
+    send: (text) => text.length,
+    getBufferedAmount: () => 0,
+    close: () => closed.push("reading client closed"),
+  };
+  hub.open(stalled);
+  hub.open(reading);
+  const subscribe = { type: "subscribe", channels: ["drift"] };
+  hub.message(stalled, subscribe);
+  hub.message(reading, subscribe);
+  for (let i = 0; i < 100; i++)
+    platformEvents.publish("drift", { i, pad: "x".repeat(100) }, "fraud");
+  expect(closed).toEqual(["1013 too slow: the client is not reading its messages"]);
+  expect(hub.dropped).toBe(1);
+  expect(hub.clientCount).toBe(1);
+  expect(buffered).toBeLessThan(1024 + 1000); // at most one message past the bound
+  hub.shutdown();
+});

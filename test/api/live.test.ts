@@ -84,7 +84,7 @@ test("a subscriber gets sampled scores, alerts with their drivers, metrics and p
     expect(scores.length).toBeLessThan(3000 / 10);
     const alerts = messages.filter((m) => m.channel === "alerts");
     expect(alerts.length).toBeGreaterThan(0);
-    const alert = (alerts[0]?.data as { key: string; score: number; drivers: object }[])[0];
+    const alert = ((alerts[0]?.data ?? []) as { key: string; score: number; drivers: object }[])[0];
     expect(alert?.score).toBeGreaterThan(0);
     expect(Object.keys(alert?.drivers ?? {})).toContain("amount_zscore");
     // A steady trickle, so that some one-second summary sees scoring happen.
@@ -111,7 +111,8 @@ test("a subscriber gets sampled scores, alerts with their drivers, metrics and p
     );
     const drift = messages.filter((m) => m.channel === "drift");
     expect(drift.length).toBe(1);
-    expect((drift[0]?.data as { data: { feature: string } }).data.feature).toBe("amount_log");
+    const driftEvent = (drift[0]?.data ?? {}) as { data?: { feature: string } };
+    expect(driftEvent.data?.feature).toBe("amount_log");
   } finally {
     ws.close();
   }

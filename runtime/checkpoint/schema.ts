@@ -26,12 +26,28 @@ export const positions = sqliteTable(
 );
 
 /** Bumped when the tables change; `PRAGMA user_version` records what a file holds. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
+/**
+ * `entities` is an ordinary rowid table: states are ~1 KB, and a WITHOUT ROWID table keeps whole
+ * rows in its key B-tree (a few per page), which made an upsert 27 µs instead of 6 (measured on
+ * 50k 1 KB states; SQLite advises WITHOUT ROWID only for rows under ~1/20 of a page).
+ */
 export const CREATE_STATEMENTS = [
-  "CREATE TABLE IF NOT EXISTS entities (key TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS entities (key TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL)",
   `CREATE TABLE IF NOT EXISTS positions (
      topic TEXT NOT NULL, partition INTEGER NOT NULL,
      next_offset INTEGER NOT NULL, written_at_ms INTEGER NOT NULL,
      PRIMARY KEY (topic, partition))`,
 ];
+
+/** Upgrades a file of an older schema version in place; each step runs in the caller's transaction. */
+export const MIGRATIONS: Record<number, string[]> = {
+  // 1 -> 2: entities WITHOUT ROWID -> rowid table (same columns, same rows).
+  1: [
+    "CREATE TABLE entities_v2 (key TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL)",
+    "INSERT INTO entities_v2 (key, state) SELECT key, state FROM entities",
+    "DROP TABLE entities",
+    "ALTER TABLE entities_v2 RENAME TO entities",
+  ],
+};

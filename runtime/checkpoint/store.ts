@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import type { SourcePosition } from "../shard/changelog.ts";
-import { CREATE_STATEMENTS, entities, positions, SCHEMA_VERSION } from "./schema.ts";
+import { CREATE_STATEMENTS, entities, MIGRATIONS, positions, SCHEMA_VERSION } from "./schema.ts";
 
 /** SQLite's bound-parameter limit is 32766; stay well under it. */
 const KEYS_PER_LOOKUP_MAX = 900;
@@ -42,8 +42,14 @@ export class CheckpointStore {
         `${path}: checkpoint schema version ${version} is newer than this build's ${SCHEMA_VERSION}; run a newer coelho-realtime or move the file away`,
       );
     }
-    for (const statement of CREATE_STATEMENTS) this.sqlite.run(statement);
-    this.sqlite.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    this.sqlite.transaction(() => {
+      // A file of an older build is upgraded step by step; a new file has version 0.
+      for (let from = version; from > 0 && from < SCHEMA_VERSION; from++) {
+        for (const statement of MIGRATIONS[from] ?? []) this.sqlite.run(statement);
+      }
+      for (const statement of CREATE_STATEMENTS) this.sqlite.run(statement);
+      this.sqlite.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    })();
     this.db = drizzle(this.sqlite);
     // The per-row statements of a checkpoint run on bun:sqlite directly: drizzle's placeholder
     // filling doubled the cost of a 100k-row checkpoint, and this is the write path's hot loop.

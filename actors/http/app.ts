@@ -67,7 +67,7 @@ export function createHttp(platform: Platform, options: HttpOptions = {}) {
     .use(scoreRoutes(platform))
     .use(modelRoutes(platform))
     .use(introspectionRoutes(platform, recent))
-    .use(dashboardRoutes())
+    .use(dashboardRoutes(logger))
     .ws("/ws", {
       open: (ws) => hub.open(socketOf(ws)),
       message: (ws, message) => hub.message(socketOf(ws), message),

@@ -1,0 +1,145 @@
+/**
+ * The dashboard in a real browser (Debian's chromium, driven by playwright-core): start the
+ * platform as a user does (counter and fraud, simulator on; the fraud use case trains its first
+ * champion), open the dashboard, watch the live numbers change over the WebSocket, fill the
+ * prediction form with "Randomize" and read the score, and look up an entity. Screenshots go to
+ * docs/screenshots/, which the README shows.
+ */
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
+
+setDefaultTimeout(180_000);
+const ROOT = join(import.meta.dir, "..", "..");
+const SCREENSHOTS = join(ROOT, "docs", "screenshots");
+const CHROMIUM = process.env.COELHO_CHROMIUM ?? "/usr/bin/chromium";
+/** In the API workstream's test port range (19550-19599). */
+const PORT = 19560;
+
+let platform: PlatformProcess;
+let context: BrowserContext;
+let page: Page;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  const provision = Bun.spawn(["bash", join(ROOT, "scripts", "chromium", "provision.sh")], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  expect(await provision.exited).toBe(0);
+  const dataDir = mkdtempSync(join(tmpdir(), "coelho-browser-"));
+  const profile = mkdtempSync(join(tmpdir(), "coelho-chromium-"));
+  dirs.push(dataDir, profile);
+  platform = startPlatform({
+    COELHO_HTTP_PORT: String(PORT),
+    COELHO_DATA_DIR: dataDir,
+    COELHO_USECASES: "counter,fraud",
+    COELHO_SIMULATE: "true",
+    COELHO_SIMULATE_RATE: "150",
+    COELHO_PARTITIONS: "2",
+    COELHO_LOG_FSYNC: "never",
+    COELHO_INSTANCE_ID: "browser-test",
+  });
+  await waitFor("the platform to be ready (first champion trained)", 120_000, async () => {
+    if (platform.proc.exitCode !== null) {
+      throw new Error(`the platform exited: ${platform.stderr().slice(-1000)}`);
+    }
+    const { status } = await platform.get("/health/ready");
+    return status === 200 ? true : undefined;
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}\n${platform.stderr().slice(-2000)}`);
+  });
+  // playwright-core drives the given binary; the profile is fresh, so nothing leaks between runs.
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 1300 },
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    timeout: 60_000,
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(30_000);
+}, 240_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  if (platform) {
+    platform.proc.kill("SIGTERM");
+    await platform.proc.exited;
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function text(selector: string): Promise<string> {
+  return (await page.textContent(selector))?.trim() ?? "";
+}
+
+test("the dashboard shows live numbers pushed over the WebSocket", async () => {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(`http://127.0.0.1:${PORT}/`);
+  await page.waitForFunction(() => document.getElementById("connection")?.textContent === "live");
+  // Two different readings of the scoring rate: the numbers move without a reload.
+  const seen = new Set<string>();
+  await waitFor("the scores/s tile to change twice", 30_000, async () => {
+    const value = await text("#scores-rate");
+    if (value !== "–" && value !== "") seen.add(value);
+    return seen.size >= 3 ? true : undefined;
+  });
+  expect(await text("#champion")).toBe("v1");
+  expect(await text("#events-rate")).not.toBe("–");
+  expect(await page.locator("#instances tbody tr").count()).toBe(1);
+  await waitFor("the score histogram to be drawn", 15_000, async () =>
+    (await page.locator("#score-histogram .main-svg").count()) > 0 ? true : undefined,
+  );
+  await waitFor("a quality or rate chart", 15_000, async () =>
+    (await page.locator("#rate-chart .main-svg").count()) > 0 ? true : undefined,
+  );
+  // Let flagged events and a few seconds of history accumulate for the screenshot.
+  await waitFor("a flagged event in the table", 30_000, async () =>
+    (await page.locator("#alerts tbody tr").count()) > 0 ? true : undefined,
+  );
+  await Bun.sleep(3_000);
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard.png"), fullPage: true });
+  expect(errors).toEqual([]);
+});
+
+test("the prediction form: randomize, score, and look the entity up", async () => {
+  await page.click("#randomize");
+  const card = await page.inputValue('[name="card_id"]');
+  expect(card.length).toBeGreaterThan(0);
+  expect(Number(await page.inputValue('[name="amount"]'))).toBeGreaterThanOrEqual(0);
+  await page.check("#apply");
+  await page.click("#score");
+  await page.waitForSelector("#prediction-result .score-value");
+  const score = Number(await text("#prediction-result .score-value"));
+  expect(score).toBeGreaterThanOrEqual(0);
+  expect(score).toBeLessThanOrEqual(1);
+  expect(await text("#prediction-result")).toMatch(/→ (flag|pass)/);
+  expect(await page.locator("#prediction-features tbody tr").count()).toBeGreaterThan(10);
+  await page.locator("#prediction-result").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SCREENSHOTS, "prediction.png"), fullPage: false });
+
+  // The applied transaction reaches the card's shard; the lookup shows its state.
+  await page.fill("#entity-key", card);
+  await waitFor("the entity lookup to find the applied card", 20_000, async () => {
+    await page.click("#lookup");
+    await Bun.sleep(200);
+    return (await text("#entity-result")).includes('"state"') ? true : undefined;
+  });
+  expect(await text("#entity-result")).toContain(card);
+  await page.locator("#entity-result").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SCREENSHOTS, "entity-lookup.png"), fullPage: false });
+});

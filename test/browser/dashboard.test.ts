@@ -90,7 +90,7 @@ test("the dashboard shows live numbers pushed over the WebSocket", async () => {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await page.goto(`http://127.0.0.1:${PORT}/`);
-  await page.waitForFunction(() => document.getElementById("connection")?.textContent === "live");
+  await page.waitForSelector('#connection:text-is("live")');
   // Two different readings of the scoring rate: the numbers move without a reload.
   const seen = new Set<string>();
   await waitFor("the scores/s tile to change twice", 30_000, async () => {

@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { numberOption, UsageError } from "../cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./entity.ts";
+import { type DriftSpec, parseDriftSpec } from "./simulator/drift.ts";
 import { fraudEvents } from "./simulator/events.ts";
 import { cardsFor, type FraudSimulatorOptions, startFraudSimulator } from "./simulator/producer.ts";
 import { parseIsoTimestampMs } from "./timestamp.ts";
@@ -26,6 +27,8 @@ const USAGE = `usage: bun run simulate -- fraud [options]
   --label-delay-scale F  multiply label delays (default 1)
   --inline-labels        add is_fraud to every transaction, as the original does
   --original-format      the original producer: unkeyed, a new user per event, inline is_fraud
+  --drift S@T            switch a drift scenario on at event time T (repeatable): covariate,
+                         concept or prior @ ISO time or +N[m|h|d] after the start
   --out FILE|-           write JSON lines to FILE (or stdout) instead of the log
   --transactions-topic T (default ${FRAUD_TRANSACTIONS_TOPIC})
   --labels-topic T       (default ${FRAUD_LABELS_TOPIC})`;
@@ -46,6 +49,7 @@ function parse(argv: string[]) {
       "inline-labels": { type: "boolean" },
       "original-format": { type: "boolean" },
       out: { type: "string" },
+      drift: { type: "string", multiple: true },
       "transactions-topic": { type: "string" },
       "labels-topic": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -62,6 +66,14 @@ function parse(argv: string[]) {
     );
   }
   const count = numberOption(values.count, "count", 1, 1e10, true);
+  // Relative drift times count from the first event: the fixed start of --out, else now.
+  const driftStartMs = startMs ?? (values.out !== undefined ? Date.UTC(2025, 0, 1) : Date.now());
+  let drift: DriftSpec[];
+  try {
+    drift = (values.drift ?? []).map((spec) => parseDriftSpec(spec, driftStartMs));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   if (values.out !== undefined && values.out !== "-" && count === undefined) {
     throw new UsageError("--out FILE: expected --count N too, so the file is bounded");
   }
@@ -81,6 +93,7 @@ function parse(argv: string[]) {
         scale: numberOption(values["label-delay-scale"], "label-delay-scale", 0, 1000) ?? 1,
       },
       inlineLabels: values["inline-labels"] ?? false,
+      drift,
       originalFormat: values["original-format"] ?? false,
     },
   };

@@ -20,6 +20,7 @@ import {
 } from "../schema.ts";
 import { CITIES } from "./cities.ts";
 import { randomDevice } from "./devices.ts";
+import { DriftSchedule, type DriftSpec } from "./drift.ts";
 import { EventQueue } from "./event-queue.ts";
 import { DEFAULT_LABEL_DELAYS, type LabelDelayOptions, labelDelayMs } from "./labels.ts";
 import { Rng } from "./random.ts";
@@ -61,6 +62,8 @@ export interface FraudSimulationOptions {
   inlineLabels?: boolean;
   /** Bound on scheduled items (future fraud and labels); beyond it they are dropped and counted. */
   pendingMax?: number;
+  /** Drift scenarios switched on at event times (simulator/drift.ts). */
+  drift?: readonly DriftSpec[];
 }
 
 /** A transaction with its record, and the hidden truth (never on the wire). */
@@ -70,9 +73,10 @@ export interface TransactionItem {
   event: Transaction;
   /**
    * The scenario of a fraudulent transaction, null when legitimate; `original` for fraud from the
-   * original-format producer, which has no scenarios.
+   * original-format producer, which has no scenarios; `drift` for the concept-drift scenario's
+   * new pattern (simulator/drift.ts).
    */
-  fraud: FraudScenario | "original" | null;
+  fraud: FraudScenario | "original" | "drift" | null;
 }
 
 export interface LabelItem {
@@ -155,7 +159,9 @@ export class FraudSimulation {
   /** Mean fraudulent transactions of one episode start, over the scenario mix. */
   private readonly fraudPerStart: number;
   private readonly scenarioWeights: number[];
-  private legitimateCount = 0;
+  /** Fraud owed so far: Σ fraudPerLegit × the drift schedule's factor, per genuine transaction. */
+  private fraudOwed = 0;
+  private readonly drift: DriftSchedule | null;
   /** Fraudulent transactions planned so far, plus those promised by open breaches. */
   private fraudPlanned = 0;
   /** Mean gap between candidate legitimate events, ms. */
@@ -180,6 +186,8 @@ export class FraudSimulation {
     );
     this.delays = { ...DEFAULT_LABEL_DELAYS, ...options.labelDelays };
     this.emitLabels = options.labels ?? true;
+    this.drift =
+      options.drift && options.drift.length > 0 ? new DriftSchedule(options.drift) : null;
     this.inlineLabels = options.inlineLabels ?? false;
     this.queue = new EventQueue(options.pendingMax ?? 2_000_000);
     const weights = { ...DEFAULT_SCENARIO_WEIGHTS, ...options.scenarioWeights };
@@ -238,8 +246,10 @@ export class FraudSimulation {
       // Thinning: keep the candidate with the card's activity at this hour (its habits).
       const hour = Math.floor(timeMs / HOUR_MS) % 24;
       if (!this.rng.chance(card.activity[hour] ?? 0)) continue;
-      const parts = this.legitimate(card, timeMs);
-      const item = this.emit(parts, null);
+      const genuine = this.legitimate(card, timeMs);
+      const drifted = this.drift?.apply(genuine, this.rng);
+      const parts = drifted?.parts ?? genuine;
+      const item = this.emit(parts, null, drifted?.fraud === true);
       this.maybeStartFraud(card, item.event, parts.merchant.index);
       return item;
     }
@@ -268,14 +278,19 @@ export class FraudSimulation {
     };
   }
 
-  private emit(parts: TransactionParts, scenario: FraudScenario | null): TransactionItem {
-    const isFraud = scenario !== null;
+  private emit(
+    parts: TransactionParts,
+    scenario: FraudScenario | null,
+    driftFraud = false,
+  ): TransactionItem {
+    const isFraud = scenario !== null || driftFraud;
     const event = buildTransaction(parts, isFraud, this.inlineLabels, this.rng);
     const card = parts.card;
     card.lastTxMs = parts.timeMs;
     card.lastLat = event.location.lat;
     card.lastLon = event.location.lon;
     this.stats.transactions++;
+    if (driftFraud) this.stats.fraud++;
     if (scenario) {
       this.stats.fraud++;
       this.stats.fraudByScenario[scenario]++;
@@ -305,7 +320,7 @@ export class FraudSimulation {
         timestampMs: parts.timeMs,
       },
       event,
-      fraud: scenario,
+      fraud: scenario ?? (driftFraud ? "drift" : null),
     };
   }
 
@@ -406,7 +421,6 @@ export class FraudSimulation {
   /** After a genuine transaction: maybe a breach victim, maybe a new fraud episode. */
   private maybeStartFraud(card: Card, tx: Transaction, merchantIndex: number): void {
     const { rng } = this;
-    this.legitimateCount++;
     this.closeExpiredBreaches(tx.timeMs);
     const breach = this.breaches.get(merchantIndex);
     const inEpisode = tx.timeMs < card.fraudUntilMs;
@@ -419,7 +433,8 @@ export class FraudSimulation {
     // The rate is held by accounting rather than a coin per transaction: an episode starts when
     // the fraud planned so far falls behind the target (by a random margin, so starts are not
     // periodic). A coin would miss the target by ±20 % over a few hundred episodes.
-    const owed = this.legitimateCount * this.fraudPerLegit - this.fraudPlanned;
+    this.fraudOwed += this.fraudPerLegit * (this.drift?.fraudFactor(tx.timeMs) ?? 1);
+    const owed = this.fraudOwed - this.fraudPlanned;
     if (inEpisode || owed < rng.uniform(0, 2 * this.fraudPerStart)) return;
     const scenario = FRAUD_SCENARIOS[rng.weighted(this.scenarioWeights)] ?? "card_testing";
     const ctx = this.context(card, tx);

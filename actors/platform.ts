@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import type { UseCase, UseCaseApi } from "../models/index.ts";
+import { MlflowRegistry } from "../models/registry/mlflow-registry.ts";
 import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
 import type { ModelRegistry } from "../models/registry/types.ts";
 import { service } from "../runtime/actor/service.ts";
@@ -271,8 +272,12 @@ export async function buildPlatform(
     }, 20);
   };
 
+  // With COELHO_MLFLOW_URL the cluster's MLflow server is the registry. It is not pinged here: an
+  // MLflow that is down at start leaves the champion watcher retrying (readiness says why).
   const registry: ModelRegistry | null = useCases.some((u) => u.serving)
-    ? await openSqliteRegistry({ dataDir: config.dataDir })
+    ? config.mlflowUrl
+      ? new MlflowRegistry({ url: config.mlflowUrl })
+      : await openSqliteRegistry({ dataDir: config.dataDir })
     : null;
   for (const useCase of useCases) {
     const { model } = useCase;
@@ -360,6 +365,11 @@ export async function buildPlatform(
             group: `${config.appId}-${model.name}-rekey`,
             targetTopic: shardTopic,
             maxEventBytes: config.maxEventBytes,
+            // The use case's own inputs are keyed by entity; only the configured unkeyed topics
+            // (and records without a key) need decoding to find their entity.
+            keyedTopics: new Set(
+              rekeyTopics.filter((t) => !(config.unkeyedTopics[model.name] ?? []).includes(t)),
+            ),
             logger: logger.child({ component: "rekey", usecase: model.name }),
           })
         : null;
@@ -409,6 +419,30 @@ export async function buildPlatform(
             return () => watcher.stop();
           }),
       });
+      const lifecycle = entry.useCase.lifecycle;
+      if (lifecycle) {
+        children.push({
+          id: `lifecycle-${name}`,
+          restart: "permanent",
+          shutdownMs: 10_000,
+          create: () =>
+            service(`lifecycle-${name}`, async () => {
+              await lifecycle.start({
+                registry,
+                log,
+                inference,
+                dataDir: config.dataDir,
+                // The retraining leader (docs/retraining.md): the one process when embedded; in
+                // Kafka mode the member running partition 0 of the use case's shard topic.
+                isLeader: () =>
+                  log.kind === "embedded" || entry.manager.runningPartitions().includes(0),
+                logger: logger.child({ component: "lifecycle", usecase: name }),
+                championVersion: () => watcher.serving()?.version ?? null,
+              });
+              return () => lifecycle.stop();
+            }),
+        });
+      }
       const initialTraining = entry.useCase.serving?.initialTraining;
       if (config.autoTrain && initialTraining) {
         children.push(

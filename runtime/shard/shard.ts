@@ -10,7 +10,7 @@
 import { CheckpointStore } from "../checkpoint/store.ts";
 import { ValidationError } from "../errors.ts";
 import { deadLetterRecord } from "../log/dead-letter.ts";
-import { deadLetterTopic, type Log, type StoredRecord } from "../log/log.ts";
+import { deadLetterTopic, type Log, type LogRecord, type StoredRecord } from "../log/log.ts";
 import type { Logger } from "../logger.ts";
 import {
   checkpointLagEvents,
@@ -378,20 +378,41 @@ export class Shard<S, E> {
     }
   }
 
+  /**
+   * Dead letters go to the `.dlq` of the topic the user wrote them to: for a re-keyed record that
+   * is its source topic (from its headers), at its source partition and offset.
+   */
   private async sendToDeadLetters(
     items: { record: StoredRecord; error: ValidationError }[],
   ): Promise<void> {
-    const topic = this.topic;
-    await this.options.log.append(
-      deadLetterTopic(topic),
-      this.options.partition,
-      items.map(({ record, error }) =>
-        deadLetterRecord(record, error, { topic, partition: this.options.partition }),
-      ),
-    );
-    for (const { error } of items) deadLetterEvents.inc({ topic, reason: error.code });
+    const byTopic = new Map<string, { partition: number; records: LogRecord[] }>();
+    for (const { record, error } of items) {
+      const sourceTopic = record.headers[SOURCE_TOPIC_HEADER];
+      const sourcePartition = Number(record.headers[SOURCE_PARTITION_HEADER]);
+      const sourceOffset = Number(record.headers[SOURCE_OFFSET_HEADER]);
+      const fromSource =
+        sourceTopic !== undefined &&
+        Number.isSafeInteger(sourcePartition) &&
+        Number.isSafeInteger(sourceOffset);
+      const topic = fromSource ? sourceTopic : this.topic;
+      const partition = fromSource ? sourcePartition : this.options.partition;
+      const letter = deadLetterRecord(
+        fromSource ? { ...record, offset: sourceOffset } : record,
+        error,
+        { topic, partition },
+      );
+      const id = `${topic}\u0000${partition}`;
+      const group = byTopic.get(id);
+      if (group) group.records.push(letter);
+      else byTopic.set(id, { partition, records: [letter] });
+      deadLetterEvents.inc({ topic, reason: error.code });
+    }
+    for (const [id, { partition, records }] of byTopic) {
+      const topic = id.slice(0, id.indexOf("\u0000"));
+      await this.options.log.append(deadLetterTopic(topic), partition, records);
+    }
     this.options.logger.warn("events sent to the dead-letter topic", {
-      topic: deadLetterTopic(topic),
+      topics: [...byTopic.keys()].map((id) => deadLetterTopic(id.slice(0, id.indexOf("\u0000")))),
       count: items.length,
       firstReason: items[0]?.error.message,
     });

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { counterModel } from "../../models/counter/model.ts";
+import { type EmbeddedLog, openEmbeddedLog } from "../log/embedded/index.ts";
+import type { LogRecord, StoredRecord } from "../log/log.ts";
+import { partitionForString } from "../log/partitioner.ts";
+import type { Logger } from "../logger.ts";
+import { SOURCE_OFFSET_HEADER, SOURCE_TOPIC_HEADER } from "../shard/shard.ts";
+import { Rekeyer } from "./rekeyer.ts";
+
+const quiet: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+  child: () => quiet,
+};
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+let dir: string;
+let log: EmbeddedLog;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "coelho-rekey-"));
+  log = await openEmbeddedLog({ dir });
+  for (const name of ["raw", "keyed", "target", "raw.dlq", "keyed.dlq"]) {
+    await log.ensureTopic({ name, partitions: 3 });
+  }
+});
+afterAll(async () => {
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function readAll(topic: string): Promise<(StoredRecord & { partition: number })[]> {
+  const out: (StoredRecord & { partition: number })[] = [];
+  for (let p = 0; p < 3; p++) {
+    for (const r of await log.read(topic, p, 0, 1000)) out.push({ ...r, partition: p });
+  }
+  return out;
+}
+
+async function feed(rekeyer: Rekeyer<unknown>, topic: string, records: LogRecord[]) {
+  await log.append(topic, 0, records);
+  const stored = await log.read(topic, 0, 0, 1000);
+  await rekeyer.onBatch({ topic, partition: 0 }, stored);
+}
+
+describe("re-keying", () => {
+  let made: Rekeyer<unknown> | null = null;
+  const rekeyer = () =>
+    (made ??= new Rekeyer({
+      model: counterModel("target"),
+      log,
+      group: "rekey",
+      targetTopic: "target",
+      maxEventBytes: 1024,
+      keyedTopics: new Set(["keyed"]),
+      logger: quiet,
+    }));
+
+  test("unkeyed input is keyed by the entity in its body, onto that key's partition; bad input goes to the source's dead letters", async () => {
+    await feed(rekeyer(), "raw", [
+      { key: null, value: bytes('{"key":"alice","value":1}') },
+      { key: bytes("bob"), value: bytes('{"key":"carol","value":2}') },
+      { key: null, value: bytes("not json") },
+    ]);
+    const target = await readAll("target");
+    expect(target.map((r) => text(r.key)).sort()).toEqual(["alice", "carol"]);
+    for (const r of target) {
+      expect(r.partition).toBe(partitionForString(text(r.key) as string, 3));
+      expect(r.headers[SOURCE_TOPIC_HEADER]).toBe("raw");
+    }
+    const dead = await readAll("raw.dlq");
+    expect(dead.map((r) => text(r.value))).toEqual(["not json"]);
+    expect(dead[0]?.headers["coelho.dlq.offset"]).toBe("2");
+    expect(await log.committed("rekey", { topic: "raw", partition: 0 })).toBe(3);
+  });
+
+  test("a keyed topic's keys are kept without decoding; its records without a key are decoded", async () => {
+    const before = (await readAll("target")).length;
+    await feed(rekeyer(), "keyed", [
+      { key: bytes("dave"), value: bytes('{"key":"dave","value":1}') },
+      // Not decoded here: the shard refuses it later, into keyed.dlq.
+      { key: bytes("erin"), value: bytes("not json") },
+      { key: null, value: bytes('{"key":"frank","value":3}') },
+    ]);
+    const added = (await readAll("target"))
+      .slice(0)
+      .filter((r) => r.headers[SOURCE_TOPIC_HEADER] === "keyed");
+    expect(added).toHaveLength(3);
+    expect((await readAll("target")).length).toBe(before + 3);
+    expect(added.map((r) => text(r.key)).sort()).toEqual(["dave", "erin", "frank"]);
+    expect(added.find((r) => text(r.key) === "erin")?.headers[SOURCE_OFFSET_HEADER]).toBe("1");
+    expect(await readAll("keyed.dlq")).toHaveLength(0);
+  });
+});

@@ -6,7 +6,7 @@
  * batch, so the label join pays no label-map lookups.
  */
 import { Counter } from "prom-client";
-import { eventsUnscored, labelOutcomes, registry } from "../../runtime/metrics.ts";
+import { eventsUnscored, labelOutcomes, labelsTotal, registry } from "../../runtime/metrics.ts";
 
 export const fraudAmount = new Counter({
   name: "coelho_fraud_amount_total",
@@ -37,6 +37,7 @@ export class OutcomeMetrics {
     for (const outcome of ["caught", "missed"]) fraudAmount.inc({ usecase, outcome }, 0);
     for (const reason of ["no_champion", "scoring_failed"])
       eventsUnscored.inc({ usecase, reason }, 0);
+    for (const outcome of ["matched", "unmatched"]) labelsTotal.inc({ usecase, outcome }, 0);
   }
 
   /** One event applied without a score: there is no champion to serve. */

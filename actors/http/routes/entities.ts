@@ -9,6 +9,14 @@ import { forwardEntityQuery, mayForward } from "../forward.ts";
 /** Entity keys are ids; longer than this is not a key this platform could have stored. */
 export const KEY_LENGTH_MAX = 256;
 
+/** The `usecase` path parameter, with the served ones as examples (for readers and fuzzers). */
+export function usecaseParam(platform: Platform) {
+  return t.String({
+    description: `A use case served here: ${platform.useCaseNames().join(", ")}`,
+    examples: platform.useCaseNames(),
+  });
+}
+
 export function unknownUsecase(platform: Platform, usecase: string) {
   const known = platform.useCaseNames().join(", ");
   return {
@@ -74,7 +82,7 @@ export function entityRoutes(platform: Platform) {
     },
     {
       params: t.Object({
-        usecase: t.String({ description: "A use case served here, e.g. fraud" }),
+        usecase: usecaseParam(platform),
         key: t.String({ minLength: 1, maxLength: KEY_LENGTH_MAX, description: "The entity key" }),
       }),
       detail: {

@@ -7,7 +7,7 @@ import { Elysia, t } from "elysia";
 import { machines } from "../../../runtime/introspection/machines.ts";
 import type { Platform } from "../../platform.ts";
 import type { RecentEvents } from "../live/recent-events.ts";
-import { unknownUsecase } from "./entities.ts";
+import { unknownUsecase, usecaseParam } from "./entities.ts";
 
 export function introspectionRoutes(platform: Platform, recent: RecentEvents) {
   const instance = platform.config.instanceId;
@@ -49,7 +49,7 @@ export function introspectionRoutes(platform: Platform, recent: RecentEvents) {
         };
       },
       {
-        params: t.Object({ usecase: t.String() }),
+        params: t.Object({ usecase: usecaseParam(platform) }),
         detail: { summary: "Drift detectors' states and the recent drift events", tags: ["drift"] },
       },
     );

@@ -13,7 +13,7 @@ import { commands } from "../../../runtime/introspection/commands.ts";
 import { platformEvents } from "../../../runtime/introspection/platform-events.ts";
 import type { Platform } from "../../platform.ts";
 import { adminGuard } from "../admin-auth.ts";
-import { unknownUsecase } from "./entities.ts";
+import { unknownUsecase, usecaseParam } from "./entities.ts";
 
 /** Versions listed at most (newest first); the registry's own cap is 1000. */
 const VERSIONS_LISTED_MAX = 50;
@@ -128,7 +128,7 @@ export function modelRoutes(platform: Platform) {
     };
 
   const adminDoc = (summary: string) => ({
-    params: t.Object({ usecase: t.String() }),
+    params: t.Object({ usecase: usecaseParam(platform) }),
     body: AdminBody,
     detail: {
       summary,
@@ -176,7 +176,7 @@ export function modelRoutes(platform: Platform) {
         };
       },
       {
-        params: t.Object({ usecase: t.String() }),
+        params: t.Object({ usecase: usecaseParam(platform) }),
         detail: {
           summary: "Model versions (newest first), aliases, metrics and lineage",
           tags: ["models"],

@@ -12,7 +12,7 @@ import { MailboxFullError } from "../../../runtime/errors.ts";
 import { NoChampionError } from "../../inference/index.ts";
 import type { Platform, ScoringHandle } from "../../platform.ts";
 import { forwardRequest, mayForward } from "../forward.ts";
-import { KEY_LENGTH_MAX, partitionMoving, unknownUsecase } from "./entities.ts";
+import { KEY_LENGTH_MAX, partitionMoving, unknownUsecase, usecaseParam } from "./entities.ts";
 
 const encoder = new TextEncoder();
 
@@ -139,7 +139,7 @@ export function scoreRoutes(platform: Platform) {
         return handle.api.example(query.key) as Record<string, unknown>;
       },
       {
-        params: t.Object({ usecase: t.String() }),
+        params: t.Object({ usecase: usecaseParam(platform) }),
         query: t.Object({
           key: t.Optional(t.String({ minLength: 1, maxLength: KEY_LENGTH_MAX })),
         }),
@@ -157,7 +157,7 @@ export function scoreRoutes(platform: Platform) {
         return unknownUsecase(platform, params.usecase);
       },
       {
-        params: t.Object({ usecase: t.String() }),
+        params: t.Object({ usecase: usecaseParam(platform) }),
         detail: { summary: "Use cases that do not score here answer 404", tags: ["scoring"] },
       },
     );

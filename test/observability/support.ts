@@ -12,10 +12,16 @@ export const RULES_DIR = join(REPO, "observability", "prometheus");
 export const RULE_TESTS_DIR = join(RULES_DIR, "tests");
 export const DASHBOARDS_DIR = join(REPO, "observability", "grafana", "dashboards");
 
-let provisioned: { promtool: string; prometheus: string } | null = null;
+export interface PrometheusTools {
+  promtool: string;
+  prometheus: string;
+  amtool: string;
+}
 
-/** Paths of promtool and prometheus, installing the pinned Debian package if needed. */
-export function ensurePrometheus(): { promtool: string; prometheus: string } {
+let provisioned: PrometheusTools | null = null;
+
+/** Paths of promtool, prometheus and amtool, installing the pinned Debian packages if needed. */
+export function ensurePrometheus(): PrometheusTools {
   if (provisioned) return provisioned;
   const result = spawnSync(["bash", "scripts/prometheus/install.sh"], {
     cwd: REPO,
@@ -28,7 +34,8 @@ export function ensurePrometheus(): { promtool: string; prometheus: string } {
     );
   }
   const promtool = result.stdout.toString().trim().split("\n").pop() ?? "promtool";
-  provisioned = { promtool, prometheus: join(promtool, "..", "prometheus") };
+  const bin = join(promtool, "..");
+  provisioned = { promtool, prometheus: join(bin, "prometheus"), amtool: join(bin, "amtool") };
   return provisioned;
 }
 

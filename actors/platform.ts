@@ -4,6 +4,7 @@
  * step for unkeyed input), publishes which partitions it owns, serves HTTP and, when asked, runs
  * the use case's simulator; all under one root supervisor.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { UseCase, UseCaseApi } from "../models/index.ts";
 import { MlflowRegistry } from "../models/registry/mlflow-registry.ts";
@@ -12,7 +13,7 @@ import type { ModelRegistry } from "../models/registry/types.ts";
 import { service } from "../runtime/actor/service.ts";
 import { Supervisor } from "../runtime/actor/supervisor.ts";
 import type { ChildSpec } from "../runtime/actor/types.ts";
-import type { Config } from "../runtime/config.ts";
+import { type Config, ConfigError, type KafkaSasl } from "../runtime/config.ts";
 import { Rekeyer, repartitionTopic } from "../runtime/ingest/rekeyer.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import { deadLetterTopic, type Log, type PartitionListener } from "../runtime/log/log.ts";
@@ -77,6 +78,24 @@ export interface Platform {
   onScored(listener: ScoredListener): () => void;
 }
 
+/** TLS and SASL options of the Kafka connection; the CA file is read once, at startup. */
+function kafkaSecurity(config: Config): { ssl?: boolean | { ca: string[] }; sasl?: KafkaSasl } {
+  const { enabled, caFile } = config.kafkaTls;
+  let ssl: boolean | { ca: string[] } | undefined;
+  if (enabled && caFile) {
+    try {
+      ssl = { ca: [readFileSync(caFile, "utf8")] };
+    } catch (error) {
+      throw new ConfigError(
+        `COELHO_KAFKA_SSL_CA_FILE: "${caFile}" cannot be read (${(error as NodeJS.ErrnoException).code ?? error}); expected a PEM certificate file`,
+      );
+    }
+  } else if (enabled) {
+    ssl = true;
+  }
+  return { ...(ssl ? { ssl } : {}), ...(config.kafkaSasl ? { sasl: config.kafkaSasl } : {}) };
+}
+
 /**
  * Opens the log this configuration asks for. `onConsumerFailure` hears of a Kafka group consumer
  * that gave up for good, so that its supervisor can restart it.
@@ -97,6 +116,7 @@ export async function openLog(
         rebalanceTimeoutMs: Math.max(sessionTimeoutMs, 30_000),
       },
       onConsumerFailure,
+      ...kafkaSecurity(config),
     });
   }
   return openEmbeddedLog({ dir: join(config.dataDir, "log"), fsync: config.logFsync });

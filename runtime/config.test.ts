@@ -34,6 +34,36 @@ describe("loadConfig", () => {
     expect(defaults.mlflowUrl).toBeUndefined();
   });
 
+  test("Kafka TLS and SASL: off by default, on with a CA file and SCRAM credentials", () => {
+    const defaults = loadConfig({});
+    expect(defaults.kafkaTls).toEqual({ enabled: false, caFile: undefined });
+    expect(defaults.kafkaSasl).toBeUndefined();
+    const config = loadConfig({
+      COELHO_KAFKA_SSL: "true",
+      COELHO_KAFKA_SSL_CA_FILE: "/etc/coelho/kafka-ca/ca.crt",
+      COELHO_KAFKA_SASL_MECHANISM: "scram-sha-512",
+      COELHO_KAFKA_SASL_USERNAME: "coelho",
+      COELHO_KAFKA_SASL_PASSWORD: "pa55word",
+    });
+    expect(config.kafkaTls).toEqual({ enabled: true, caFile: "/etc/coelho/kafka-ca/ca.crt" });
+    expect(config.kafkaSasl).toEqual({
+      mechanism: "scram-sha-512",
+      username: "coelho",
+      password: "pa55word",
+    });
+    const refused = (env: Record<string, string>, message: string) => {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(message);
+    };
+    refused(
+      { COELHO_KAFKA_SASL_MECHANISM: "plain", COELHO_KAFKA_SASL_USERNAME: "u" },
+      "COELHO_KAFKA_SASL_PASSWORD: missing; COELHO_KAFKA_SASL_MECHANISM=plain needs",
+    );
+    refused({ COELHO_KAFKA_SASL_PASSWORD: "p" }, "COELHO_KAFKA_SASL_MECHANISM: unset while");
+    refused({ COELHO_KAFKA_SASL_MECHANISM: "gssapi" }, 'COELHO_KAFKA_SASL_MECHANISM: "gssapi"');
+    refused({ COELHO_KAFKA_SSL_CA_FILE: "/ca.crt" }, "expected COELHO_KAFKA_SSL=true too");
+  });
+
   const bad: [string, string, string][] = [
     [
       "COELHO_HTTP_PORT",

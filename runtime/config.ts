@@ -69,6 +69,20 @@ export interface Config {
   maxBodyBytes: number;
   /** MLflow tracking server used as the model registry; unset means the embedded SQLite registry. */
   mlflowUrl: string | undefined;
+  /**
+   * TLS to the Kafka brokers (COELHO_KAFKA_SSL), trusting the PEM file COELHO_KAFKA_SSL_CA_FILE
+   * when set, the system's CAs otherwise. A Kubernetes deployment mounts the file from a Secret.
+   */
+  kafkaTls: { enabled: boolean; caFile: string | undefined };
+  /** SASL to the Kafka brokers; undefined means none. Credentials come from a Secret in a pod. */
+  kafkaSasl: KafkaSasl | undefined;
+}
+
+/** SASL settings of the Kafka connection (COELHO_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD). */
+export interface KafkaSasl {
+  mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+  username: string;
+  password: string;
 }
 
 /** The use cases this build knows (folders under `models/`). */
@@ -219,6 +233,48 @@ export function parseBrokers(raw: string | undefined): string[] {
   });
 }
 
+function kafkaTls(env: Env): Config["kafkaTls"] {
+  const enabled = bool(env, "COELHO_KAFKA_SSL", false);
+  const caFile = env.COELHO_KAFKA_SSL_CA_FILE?.trim() || undefined;
+  if (caFile && !enabled) {
+    throw new ConfigError(
+      `COELHO_KAFKA_SSL_CA_FILE: set while COELHO_KAFKA_SSL is off; expected COELHO_KAFKA_SSL=true too`,
+    );
+  }
+  return { enabled, caFile };
+}
+
+/** The password is never echoed back in an error. */
+function kafkaSasl(env: Env): KafkaSasl | undefined {
+  const mechanism = oneOf(env, "COELHO_KAFKA_SASL_MECHANISM", "", [
+    "",
+    "plain",
+    "scram-sha-256",
+    "scram-sha-512",
+  ] as const);
+  const username = env.COELHO_KAFKA_SASL_USERNAME ?? "";
+  const password = env.COELHO_KAFKA_SASL_PASSWORD ?? "";
+  if (mechanism === "") {
+    if (username !== "" || password !== "") {
+      throw new ConfigError(
+        `COELHO_KAFKA_SASL_MECHANISM: unset while a SASL username or password is given; expected plain, scram-sha-256 or scram-sha-512`,
+      );
+    }
+    return undefined;
+  }
+  for (const [name, value] of [
+    ["COELHO_KAFKA_SASL_USERNAME", username],
+    ["COELHO_KAFKA_SASL_PASSWORD", password],
+  ]) {
+    if (value === "") {
+      throw new ConfigError(
+        `${name}: missing; COELHO_KAFKA_SASL_MECHANISM=${mechanism} needs a username and a password`,
+      );
+    }
+  }
+  return { mechanism, username, password };
+}
+
 /** Reads and validates the configuration; throws ConfigError with a one-line message. */
 export function loadConfig(env: Env = process.env): Config {
   const known = new Set([
@@ -250,6 +306,11 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_CORS_ORIGINS",
     "COELHO_MAX_BODY_BYTES",
     "COELHO_MLFLOW_URL",
+    "COELHO_KAFKA_SSL",
+    "COELHO_KAFKA_SSL_CA_FILE",
+    "COELHO_KAFKA_SASL_MECHANISM",
+    "COELHO_KAFKA_SASL_USERNAME",
+    "COELHO_KAFKA_SASL_PASSWORD",
   ]);
   // A misspelt variable is silently ignored in most systems; here it stops startup, because a
   // typo in a deployment's values would otherwise run with defaults nobody chose.
@@ -295,5 +356,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: origins(env),
     maxBodyBytes: int(env, "COELHO_MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1024 * 1024),
     mlflowUrl: env.COELHO_MLFLOW_URL ? url(env, "COELHO_MLFLOW_URL", "") : undefined,
+    kafkaTls: kafkaTls(env),
+    kafkaSasl: kafkaSasl(env),
   };
 }

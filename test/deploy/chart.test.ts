@@ -8,9 +8,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Glob } from "bun";
 import { parse } from "yaml";
+import { openLog } from "../../actors/platform.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import {
   byKind,
@@ -202,9 +203,24 @@ describe("the pod the platform runs in", () => {
         expect(config.adminToken).toBeDefined();
         expect(config.mlflowUrl).toBe("http://mlflow.mlflow.svc:5000");
         expect(config.kafkaBrokers.length).toBeGreaterThan(0);
+        // TLS with the CA mounted from its Secret, SCRAM credentials from theirs.
+        expect(config.kafkaTls.enabled).toBe(true);
+        expect(mounts).toContain(dirname(config.kafkaTls.caFile ?? "no CA file"));
+        expect(config.kafkaSasl?.mechanism).toBe("scram-sha-512");
       }
     },
   );
+
+  test("a Kafka CA file the pod cannot read stops startup with a message naming it", async () => {
+    const config = loadConfig({
+      COELHO_KAFKA_BROKERS: "127.0.0.1:9",
+      COELHO_KAFKA_SSL: "true",
+      COELHO_KAFKA_SSL_CA_FILE: "/nonexistent/ca.crt",
+    });
+    await expect(openLog(config)).rejects.toThrow(
+      'COELHO_KAFKA_SSL_CA_FILE: "/nonexistent/ca.crt" cannot be read (ENOENT)',
+    );
+  });
 
   test.each(CASES)("%s: probes on the health endpoints, hardened security", (name) => {
     const sts = one(rendering(name).objects, "StatefulSet");

@@ -2,7 +2,14 @@
  * The log on Apache Kafka, through kafkajs: `openKafkaLog` gives a `Log` whose topics are Kafka
  * topics. See docs/kafka.md for how each part of the contract maps onto Kafka.
  */
-import { type Admin, Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import {
+  type Admin,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from "kafkajs";
 import { CoelhoError, RetriableError, ValidationError } from "../../errors.ts";
 import { createLogger } from "../../logger.ts";
 import { produceFailed, recordAppended } from "../../metrics.ts";
@@ -498,6 +505,10 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<KafkaLog> 
     retry,
     logLevel: logLevel.WARN,
     logCreator: router.logCreator,
+    // Every client of this log (admin, producer, consumers, the fetcher) inherits these.
+    ...(resolved.ssl ? { ssl: resolved.ssl } : {}),
+    // kafkajs types SASL per mechanism; ours is the same shape with the mechanism as a union.
+    ...(resolved.sasl ? { sasl: resolved.sasl as SASLOptions } : {}),
   });
   const admin = kafka.admin({ retry });
   const producer = kafka.producer({

@@ -56,6 +56,9 @@ declare module "kafkajs/src/cluster/index.js" {
     isolationLevel: number;
     instrumentationEmitter: null;
     offsets: Map<string, unknown>;
+    /** As kafkajs's KafkaConfig `ssl` and `sasl`. */
+    ssl?: unknown;
+    sasl?: unknown;
   }
 
   export default class Cluster {

@@ -46,6 +46,14 @@ export interface KafkaLogOptions {
    * supervisor).
    */
   onConsumerFailure?: (group: string, error: Error) => void;
+  /** TLS to the brokers: true trusts the system's CAs; `ca` lists the PEM certificates to trust. */
+  ssl?: boolean | { ca: string[] };
+  /** SASL authentication, passed to kafkajs as is. */
+  sasl?: {
+    mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+    username: string;
+    password: string;
+  };
 }
 
 /** KafkaLogOptions with every default filled in. */
@@ -61,6 +69,8 @@ export interface ResolvedKafkaLogOptions {
   logWindowMs: number;
   logLinesPerWindowMax: number;
   onConsumerFailure: ((group: string, error: Error) => void) | undefined;
+  ssl: KafkaLogOptions["ssl"];
+  sasl: KafkaLogOptions["sasl"];
 }
 
 /**
@@ -148,6 +158,8 @@ export function resolveOptions(options: KafkaLogOptions): ResolvedKafkaLogOption
       options.logLinesPerWindowMax ?? KAFKA_DEFAULTS.logLinesPerWindowMax,
     ),
     onConsumerFailure: options.onConsumerFailure,
+    ssl: options.ssl,
+    sasl: options.sasl,
   };
 }
 

@@ -104,6 +104,9 @@ export class WireFetcher {
       isolationLevel: READ_COMMITTED,
       instrumentationEmitter: null,
       offsets: new Map(),
+      // The same TLS and SASL as the log's other clients (openKafkaLog).
+      ...(this.options.ssl ? { ssl: this.options.ssl } : {}),
+      ...(this.options.sasl ? { sasl: this.options.sasl } : {}),
     });
     await cluster.connect();
     this.cluster = cluster;

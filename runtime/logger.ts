@@ -1,10 +1,13 @@
 /**
- * Structured logs: one JSON object per line on stderr, one line per notable event.
+ * Structured logs: one JSON object per line on stderr, one line per notable event, written by
+ * pino. A line is `{"level":"info","time":"<ISO-8601>",<bindings>,<fields>,"msg":"..."}`.
  *
  * Small on purpose: the hot path never logs, and a line must reach stderr even when the process
- * is about to exit (so writes are synchronous).
+ * is about to exit, so pino writes synchronously (no worker thread, nothing buffered). The level
+ * threshold is global and checked before pino is called, so `setLogLevel` also applies to the
+ * loggers (and children) created before it, as the platform's modules create theirs at import.
  */
-import { writeSync } from "node:fs";
+import pino from "pino";
 
 export type Level = "debug" | "info" | "warn" | "error" | "fatal";
 const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, fatal: 50 };
@@ -25,19 +28,33 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
+/** The one pino instance: everything filtered by `threshold` first, so it passes all levels. */
+const root = pino(
+  {
+    level: "debug",
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  pino.destination({ dest: 2, sync: true }),
+);
+
+/** An Error as its name and message (stack traces would make one event many lines' worth). */
 function errorFields(value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
   return value;
 }
 
-/** A logger whose lines carry `bindings` (e.g. `{ component: "shard", shard: 2 }`). */
-export function createLogger(bindings: Record<string, unknown> = {}): Logger {
+function plain(fields?: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (fields) for (const [k, v] of Object.entries(fields)) out[k] = errorFields(v);
+  return out;
+}
+
+function wrap(target: pino.Logger): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (rank[level] < threshold) return;
-    const line: Record<string, unknown> = { level, time: new Date().toISOString(), msg };
-    Object.assign(line, bindings);
-    if (fields) for (const [k, v] of Object.entries(fields)) line[k] = errorFields(v);
-    writeSync(2, `${JSON.stringify(line)}\n`);
+    target[level](plain(fields), msg);
   };
   return {
     debug: (m, f) => write("debug", m, f),
@@ -45,8 +62,13 @@ export function createLogger(bindings: Record<string, unknown> = {}): Logger {
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     fatal: (m, f) => write("fatal", m, f),
-    child: (more) => createLogger({ ...bindings, ...more }),
+    child: (more) => wrap(target.child(plain(more))),
   };
+}
+
+/** A logger whose lines carry `bindings` (e.g. `{ component: "shard", shard: 2 }`). */
+export function createLogger(bindings: Record<string, unknown> = {}): Logger {
+  return wrap(Object.keys(bindings).length > 0 ? root.child(plain(bindings)) : root);
 }
 
 export const log = createLogger();

@@ -26,7 +26,7 @@ type Metric = {
 };
 
 /** Value of the series of `metric` whose labels include `labels` (summed), or undefined. */
-async function valueOf(metric: Metric, labels: Record<string, string>, name?: string) {
+async function seriesValue(metric: Metric, labels: Record<string, string>, name?: string) {
   const { values } = await metric.get();
   const found = values.filter(
     (v) =>
@@ -42,10 +42,10 @@ describe("scores and decisions per model version", () => {
     const scores = Float32Array.from([0.05, 0.2, 0.95, 0.99, Number.NaN]);
     recordScores(usecase, 7, scores, 5, 0.9, performance.now() - 20);
     const version = { usecase, model_version: "7" };
-    expect(await valueOf(modelScores, version, "coelho_model_scores_count")).toBe(4);
-    expect(await valueOf(modelDecisions, { ...version, decision: "flag" })).toBe(2);
-    expect(await valueOf(modelDecisions, { ...version, decision: "pass" })).toBe(2);
-    const latency = await valueOf(
+    expect(await seriesValue(modelScores, version, "coelho_model_scores_count")).toBe(4);
+    expect(await seriesValue(modelDecisions, { ...version, decision: "flag" })).toBe(2);
+    expect(await seriesValue(modelDecisions, { ...version, decision: "pass" })).toBe(2);
+    const latency = await seriesValue(
       eventToScoreSeconds,
       { usecase },
       "coelho_event_to_score_seconds_sum",
@@ -76,26 +76,26 @@ describe("labelled outcomes and unscored events", () => {
     const usecase = "metrics-test-c";
     const outcomes = new OutcomeMetrics(usecase);
     for (const outcome of ["tp", "fp", "tn", "fn"]) {
-      expect(await valueOf(labelOutcomes, { usecase, outcome })).toBe(0);
+      expect(await seriesValue(labelOutcomes, { usecase, outcome })).toBe(0);
     }
-    expect(await valueOf(eventsUnscored, { usecase, reason: "no_champion" })).toBe(0);
+    expect(await seriesValue(eventsUnscored, { usecase, reason: "no_champion" })).toBe(0);
     outcomes.add({ decision: "flag", amount: 120 }, 1);
     outcomes.add({ decision: "pass", amount: 80 }, 1);
     outcomes.add({ decision: "flag", amount: 10 }, 0);
     outcomes.add({ decision: "pass", amount: 5 }, 0);
     outcomes.add({ decision: "pass", amount: 7 }, 0);
     outcomes.unscored();
-    expect(await valueOf(labelOutcomes, { usecase, outcome: "tn" })).toBe(0);
+    expect(await seriesValue(labelOutcomes, { usecase, outcome: "tn" })).toBe(0);
     outcomes.flush();
-    expect(await valueOf(labelOutcomes, { usecase, outcome: "tp" })).toBe(1);
-    expect(await valueOf(labelOutcomes, { usecase, outcome: "fn" })).toBe(1);
-    expect(await valueOf(labelOutcomes, { usecase, outcome: "fp" })).toBe(1);
-    expect(await valueOf(labelOutcomes, { usecase, outcome: "tn" })).toBe(2);
-    expect(await valueOf(fraudAmount, { usecase, outcome: "caught" })).toBe(120);
-    expect(await valueOf(fraudAmount, { usecase, outcome: "missed" })).toBe(80);
-    expect(await valueOf(eventsUnscored, { usecase, reason: "no_champion" })).toBe(1);
+    expect(await seriesValue(labelOutcomes, { usecase, outcome: "tp" })).toBe(1);
+    expect(await seriesValue(labelOutcomes, { usecase, outcome: "fn" })).toBe(1);
+    expect(await seriesValue(labelOutcomes, { usecase, outcome: "fp" })).toBe(1);
+    expect(await seriesValue(labelOutcomes, { usecase, outcome: "tn" })).toBe(2);
+    expect(await seriesValue(fraudAmount, { usecase, outcome: "caught" })).toBe(120);
+    expect(await seriesValue(fraudAmount, { usecase, outcome: "missed" })).toBe(80);
+    expect(await seriesValue(eventsUnscored, { usecase, reason: "no_champion" })).toBe(1);
     outcomes.flush(); // nothing new: no double counting
-    expect(await valueOf(labelOutcomes, { usecase, outcome: "tn" })).toBe(2);
+    expect(await seriesValue(labelOutcomes, { usecase, outcome: "tn" })).toBe(2);
   });
 
   test("a failed scoring counts its batch and rethrows", async () => {
@@ -103,7 +103,7 @@ describe("labelled outcomes and unscored events", () => {
     const outcomes = new OutcomeMetrics(usecase);
     const failure = Promise.reject(new Error("onnx failed")).catch(outcomes.scoringFailed(64));
     await expect(failure).rejects.toThrow("onnx failed");
-    expect(await valueOf(eventsUnscored, { usecase, reason: "scoring_failed" })).toBe(64);
+    expect(await seriesValue(eventsUnscored, { usecase, reason: "scoring_failed" })).toBe(64);
   });
 });
 
@@ -112,11 +112,11 @@ describe("appends per topic", () => {
     const topic = "metrics-test.scores";
     recordAppended(topic, 250);
     recordAppended(topic, 6);
-    expect(await valueOf(eventsOut, { topic })).toBe(256);
-    expect(await valueOf(produceErrors, { topic })).toBe(0);
+    expect(await seriesValue(eventsOut, { topic })).toBe(256);
+    expect(await seriesValue(produceErrors, { topic })).toBe(0);
     await expect(
       Promise.reject(new Error("broker down")).catch(produceFailed(topic)),
     ).rejects.toThrow("broker down");
-    expect(await valueOf(produceErrors, { topic })).toBe(1);
+    expect(await seriesValue(produceErrors, { topic })).toBe(1);
   });
 });

@@ -13,6 +13,10 @@ go_tool() {
     echo "$bin"
     return 0
   fi
+  # The official tarball's place, for shells whose PATH lacks it (CI runs with a bare environment).
+  if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+    PATH="/usr/local/go/bin:$PATH"
+  fi
   command -v go >/dev/null 2>&1 || {
     printf '%s: error: go not found; install Go 1.24+ (apt-get install golang-go, or go.dev) to build %s@%s\n' "$name" "$module" "$version" >&2
     return 1

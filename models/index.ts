@@ -11,6 +11,7 @@ import type { BatchProcessor, EntityModel } from "../runtime/shard/entity-model.
 import { counterModel } from "./counter/model.ts";
 import { startCounterSimulator } from "./counter/simulator.ts";
 import { fraudUseCase } from "./fraud/index.ts";
+import type { LifecycleContext } from "./retraining/lifecycle.ts";
 
 /** What a use case's serving path is given by the platform. */
 export interface ServingContext {
@@ -113,6 +114,14 @@ export interface UseCase {
   serving?: Serving;
   /** Scoring on request, alerts and examples for the API and dashboard (use cases that score). */
   api?: UseCaseApi;
+  /**
+   * Drift detection, retraining and rollout (use cases that score); the platform starts it once the
+   * champion watcher runs and stops it before the serving path. See docs/retraining.md.
+   */
+  lifecycle?: {
+    start(context: LifecycleContext): Promise<void>;
+    stop(): Promise<void>;
+  };
 }
 
 /** The use cases this process serves, with topic names from the configuration. */

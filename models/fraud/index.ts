@@ -7,6 +7,7 @@ import type { UseCase } from "../index.ts";
 import { fraudApi } from "./api.ts";
 import { FRAUD_LABELS_TOPIC, fraudEntityModel } from "./entity.ts";
 import { buildFeatureSchema } from "./feature-schema.ts";
+import { fraudLifecycle } from "./lifecycle.ts";
 import { OnlineQuality } from "./online-quality.ts";
 import { FRAUD_EXAMPLES_TOPIC, FRAUD_SCORES_TOPIC, fraudServing } from "./serving.ts";
 import { startFraudSimulator } from "./simulator/producer.ts";
@@ -35,6 +36,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
   const labelsTopic = options.labelsTopic ?? FRAUD_LABELS_TOPIC;
   const model = fraudEntityModel({ inputTopic: options.inputTopic, labelsTopic });
   const quality = new OnlineQuality({ usecase: model.name });
+  const lifecycle = fraudLifecycle(model.name);
   return {
     model,
     sources: [model.inputTopic, labelsTopic],
@@ -49,6 +51,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
         seed: options.seed ?? 7,
         speed: options.speed,
       }),
+    lifecycle,
     serving: {
       // The feature count of the default (code-encoded) schema; a champion with another fails
       // to load and the current one keeps serving.
@@ -65,6 +68,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
             quality,
             usecase: model.name,
             onScored: context.onScored,
+            lifecycle,
           },
           partition,
         ),

@@ -29,6 +29,7 @@ import {
   trainingExamples,
 } from "../../runtime/metrics.ts";
 import type { BatchProcessor } from "../../runtime/shard/entity-model.ts";
+import type { LifecycleHooks } from "../retraining/lifecycle.ts";
 import type { CardState } from "./card-state.ts";
 import { type FraudEvent, isLabel } from "./entity.ts";
 import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
@@ -97,6 +98,8 @@ export interface FraudServingOptions {
   /** Each scored batch with its feature rows (row-major; the buffer is reused: copy to keep). */
   onScored?: (scores: FraudScore[], features: Float32Array) => void;
   onExamples?: (examples: FraudExample[]) => void;
+  /** The model lifecycle (drift, shadow comparison, canary decisions); see docs/retraining.md. */
+  lifecycle?: LifecycleHooks;
 }
 
 const encoder = new TextEncoder();
@@ -168,6 +171,7 @@ export function fraudServing(
       { usecase },
       Math.max(0, (labelTimeMs - prediction.eventTimeMs) / 1000),
     );
+    options.lifecycle?.labelled(transactionId, isFraud, prediction.score, prediction.eventTimeMs);
     options.quality?.record(
       prediction.model_version,
       prediction.threshold,
@@ -256,11 +260,20 @@ export function fraudServing(
             : (options.serving()?.threshold ?? batchModel.threshold);
         const scores: FraudScore[] = [];
         const records: LogRecord[] = [];
+        // A canary: its share of cards get the challenger's score, threshold and version.
+        const plan = options.lifecycle?.canary() ?? null;
+        const canary =
+          plan && result.challengerScores && Number(result.challengerVersion) === plan.version
+            ? { plan, scores: result.challengerScores }
+            : null;
         for (let i = 0; i < batch.length; i++) {
           const { key, tx, record } = batch[i] as Pending;
-          const score = result.scores[i] ?? Number.NaN;
+          const onCanary = canary?.plan.includes(key) === true;
+          const score = (onCanary ? canary?.scores[i] : result.scores[i]) ?? Number.NaN;
+          const rowThreshold = onCanary ? (canary?.plan.threshold ?? threshold) : threshold;
+          const rowVersion = onCanary ? (canary?.plan.version ?? version) : version;
           const id = `${options.inputTopic}/${partition}/${record.offset}`;
-          const decision = score >= threshold ? "flag" : "pass";
+          const decision = score >= rowThreshold ? "flag" : "pass";
           const out: FraudScore = {
             id,
             transaction_id: tx.transaction_id,
@@ -269,8 +282,8 @@ export function fraudServing(
             timestamp: tx.timestamp,
             score,
             decision,
-            threshold,
-            model_version: version,
+            threshold: rowThreshold,
+            model_version: rowVersion,
           };
           scores.push(out);
           records.push({ key: encoder.encode(key), value: encoder.encode(JSON.stringify(out)) });
@@ -279,8 +292,8 @@ export function fraudServing(
             card_id: key,
             score,
             decision,
-            threshold,
-            model_version: version,
+            threshold: rowThreshold,
+            model_version: rowVersion,
             features: rows.slice(i * cols, (i + 1) * cols),
             amount: tx.amount,
             eventTimeMs: tx.timeMs,
@@ -303,6 +316,16 @@ export function fraudServing(
         await options.log.append(options.scoresTopic, partition, records);
         recordScores(usecase, version, result.scores, batch.length, threshold, batchStartedMs);
         options.onScored?.(scores, rows);
+        options.lifecycle?.scored({
+          ids: batch.map((p) => p.tx.transaction_id),
+          rows,
+          count: batch.length,
+          cols,
+          scores: result.scores,
+          challengerScores: result.challengerScores,
+          challengerVersion: result.challengerVersion,
+          eventTimeMs: (batch[batch.length - 1] as Pending).tx.timeMs,
+        });
       }
       for (const { label, record } of batchLabels) {
         store.advance(label.labelTimeMs);

@@ -51,10 +51,14 @@ function plain(fields?: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-function wrap(target: pino.Logger): Logger {
+/**
+ * Bindings are merged into each line here rather than with pino's child loggers: a field named
+ * like a binding then replaces it (one key per line), as it always did.
+ */
+function wrap(bindings: Record<string, unknown>): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (rank[level] < threshold) return;
-    target[level](plain(fields), msg);
+    root[level](fields ? { ...bindings, ...plain(fields) } : bindings, msg);
   };
   return {
     debug: (m, f) => write("debug", m, f),
@@ -62,13 +66,13 @@ function wrap(target: pino.Logger): Logger {
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
     fatal: (m, f) => write("fatal", m, f),
-    child: (more) => wrap(target.child(plain(more))),
+    child: (more) => wrap({ ...bindings, ...plain(more) }),
   };
 }
 
 /** A logger whose lines carry `bindings` (e.g. `{ component: "shard", shard: 2 }`). */
 export function createLogger(bindings: Record<string, unknown> = {}): Logger {
-  return wrap(Object.keys(bindings).length > 0 ? root.child(plain(bindings)) : root);
+  return wrap(plain(bindings));
 }
 
 export const log = createLogger();

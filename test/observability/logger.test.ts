@@ -1,8 +1,9 @@
 /**
  * The platform's logs (runtime/logger.ts, on pino): one JSON object per line on stderr with a
  * level, an ISO time and a message, the logger's bindings and the event's fields; errors as name
- * and message; lines under the level threshold not written, also for loggers made before it was
- * set; and a fatal line written before the process exits at once.
+ * and message; a field named like a binding replaces it (one key); lines under the level
+ * threshold not written, also for loggers made before it was set; and a fatal line written before
+ * the process exits at once.
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { REPO } from "./support.ts";
 const SCRIPT = `
 import { createLogger, log, setLogLevel } from ${JSON.stringify(join(REPO, "runtime", "logger.ts"))};
 const shard = createLogger({ component: "shard", partition: 2 });
-shard.info("shard restored", { nextOffset: 5 });
+shard.info("shard restored", { partition: 2, nextOffset: 5 });
 shard.debug("not written: under the default threshold (info)");
 shard.child({ usecase: "fraud" }).warn("consumer failed", { error: new TypeError("boom") });
 setLogLevel("debug");

@@ -19,9 +19,9 @@ import {
   ENVIRONMENTS,
   helmErrors,
   helmTemplate,
-  type K8sObject,
   one,
   PROVISION_TIMEOUT_MS,
+  podEnv,
   provision,
   REPO,
   type Rendered,
@@ -150,26 +150,6 @@ describe("the StatefulSet and what selects it", () => {
     if (scaled) expect(sts.spec.replicas).toBeUndefined();
   });
 });
-
-/** The platform container's environment as the kubelet would give it to the process. */
-function podEnv(sts: K8sObject, podName: string, namespace: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const container = sts.spec.template.spec.containers[0];
-  for (const e of container.env) {
-    if (e.valueFrom?.fieldRef) {
-      out[e.name] = { "metadata.name": podName, "metadata.namespace": namespace }[
-        e.valueFrom.fieldRef.fieldPath as string
-      ] as string;
-    } else if (e.valueFrom?.secretKeyRef) {
-      out[e.name] =
-        `secret-${e.valueFrom.secretKeyRef.name}-${e.valueFrom.secretKeyRef.key}-0123456789`;
-    } else {
-      // $(VAR) expands variables defined earlier in the list, as the kubelet does.
-      out[e.name] = String(e.value).replace(/\$\(([A-Z_]+)\)/g, (m, v) => out[v] ?? m);
-    }
-  }
-  return out;
-}
 
 describe("the pod the platform runs in", () => {
   test.each(CASES)(

@@ -6,6 +6,7 @@
  * actor instance; `shard` is a partition number, bounded by the partition count; never an entity id.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { BatchHistogram } from "./batch-histogram.ts";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "coelho_process_" });
@@ -302,7 +303,8 @@ export const eventToScoreSeconds = new Histogram({
   registers: [registry],
 });
 
-export const modelScores = new Histogram({
+/** A batch histogram: every served score is observed, ~10 ns each (prom-client's: ~400 ns). */
+export const modelScores = new BatchHistogram({
   name: "coelho_model_scores",
   help: "Distribution of the scores served, per use case and model version.",
   labelNames: ["usecase", "model_version"] as const,
@@ -355,16 +357,9 @@ export function recordScores(
       modelDecisions.remove({ usecase, model_version: retired, decision: "pass" });
     }
   }
-  const histogram = modelScores.labels({ usecase, model_version });
-  let flagged = 0;
-  let scored = 0;
-  for (let i = 0; i < count; i++) {
-    const score = scores[i] as number;
-    if (Number.isNaN(score)) continue;
-    scored++;
-    histogram.observe(score);
-    if (score >= threshold) flagged++;
-  }
+  const { observed: scored, above: flagged } = modelScores
+    .labels({ usecase, model_version })
+    .observeMany(scores, count, threshold);
   modelDecisions.inc({ usecase, model_version, decision: "flag" }, flagged);
   modelDecisions.inc({ usecase, model_version, decision: "pass" }, scored - flagged);
   if (startedMs !== undefined) {

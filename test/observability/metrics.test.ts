@@ -4,7 +4,9 @@
  * fraud amounts, unscored events, and appends and produce errors per topic.
  */
 import { describe, expect, test } from "bun:test";
+import { Histogram, Registry } from "prom-client";
 import { fraudAmount, OutcomeMetrics } from "../../models/fraud/outcome-metrics.ts";
+import { BatchHistogram } from "../../runtime/batch-histogram.ts";
 import {
   eventsOut,
   eventsUnscored,
@@ -118,5 +120,48 @@ describe("appends per topic", () => {
       Promise.reject(new Error("broker down")).catch(produceFailed(topic)),
     ).rejects.toThrow("broker down");
     expect(await seriesValue(produceErrors, { topic })).toBe(1);
+  });
+});
+
+describe("batch histogram", () => {
+  test("exports exactly what prom-client's histogram exports for the same values", async () => {
+    const buckets = [0.1, 0.5, 0.9];
+    const values = [0.05, 0.1, 0.3, 0.5, 0.7, 0.95, 2, Number.NaN];
+    const ours = new Registry();
+    const theirs = new Registry();
+    const batch = new BatchHistogram({
+      name: "x_scores",
+      help: "h",
+      labelNames: ["usecase"] as const,
+      buckets,
+      registers: [ours],
+    });
+    const reference = new Histogram({
+      name: "x_scores",
+      help: "h",
+      labelNames: ["usecase"] as const,
+      buckets,
+      registers: [theirs],
+    });
+    const { observed, above } = batch.labels({ usecase: "a" }).observeMany(values, 4, 0.5);
+    batch.labels({ usecase: "a" }).observeMany(values.slice(4), 4);
+    for (const v of values) if (!Number.isNaN(v)) reference.observe({ usecase: "a" }, v);
+    expect({ observed, above }).toEqual({ observed: 4, above: 1 });
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    batch.remove({ usecase: "a" });
+    expect((await ours.metrics()).includes("x_scores_bucket")).toBe(false);
+  });
+
+  test("refuses buckets that do not increase", () => {
+    expect(
+      () =>
+        new BatchHistogram({
+          name: "y",
+          help: "h",
+          labelNames: [],
+          buckets: [0.5, 0.5],
+          registers: [],
+        }),
+    ).toThrow("buckets must increase");
   });
 });

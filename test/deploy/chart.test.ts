@@ -6,7 +6,7 @@
  * `loadConfig`, so the chart cannot configure a pod the platform would refuse to start.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Glob } from "bun";
@@ -359,6 +359,46 @@ describe("one source of truth with observability/", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("NOTES.txt", () => {
+  // `helm install --dry-run` needs a cluster; a copy of the chart with one template that includes
+  // NOTES.txt renders it offline.
+  test.each(["default", "prod"])(
+    "%s: renders the commands to watch, reach and test the release",
+    (name) => {
+      const dir = mkdtempSync(join(tmpdir(), "coelho-notes-"));
+      try {
+        for (const f of ["Chart.yaml", "values.yaml", "values.schema.json", "templates"]) {
+          cpSync(join(CHART, f), join(dir, f), { recursive: true });
+        }
+        writeFileSync(
+          join(dir, "templates/notes-check.yaml"),
+          'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "coelho-realtime/templates/NOTES.txt" . | quote }}\n',
+        );
+        const values = name === "prod" ? ["--values", envValues("prod")] : [];
+        const r = run([
+          helm,
+          "template",
+          "coelho-realtime",
+          dir,
+          "-n",
+          "coelho-x",
+          ...values,
+          "--show-only",
+          "templates/notes-check.yaml",
+        ]);
+        expect(`exit ${r.exitCode} ${r.stderr}`).toBe("exit 0 ");
+        const notes = parse(r.stdout).data.notes as string;
+        expect(notes).toContain("kubectl -n coelho-x rollout status statefulset/coelho-realtime");
+        expect(notes).toContain("helm test coelho-realtime -n coelho-x");
+        if (name === "prod") expect(notes).toContain("3 to 12 pods, scaled by KEDA");
+        else expect(notes).toContain("embedded log, one pod");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe("values.yaml", () => {

@@ -40,7 +40,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "coelho.labels" -}}
 helm.sh/chart: {{ include "coelho.chart" . }}
 {{ include "coelho.selectorLabels" . }}
-app.kubernetes.io/version: {{ include "coelho.imageTag" . | quote }}
+app.kubernetes.io/version: {{ include "coelho.imageTag" . | replace "+" "_" | trunc 63 | trimSuffix "-" | trimSuffix "." | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: coelho-realtime
 {{- end }}

@@ -41,7 +41,7 @@ export class HistogramSeries {
     let sum = 0;
     for (let i = 0; i < length; i++) {
       const v = values[i] as number;
-      if (v !== v) continue; // NaN: not a value
+      if (Number.isNaN(v)) continue; // not a value
       let b = 0;
       while (b < bounds.length && v > (bounds[b] as number)) b++;
       counts[b] = (counts[b] as number) + 1;

@@ -72,6 +72,9 @@ describe("helm lint and template", () => {
     expect(r.exitCode).toBe(0);
     expect(r.objects.length).toBeGreaterThan(5);
     for (const object of r.objects) validateObject(object);
+    // No two objects of a kind share a name (one would silently replace the other).
+    const names = r.objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
     const kinds = new Set(r.objects.map((o) => o.kind));
     for (const kind of ["StatefulSet", "Service", "PodDisruptionBudget", "NetworkPolicy", "Pod"]) {
       expect(kinds).toContain(kind);

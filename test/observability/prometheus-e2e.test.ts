@@ -268,6 +268,14 @@ describe("observability end to end (real platform, real Prometheus)", () => {
     90_000,
   );
 
+  test("a panel on a metric the platform does not export would fail the check", async () => {
+    const queries = [{ where: "probe", expr: "sum(rate(coelho_never_exported_total[15s]))" }];
+    expect(await problemOf(queries[0]?.expr as string, true)).toBe("no data");
+    expect(await problemOf("sum(rate(coelho_actor_messages_total[15s]", false)).toStartWith(
+      "error:",
+    );
+  });
+
   test("every dashboard query parses, the lifecycle one included", async () => {
     const problems: string[] = [];
     for (const q of panelQueries(() => true)) {

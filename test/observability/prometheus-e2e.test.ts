@@ -311,6 +311,16 @@ describe("observability end to end (real platform, real Prometheus)", () => {
     expect(unhealthy).toEqual([]);
   }, 60_000);
 
+  test("a healthy platform fires no alert", async () => {
+    const data = await server.api<{
+      alerts: { labels: Record<string, string>; state: string }[];
+    }>("/api/v1/alerts");
+    const firing = data.alerts
+      .filter((a) => a.state === "firing")
+      .map((a) => JSON.stringify(a.labels));
+    expect(firing).toEqual([]);
+  });
+
   test("the SLO recording rules have values for the fraud use case", async () => {
     for (const record of [
       "coelho:event_to_score_slow:ratio_rate5m",

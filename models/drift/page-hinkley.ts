@@ -4,27 +4,31 @@
  * of the first `warmup` labelled examples after a (re)start, so one default fits every model:
  * the test accumulates m_t = Σ (z_i − δ) and alarms when m_t − min m exceeds λ.
  *
- * Calibration (test/lifecycle/drift-calibration.test.ts): with δ = 0.05 and λ = 400, a stationary
- * stream of a million labelled examples with a fraud model's skewed losses raises no alarm; a rise
- * of the mean loss by a third of its spread is found within a few thousand examples.
+ * Calibration (docs/drift.md): a fraud model's losses are extremely skewed (a few confident misses
+ * in tens of thousands), so the test's exponential bound exp(−θλ) uses the Lundberg exponent θ of
+ * the real loss distribution, far below the Gaussian 2δ. Measured on the simulator's scored traffic:
+ * θ = 0.041 at δ = 0.1, so λ = 800 gives θλ = 33 (no alarm in 2 million stationary draws), while a
+ * new fraud pattern the model misses raises the standardised loss by ~1.8 per event and is found
+ * within a few hundred labelled examples. The long warm-up keeps the baseline from being measured
+ * on a sample without any of the rare large losses.
  */
 import { ValidationError } from "../../runtime/errors.ts";
 
 export interface PageHinkleyOptions {
-  /** Tolerated rise, in standard deviations of the warm-up loss. Default 0.05. */
+  /** Tolerated rise, in standard deviations of the warm-up loss. Default 0.1. */
   delta?: number;
-  /** Alarm level of the statistic. Default 400. */
+  /** Alarm level of the statistic. Default 800. */
   lambda?: number;
-  /** Labelled examples whose loss sets the baseline. Default 5000. */
+  /** Labelled examples whose loss sets the baseline. Default 20 000. */
   warmup?: number;
   /** Losses are clipped to [0, lossMax] (−ln 0.005 by default). */
   lossMax?: number;
 }
 
 export const PAGE_HINKLEY_DEFAULTS: Required<PageHinkleyOptions> = {
-  delta: 0.05,
-  lambda: 400,
-  warmup: 5000,
+  delta: 0.1,
+  lambda: 800,
+  warmup: 20_000,
   lossMax: -Math.log(0.005),
 };
 

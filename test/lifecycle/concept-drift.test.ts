@@ -1,6 +1,6 @@
 /**
  * The MLOps loop end to end in accelerated event time: a champion trained on 20 days of history
- * serves a stream in which a new fraud pattern appears (concept drift) on day 25. Drift must be
+ * serves a stream in which a new fraud pattern appears (concept drift) on day 26. Drift must be
  * detected, a retraining must run (worker thread) and pass validation, the challenger must be
  * shadowed, go to canary and be promoted, and the online PR-AUC must recover; no event is left
  * unscored across the promotion. Then a candidate trained on shuffled labels is rejected at
@@ -12,7 +12,7 @@ import { DAY_MS, LifecycleHarness, START_MS } from "./harness.ts";
 
 setDefaultTimeout(300_000);
 
-const DRIFT_AT_MS = START_MS + 25 * DAY_MS;
+const DRIFT_AT_MS = START_MS + 26 * DAY_MS;
 const harness = new LifecycleHarness({
   seed: 11,
   cards: 2000,
@@ -83,6 +83,8 @@ test("concept drift: detected, retrained, shadowed, canaried, promoted; PR-AUC r
 
 test("a candidate trained on shuffled labels is rejected at validation; the champion is unchanged", async () => {
   const champion = await harness.registry.alias("fraud", "champion");
+  // An automatic run still going would be returned instead of starting the drill's.
+  while (harness.lifecycle.retraining?.busy) await Bun.sleep(100);
   const result = await harness.commands.run("fraud", "retrain", {
     reason: "drill",
     shuffleLabels: true,
@@ -91,6 +93,7 @@ test("a candidate trained on shuffled labels is rejected at validation; the cham
   console.log(
     `shuffled-label candidate: ${result.outcome}: ${(result.reasons as string[]).join("; ")}`,
   );
+  expect((result.params as { shuffledLabels: boolean }).shuffledLabels).toBe(true);
   expect(result.outcome).toBe("rejected");
   expect((result.reasons as string[]).join(" ")).toContain("PR-AUC");
   expect((await harness.registry.alias("fraud", "champion"))?.version).toBe(champion?.version);

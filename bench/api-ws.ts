@@ -15,7 +15,8 @@ import { loadConfig } from "../runtime/config.ts";
 import type { Logger } from "../runtime/logger.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const CLIENTS = 200;
+/** BENCH_WS_CLIENTS=0 gives the baseline: the same stream with nobody watching. */
+const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 200);
 const RUN_SECONDS = Number(process.env.BENCH_WS_SECONDS ?? 40);
 const SAMPLE_SECONDS = 4;
 const EVENTS_PER_SECOND = 1_000;
@@ -135,7 +136,7 @@ async function bench(): Promise<void> {
   const first = rows.slice(1, half); // the first sample includes the 200 connections opening
   const second = rows.slice(half);
   console.log(
-    `${CLIENTS} clients, ${EVENTS_PER_SECOND} events/s, ${RUN_SECONDS} s: ${received.messages} messages (${(received.messages / CLIENTS / RUN_SECONDS).toFixed(1)}/s per client, ${(received.bytes / 2 ** 20).toFixed(1)} MB)`,
+    `${CLIENTS} clients, ${EVENTS_PER_SECOND} events/s, ${RUN_SECONDS} s: ${received.messages} messages (${(received.messages / Math.max(1, CLIENTS) / RUN_SECONDS).toFixed(1)}/s per client, ${(received.bytes / 2 ** 20).toFixed(1)} MB)`,
   );
   console.log(
     `server cpu ${avg(first.map((r) => r.cpu)).toFixed(0)} % -> ${avg(second.map((r) => r.cpu)).toFixed(0)} %, rss ${avg(first.map((r) => r.rss)).toFixed(0)} -> ${avg(second.map((r) => r.rss)).toFixed(0)} MB, heap ${avg(first.map((r) => r.heap)).toFixed(0)} -> ${avg(second.map((r) => r.heap)).toFixed(0)} MB (first half -> second half)`,

@@ -36,13 +36,14 @@ export interface DriftThresholds {
 }
 
 /**
- * Calibrated defaults (docs/drift.md): PSI 0.1 / 0.25 and Jensen-Shannon 0.05 / 0.1 bits are far
- * above the sampling noise of day-long windows, and two windows in a row are needed; Page-Hinkley's
- * own λ is its alarm level.
+ * Calibrated defaults (docs/drift.md): PSI 0.1 / 0.25 (the usual reading) and Jensen-Shannon
+ * 0.01 / 0.02 bits are far above the sampling noise of a window (JS ≈ (k−1) / (8 n ln 2): 5·10⁻⁴
+ * for 6 categories in the smallest window of 2000), and two windows in a row are needed;
+ * Page-Hinkley's own λ is its alarm level.
  */
 export const DEFAULT_THRESHOLDS: Record<DetectorKind, DriftThresholds> = {
   psi: { warning: 0.1, drift: 0.25, confirmations: 2 },
-  js: { warning: 0.05, drift: 0.1, confirmations: 2 },
+  js: { warning: 0.01, drift: 0.02, confirmations: 2 },
   page_hinkley: {
     warning: PAGE_HINKLEY_DEFAULTS.lambda / 2,
     drift: PAGE_HINKLEY_DEFAULTS.lambda,

@@ -3,42 +3,17 @@
  * retrained GBT starts (the training defaults), and the costs its threshold is chosen by. The
  * machinery is generic (models/drift, models/retraining, models/rollout).
  */
-import { buildDriftReference, type DriftReference } from "../drift/reference.ts";
 import { UseCaseLifecycle, type UseCaseLifecycleOptions } from "../retraining/lifecycle.ts";
-import { CATEGORICAL_NAMES, FEATURE_INDEX } from "./feature-schema.ts";
+import { fraudDriftReference } from "./drift-reference.ts";
+import { FEATURE_INDEX } from "./feature-schema.ts";
 import { FRAUD_EXAMPLES_TOPIC } from "./serving.ts";
 import { FRAUD_GBT_DEFAULTS } from "./train.ts";
 
-/**
- * Features that grow with a card's age by construction (its history count, account age, first
- * transaction): they drift on any stationary stream, so data drift does not watch them.
- */
-export const DRIFT_EXCLUDED_FEATURES = new Set([
-  "history_count_log",
-  "account_age_days",
-  "is_first_tx",
-]);
+export { DRIFT_EXCLUDED_FEATURES, fraudDriftReference } from "./drift-reference.ts";
 
 /** Review fee and chargeback fee of the threshold choice (as the initial training's defaults). */
 const REVIEW_FEE_USD = 5;
 const CHARGEBACK_FEE_USD = 15;
-
-/** The drift reference of fraud rows (code-encoded categories are compared as categories). */
-export function fraudDriftReference(
-  x: ArrayLike<number>,
-  rows: number,
-  names: readonly string[],
-  scores?: ArrayLike<number>,
-): DriftReference {
-  return buildDriftReference({
-    x,
-    rows,
-    names,
-    categorical: new Set(CATEGORICAL_NAMES),
-    exclude: DRIFT_EXCLUDED_FEATURES,
-    scores,
-  });
-}
 
 /** The fraud lifecycle; `overrides` for tests (smaller windows, faster rollouts). */
 export function fraudLifecycle(

@@ -21,12 +21,13 @@
  */
 import { ValidationError } from "../../runtime/errors.ts";
 import { exportOnnx } from "../onnx/export.ts";
-import type { NewModelVersion, TopicOffsetRange } from "../registry/types.ts";
+import type { FeatureSchemaLike, NewModelVersion, TopicOffsetRange } from "../registry/types.ts";
 import type { Dataset, SplitFractions } from "../trainers/dataset.ts";
 import { type GbtModel, type GbtParams, trainGbt } from "../trainers/gbt.ts";
 import { type LogisticModel, type LogisticParams, trainLogistic } from "../trainers/logistic.ts";
 import { predictBatch } from "../trainers/predict.ts";
 import type { ThresholdChoice } from "../trainers/threshold.ts";
+import { fraudDriftReference } from "./drift-reference.ts";
 import {
   amountUsd,
   chooseFraudThreshold,
@@ -606,7 +607,27 @@ export function fraudModelVersion(
     usecase,
     kind: which,
     onnx: trained.onnx,
-    featureSchema: trained.schema,
+    // The drift reference (docs/drift.md) rides with the schema: bins of the validation period's
+    // rows (the training period starts with every card new) and the model's scores on them.
+    featureSchema: {
+      ...trained.schema,
+      drift: fraudDriftReference(
+        result.splits[which].validation.x,
+        result.splits[which].validation.rows,
+        trained.schema.names,
+        which === "gbt"
+          ? predictBatch(
+              result.gbt.model,
+              result.splits.gbt.validation.x,
+              result.splits.gbt.validation.rows,
+            )
+          : predictBatch(
+              result.logistic.model,
+              result.splits.logistic.validation.x,
+              result.splits.logistic.validation.rows,
+            ),
+      ),
+    } as FeatureSchemaLike,
     params: {
       ...params,
       rows: data.rows,

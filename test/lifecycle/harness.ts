@@ -21,7 +21,7 @@ import {
   FRAUD_TRANSACTIONS_TOPIC,
   isLabel,
 } from "../../models/fraud/entity.ts";
-import { fraudDriftReference, fraudLifecycle } from "../../models/fraud/lifecycle.ts";
+import { fraudLifecycle } from "../../models/fraud/lifecycle.ts";
 import { type Label, type Transaction, transactionEntityKey } from "../../models/fraud/schema.ts";
 import {
   FRAUD_EXAMPLES_TOPIC,
@@ -33,13 +33,12 @@ import type { DriftSpec } from "../../models/fraud/simulator/drift.ts";
 import { FraudSimulation } from "../../models/fraud/simulator/simulation.ts";
 import { fraudModelVersion, trainFraudModels } from "../../models/fraud/train.ts";
 import { openSqliteRegistry } from "../../models/registry/sqlite-registry.ts";
-import type { FeatureSchemaLike, ModelRegistry } from "../../models/registry/types.ts";
+import type { ModelRegistry } from "../../models/registry/types.ts";
 import type {
   UseCaseLifecycle,
   UseCaseLifecycleOptions,
 } from "../../models/retraining/lifecycle.ts";
 import { averagePrecision } from "../../models/trainers/metrics.ts";
-import { predictBatch } from "../../models/trainers/predict.ts";
 import { CommandRegistry } from "../../runtime/introspection/commands.ts";
 import { MachineRegistry } from "../../runtime/introspection/machines.ts";
 import { PlatformEvents } from "../../runtime/introspection/platform-events.ts";
@@ -119,25 +118,14 @@ export class LifecycleHarness {
       labelWindowMs: 2 * DAY_MS,
       gbtParams: { rounds: 150 },
     });
-    const validation = result.splits.gbt.validation;
     const version = fraudModelVersion(result, "gbt", { offsets: [], source: "harness history" });
-    // The reference is the validation period's rows: the training period starts with every card
-    // new (empty histories), which the live stream, weeks later, no longer looks like.
-    const reference = fraudDriftReference(
-      validation.x,
-      validation.rows,
-      result.gbt.schema.names,
-      predictBatch(result.gbt.model, validation.x, validation.rows),
-    );
     this.log = await openEmbeddedLog({ dir: join(this.dir, "log"), fsync: "never" });
     for (const topic of [FRAUD_SCORES_TOPIC, FRAUD_EXAMPLES_TOPIC]) {
       await this.log.ensureTopic({ name: topic, partitions: 1 });
     }
     this.registry = this.o.registry ?? (await openSqliteRegistry({ dataDir: this.dir }));
-    const registered = await this.registry.register({
-      ...version,
-      featureSchema: { ...version.featureSchema, drift: reference } as FeatureSchemaLike,
-    });
+    // fraudModelVersion carries the drift reference (validation-period bins) in the schema.
+    const registered = await this.registry.register(version);
     await this.registry.setAlias("fraud", "champion", registered.version);
     this.inference = createInferenceActor({
       name: "inference-fraud-harness",

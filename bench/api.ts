@@ -26,7 +26,7 @@ import type { Logger } from "../runtime/logger.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const STEP_SECONDS = Number(process.env.BENCH_API_STEP_SECONDS ?? 5);
-const RATES = [1_000, 2_000, 3_000, 4_000, 6_000, 8_000];
+const RATES = [1_000, 2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 16_000];
 
 interface LoadResult {
   offered: number;

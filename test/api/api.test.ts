@@ -4,9 +4,12 @@
  * user can meet (400, 401, 403, 404, 409, 413, 422, 503).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { createHttp } from "../../actors/http/app.ts";
+import type { Platform } from "../../actors/platform.ts";
 import { commands } from "../../runtime/introspection/commands.ts";
 import { machines } from "../../runtime/introspection/machines.ts";
 import { platformEvents } from "../../runtime/introspection/platform-events.ts";
+import { quietLogger } from "../support/kafka-broker.ts";
 import { waitFor } from "../support/platform-process.ts";
 import {
   ADMIN_TOKEN,
@@ -168,6 +171,59 @@ describe("scoring one event", () => {
     expect(status).toBe(503);
     expect(body.code).toBe("NO_CHAMPION");
     expect(String(body.reason)).toContain("no champion");
+  });
+});
+
+describe("forwarding to the owner (Kafka mode, several instances)", () => {
+  /** A second instance whose platform says `owner` holds every partition. */
+  function front(owner: { instanceId: string; url: string } | null) {
+    const platform: Platform = {
+      ...served.platform,
+      config: { ...served.platform.config, instanceId: "front" },
+      entity: async (usecase) =>
+        usecase === "fraud" || usecase === "counter"
+          ? { kind: "not_owned", partition: 0, owner }
+          : { kind: "unknown_usecase" },
+    };
+    return createHttp(platform, { logger: quietLogger });
+  }
+
+  test("scoring and entity queries are answered by the owner, one hop only", async () => {
+    const owner = { instanceId: "api-test", url: `http://127.0.0.1:${served.platform.httpPort()}` };
+    const { app, close } = front(owner);
+    try {
+      const event = await example("card-forward-1");
+      const scored = await call(app, "POST", "/api/v1/fraud/score", { body: event });
+      expect(scored.status).toBe(200);
+      expect(scored.body.instance).toBe("api-test");
+      expect(scored.body.key).toBe("card-forward-1");
+      const entity = await call(app, "GET", "/api/v1/entities/fraud/card-forward-1");
+      expect(entity.status).toBe(404); // the owner's answer: never seen
+      expect(entity.body.instance).toBe("api-test");
+      // A request already forwarded is never forwarded again: ownership is moving.
+      const again = await call(app, "POST", "/api/v1/fraud/score", {
+        body: event,
+        headers: { "x-coelho-forwarded-by": "elsewhere" },
+      });
+      expect(again.status).toBe(503);
+      expect(again.headers.get("retry-after")).toBe("1");
+      expect(String(again.body.error)).toContain("moving between instances");
+    } finally {
+      close();
+    }
+  });
+
+  test("with no known owner, or an owner that does not answer, the answer is 503 retry", async () => {
+    for (const owner of [null, { instanceId: "gone", url: "http://127.0.0.1:9" }]) {
+      const { app, close } = front(owner);
+      try {
+        const r = await call(app, "GET", "/api/v1/entities/fraud/card-x");
+        expect(r.status).toBe(503);
+        expect(r.body.code).toBe("PARTITION_MOVING");
+      } finally {
+        close();
+      }
+    }
   });
 });
 

@@ -28,7 +28,10 @@ export function row(cells: (string | HTMLElement)[]): HTMLTableRowElement {
 export function fmt(value: unknown, digits = 3): string {
   if (typeof value !== "number") return value === null || value === undefined ? "–" : String(value);
   if (!Number.isFinite(value)) return "–";
-  return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  if (Number.isInteger(value)) return String(value);
+  // Scores and thresholds can be tiny (a cost-chosen threshold of 0.00016): keep them readable.
+  if (Math.abs(value) < 10 ** -digits) return value.toExponential(2);
+  return value.toFixed(digits);
 }
 
 export async function getJson<T>(path: string): Promise<{ status: number; body: T }> {

@@ -35,12 +35,14 @@ interface Alert {
 export function addAlerts(alerts: Alert[]): void {
   const body = tbody("alerts");
   for (const alert of alerts) {
-    const record = alert.record;
+    // Alerts published by other parts of the platform may carry other fields: show what is there.
+    const record = alert.record ?? (alert as unknown as Record<string, unknown>);
+    const driversOf = alert.drivers ?? {};
     const summary = ["amount", "timestamp", "transaction_id"]
       .filter((k) => record[k] !== undefined)
       .map((k) => `${k}: ${String(record[k])}`)
       .join("  ");
-    const drivers = Object.entries(alert.drivers)
+    const drivers = Object.entries(driversOf)
       .map(([name, value]) => `${name}=${fmt(value, 2)}`)
       .join("  ");
     body.prepend(
@@ -62,6 +64,12 @@ interface Machine {
   context?: { score?: number; threshold?: number };
 }
 
+/** Detectors in drift first, then warnings: the ones to look at are on top. */
+const SEVERITY: Record<string, number> = { drift: 0, warning: 1 };
+function bySeverity(a: Machine, b: Machine): number {
+  return (SEVERITY[a.state] ?? 2) - (SEVERITY[b.state] ?? 2) || a.name.localeCompare(b.name);
+}
+
 export async function refreshDrift(usecase: string): Promise<void> {
   const { status, body } = await getJson<{
     detectors: Machine[];
@@ -71,14 +79,16 @@ export async function refreshDrift(usecase: string): Promise<void> {
   tbody("drift").replaceChildren(
     ...(body.detectors.length === 0
       ? [row([el("span", "no drift detectors registered on this instance", "muted"), "", "", ""])]
-      : body.detectors.map((d) =>
-          row([
-            d.name,
-            el("span", d.state, `pill ${d.state}`),
-            fmt(d.context?.score),
-            fmt(d.context?.threshold),
-          ]),
-        )),
+      : [...body.detectors]
+          .sort(bySeverity)
+          .map((d) =>
+            row([
+              d.name,
+              el("span", d.state, `pill ${d.state}`),
+              fmt(d.context?.score),
+              fmt(d.context?.threshold),
+            ]),
+          )),
   );
   const last = body.events.at(-1);
   byId("drift-events").textContent = last

@@ -117,7 +117,12 @@ test("the dashboard shows live numbers pushed over the WebSocket", async () => {
 });
 
 test("the prediction form: randomize, score, and look the entity up", async () => {
+  const before = await page.inputValue('[name="transaction_id"]');
   await page.click("#randomize");
+  // Randomize fetches an example: wait for it to land in the form before reading it.
+  await waitFor("the randomized transaction in the form", 10_000, async () =>
+    (await page.inputValue('[name="transaction_id"]')) !== before ? true : undefined,
+  );
   const card = await page.inputValue('[name="card_id"]');
   expect(card.length).toBeGreaterThan(0);
   expect(Number(await page.inputValue('[name="amount"]'))).toBeGreaterThanOrEqual(0);
@@ -134,10 +139,12 @@ test("the prediction form: randomize, score, and look the entity up", async () =
 
   // The applied transaction reaches the card's shard; the lookup shows its state.
   await page.fill("#entity-key", card);
-  await waitFor("the entity lookup to find the applied card", 20_000, async () => {
+  await waitFor("the entity lookup to find the applied card", 30_000, async () => {
     await page.click("#lookup");
     await Bun.sleep(200);
     return (await text("#entity-result")).includes('"state"') ? true : undefined;
+  }).catch(async (error: Error) => {
+    throw new Error(`${error.message}; the lookup shows: ${await text("#entity-result")}`);
   });
   expect(await text("#entity-result")).toContain(card);
   await page.locator("#entity-result").scrollIntoViewIfNeeded();

@@ -97,4 +97,26 @@ describe("re-keying", () => {
     expect(added.find((r) => text(r.key) === "erin")?.headers[SOURCE_OFFSET_HEADER]).toBe("1");
     expect(await readAll("keyed.dlq")).toHaveLength(0);
   });
+
+  test("source positions are committed at most every commitIntervalMs, and on revoke", async () => {
+    const lazy = new Rekeyer({
+      model: counterModel("target"),
+      log,
+      group: "rekey-lazy",
+      targetTopic: "target",
+      maxEventBytes: 1024,
+      commitIntervalMs: 60_000,
+      logger: quiet,
+    });
+    const tp = { topic: "raw", partition: 1 };
+    await log.append("raw", 1, [{ key: null, value: bytes('{"key":"gina","value":1}') }]);
+    await lazy.onBatch(tp, await log.read("raw", 1, 0, 10));
+    expect(await log.committed("rekey-lazy", tp)).toBe(1);
+    await log.append("raw", 1, [{ key: null, value: bytes('{"key":"hal","value":1}') }]);
+    await lazy.onBatch(tp, await log.read("raw", 1, 1, 10));
+    // Written, not yet committed: a crash now would re-key it again, and the shard would skip it.
+    expect(await log.committed("rekey-lazy", tp)).toBe(1);
+    await lazy.onRevoked(tp);
+    expect(await log.committed("rekey-lazy", tp)).toBe(2);
+  });
 });

@@ -232,6 +232,7 @@ describe("models", () => {
     const { status, body } = await call(served.app, "GET", "/api/v1/models/fraud");
     expect(status).toBe(200);
     expect(body.aliases).toEqual({ champion: 1 });
+    expect(body.online_quality).toMatchObject({ usecase: "fraud" });
     const versions = body.versions as Record<string, unknown>[];
     expect(versions[0]?.version).toBe(1);
     expect(Object.keys(versions[0]?.metrics as object).length).toBeGreaterThan(0);

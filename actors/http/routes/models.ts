@@ -156,6 +156,8 @@ export function modelRoutes(platform: Platform) {
           aliases: Object.fromEntries(aliases.map((a) => [a.alias, a.version])),
           served_here: served,
           admin: platform.config.adminToken ? "enabled" : "disabled",
+          /** Quality of the served versions on labelled live traffic (the use case's shape). */
+          online_quality: platform.quality(usecase),
           versions: versions.map((v) => ({
             version: v.version,
             kind: v.kind,

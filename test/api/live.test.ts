@@ -5,7 +5,14 @@
  * buffer (a client that stops reading is dropped).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { LiveHub, type LiveSocket, SCORES_PER_TICK } from "../../actors/http/live/hub.ts";
+import { connect as tcpConnect } from "node:net";
+import { createHttp } from "../../actors/http/app.ts";
+import {
+  BUFFERED_BYTES_MAX,
+  LiveHub,
+  type LiveSocket,
+  SCORES_PER_TICK,
+} from "../../actors/http/live/hub.ts";
 import { fraudEvents } from "../../models/fraud/simulator/events.ts";
 import { platformEvents } from "../../runtime/introspection/platform-events.ts";
 import { quietLogger } from "../support/kafka-broker.ts";
@@ -172,4 +179,72 @@ test("a client that stops reading is dropped once its send buffer is over the bo
   expect(hub.clientCount).toBe(1);
   expect(buffered).toBeLessThan(1024 + 1000); // at most one message past the bound
   hub.shutdown();
+});
+
+/** A client-to-server WebSocket text frame (clients must mask their frames). */
+function maskedFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const header =
+    payload.length < 126
+      ? Buffer.from([0x81, 0x80 | payload.length])
+      : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 255]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
+  return Buffer.concat([header, mask, masked]);
+}
+
+test("a real client that stops reading is dropped while a reading one keeps its stream", async () => {
+  const { app, hub } = createHttp(served.platform, { logger: quietLogger });
+  app.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = app.server?.port as number;
+  const reader = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  let read = 0;
+  reader.onmessage = () => read++;
+  await new Promise<void>((resolve) => {
+    reader.onopen = () => resolve();
+  });
+  reader.send(JSON.stringify({ type: "subscribe", channels: ["drift"] }));
+  // The stalled client speaks WebSocket by hand over TCP, then stops reading its socket.
+  const stalled = tcpConnect(port, "127.0.0.1");
+  let stalledClosed = false;
+  stalled.on("close", () => {
+    stalledClosed = true;
+  });
+  stalled.on("error", () => {});
+  await new Promise<void>((resolve) => stalled.on("connect", () => resolve()));
+  stalled.write(
+    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  );
+  await new Promise<void>((resolve) => stalled.once("data", () => resolve()));
+  stalled.write(maskedFrame(JSON.stringify({ type: "subscribe", channels: ["drift"] })));
+  await waitFor("both clients subscribed", 5_000, () => (hub.clientCount === 2 ? true : undefined));
+  await Bun.sleep(200);
+  stalled.pause();
+  try {
+    // Drift events of 4 KB until the stalled client's buffer passes the bound.
+    const pad = "x".repeat(4096);
+    let published = 0;
+    await waitFor("the stalled client to be dropped", 20_000, async () => {
+      for (let i = 0; i < 50; i++)
+        platformEvents.publish("drift", { i: published++, pad }, "fraud");
+      await Bun.sleep(1);
+      return hub.dropped === 1 ? true : undefined;
+    });
+    expect(hub.clientCount).toBe(1);
+    // The bytes held for it were bounded: ~BUFFERED_BYTES_MAX, not everything published.
+    expect(published * 4096).toBeGreaterThan(BUFFERED_BYTES_MAX);
+    await waitFor("the reading client to have its stream", 10_000, () =>
+      read >= published * 0.9 ? true : undefined,
+    );
+    expect(reader.readyState).toBe(WebSocket.OPEN);
+    stalled.resume(); // lets the close reach it
+    await waitFor("the stalled client's connection to close", 10_000, () =>
+      stalledClosed ? true : undefined,
+    );
+  } finally {
+    stalled.destroy();
+    reader.close();
+    await app.stop(true);
+  }
 });

@@ -57,6 +57,8 @@ export interface ScoreAlert {
 export interface UseCaseApi {
   /** JSON Schema (TypeBox) of one event: validates the score request and documents it (OpenAPI). */
   eventSchema: TSchema;
+  /** Every wire format of the use case (events, labels...) by name, for the OpenAPI document. */
+  schemas?: Record<string, TSchema>;
   /**
    * Decodes a body that passed the schema with the use case's own decoder; throws the runtime's
    * ValidationError (field path, what was expected) for what the schema cannot say.

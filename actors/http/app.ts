@@ -76,9 +76,17 @@ export function createHttp(platform: Platform, options: HttpOptions = {}) {
     .onStop(() => close());
   // Built on first request: by then every route above is registered.
   let document: Record<string, unknown> | null = null;
-  app.get("/openapi.json", () => (document ??= openApiDocument(app, { version: pkg.version })), {
-    detail: { hide: true },
-  });
+  const schemas = Object.assign(
+    {},
+    ...platform.useCaseNames().map((name) => platform.scoring(name)?.api.schemas ?? {}),
+  ) as Record<string, unknown>;
+  app.get(
+    "/openapi.json",
+    () => (document ??= openApiDocument(app, { version: pkg.version, schemas })),
+    {
+      detail: { hide: true },
+    },
+  );
   return { app, hub, close };
 }
 

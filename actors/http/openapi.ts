@@ -55,7 +55,10 @@ const ERROR_SCHEMA: JsonSchema = {
 };
 
 /** Builds the document from an app's routes. */
-export function openApiDocument(app: AnyElysia, info: { version: string }): JsonSchema {
+export function openApiDocument(
+  app: AnyElysia,
+  info: { version: string; schemas?: Record<string, unknown> },
+): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of app.routes as unknown as RouteLike[]) {
     const method = route.method.toLowerCase();
@@ -110,6 +113,10 @@ export function openApiDocument(app: AnyElysia, info: { version: string }): Json
     },
     paths,
     components: {
+      // The use cases' wire formats (events on their topics, labels...), from the same schemas.
+      schemas: Object.fromEntries(
+        Object.entries(info.schemas ?? {}).map(([name, schema]) => [name, plain(schema)]),
+      ),
       securitySchemes: {
         adminToken: {
           type: "http",

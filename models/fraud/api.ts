@@ -12,7 +12,7 @@ import type { ScoreAlert, ScoredEvent, UseCaseApi } from "../index.ts";
 import { type CardState, initialCardState } from "./card-state.ts";
 import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
 import { computeFeatures } from "./features.ts";
-import { TransactionEventSchema } from "./json-schema.ts";
+import { LabelEventSchema, TransactionEventSchema } from "./json-schema.ts";
 import {
   encodeTransaction,
   parseTransaction,
@@ -66,6 +66,7 @@ export function fraudApi(options: { seed?: number } = {}): UseCaseApi {
 
   return {
     eventSchema: TransactionEventSchema,
+    schemas: { FraudTransaction: TransactionEventSchema, FraudLabel: LabelEventSchema },
     decode: (body) => parseTransaction(encoder.encode(JSON.stringify(body))),
     key: (event) => transactionEntityKey(event as Transaction),
     encode: (event) => encodeTransaction(event as Transaction),

@@ -400,6 +400,9 @@ describe("OpenAPI and CORS", () => {
     ).content["application/json"]?.schema as { properties: Record<string, { maximum?: number }> };
     expect(schema.properties.amount?.maximum).toBe(10_000_000);
     expect(paths["/api/v1/models/{usecase}/promote"]?.post?.security).toEqual([{ adminToken: [] }]);
+    const components = body.components as { schemas: Record<string, { required?: string[] }> };
+    expect(components.schemas.FraudLabel?.required).toContain("label_time");
+    expect(components.schemas.FraudTransaction?.required).toContain("amount");
   });
 
   test("only configured origins get CORS headers, and their preflight is answered", async () => {

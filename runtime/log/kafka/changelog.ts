@@ -81,7 +81,7 @@ const RECORD_OVERHEAD_BYTES = 32;
 /** Below the broker's default `max.message.bytes` (1 MiB for a whole batch). */
 const RECORD_BYTES_MAX = 1_000_000;
 /** Records per `read` while restoring. */
-const RESTORE_READ_RECORDS = 5_000;
+const RESTORE_READ_RECORDS = 100_000;
 /** Whole-transaction attempts for errors that a fresh producer fixes. */
 const PUBLISH_ATTEMPTS_MAX = 3;
 const PUBLISH_RETRY_DELAY_MS_INITIAL = 200;

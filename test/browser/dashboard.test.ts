@@ -18,6 +18,7 @@ const SCREENSHOTS = join(ROOT, "docs", "screenshots");
 const CHROMIUM = process.env.COELHO_CHROMIUM ?? "/usr/bin/chromium";
 /** In the API workstream's test port range (19550-19599). */
 const PORT = 19560;
+const ADMIN_TOKEN = "browser-test-admin-token-42";
 
 let platform: PlatformProcess;
 let context: BrowserContext;
@@ -42,6 +43,7 @@ beforeAll(async () => {
     COELHO_PARTITIONS: "2",
     COELHO_LOG_FSYNC: "never",
     COELHO_INSTANCE_ID: "browser-test",
+    COELHO_ADMIN_TOKEN: ADMIN_TOKEN,
   });
   await waitFor("the platform to be ready (first champion trained)", 120_000, async () => {
     if (platform.proc.exitCode !== null) {
@@ -149,4 +151,22 @@ test("the prediction form: randomize, score, and look the entity up", async () =
   expect(await text("#entity-result")).toContain(card);
   await page.locator("#entity-result").scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(SCREENSHOTS, "entity-lookup.png"), fullPage: false });
+});
+
+test("the models panel asks for the admin token, and the server accepts it", async () => {
+  const asked: string[] = [];
+  page.once("dialog", async (dialog) => {
+    asked.push(dialog.message());
+    await dialog.accept(ADMIN_TOKEN);
+  });
+  await page.click("#rollback");
+  await waitFor("the rollback's answer", 15_000, async () =>
+    (await text("#model-message")) !== "" ? true : undefined,
+  );
+  expect(asked).toEqual(["Admin token (COELHO_ADMIN_TOKEN)"]);
+  // One version only: the rollback is refused for that reason, not for the token (401/403).
+  const message = await text("#model-message");
+  expect(message).toContain("rollback");
+  expect(message).not.toMatch(/\((401|403)\)/);
+  expect(await page.evaluate("sessionStorage.getItem('coelho.adminToken')")).toBe(ADMIN_TOKEN);
 });

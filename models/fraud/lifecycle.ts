@@ -4,8 +4,8 @@
  * machinery is generic (models/drift, models/retraining, models/rollout).
  */
 import { UseCaseLifecycle, type UseCaseLifecycleOptions } from "../retraining/lifecycle.ts";
-import { fraudDriftReference } from "./drift-reference.ts";
-import { FEATURE_INDEX } from "./feature-schema.ts";
+import { DRIFT_EXCLUDED_FEATURES } from "./drift-reference.ts";
+import { CATEGORICAL_NAMES, FEATURE_INDEX } from "./feature-schema.ts";
 import { FRAUD_EXAMPLES_TOPIC } from "./serving.ts";
 import { FRAUD_GBT_DEFAULTS } from "./train.ts";
 
@@ -28,7 +28,7 @@ export function fraudLifecycle(
     fnCost: (x, row, cols) =>
       Math.expm1(Math.max(0, x[row * cols + FEATURE_INDEX.amount_log] ?? 0)) + CHARGEBACK_FEE_USD,
     fpCost: REVIEW_FEE_USD,
-    buildReference: (x, rows, names, scores) => fraudDriftReference(x, rows, names, scores),
+    reference: { categorical: [...CATEGORICAL_NAMES], exclude: [...DRIFT_EXCLUDED_FEATURES] },
     ...overrides,
   });
 }

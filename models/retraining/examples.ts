@@ -47,6 +47,10 @@ interface ExampleJson {
 
 const decoder = new TextDecoder();
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /**
  * Reads the examples topic, every partition from its start to its end at the time of the call.
  *
@@ -61,7 +65,29 @@ export async function readExamples(options: ReadExamplesOptions): Promise<Exampl
     throw new ValidationError("cols", `${cols}; expected the model's feature count (≥ 1)`);
   }
   const partitions = await log.partitionCount(topic);
-  const kept: { features: number[]; label: number; score: number; timeMs: number }[] = [];
+  // Columns grow in typed arrays, not one object per example: 200k retained objects would cost a
+  // major garbage collection (hundreds of ms of a stopped event loop) once the run drops them.
+  let capacity = 4096;
+  let features = new Float32Array(capacity * cols);
+  let labels = new Float64Array(capacity);
+  let times = new Float64Array(capacity);
+  let served = new Float64Array(capacity);
+  let count = 0;
+  const grow = () => {
+    capacity *= 2;
+    const f = new Float32Array(capacity * cols);
+    f.set(features);
+    features = f;
+    const l = new Float64Array(capacity);
+    l.set(labels);
+    labels = l;
+    const t = new Float64Array(capacity);
+    t.set(times);
+    times = t;
+    const v = new Float64Array(capacity);
+    v.set(served);
+    served = v;
+  };
   const offsets: TopicOffsetRange[] = [];
   for (let partition = 0; partition < partitions; partition++) {
     const start = await log.startOffset(topic, partition);
@@ -74,15 +100,27 @@ export async function readExamples(options: ReadExamplesOptions): Promise<Exampl
         const e = JSON.parse(decoder.decode(record.value)) as ExampleJson;
         const timeMs = Date.parse(e.event_time);
         if (!(timeMs >= fromMs) || e.features.length !== cols) continue;
-        kept.push({ features: e.features, label: e.label, score: e.score, timeMs });
+        if (count === capacity) grow();
+        // JSON has no NaN: a missing feature was written as null.
+        for (let c = 0; c < cols; c++) features[count * cols + c] = e.features[c] ?? Number.NaN;
+        labels[count] = e.label;
+        times[count] = timeMs;
+        served[count] = e.score;
+        count++;
       }
       offset = (records[records.length - 1]?.offset ?? offset) + 1;
+      // A read the log answers from memory resolves as a microtask, which never lets timers
+      // run: yield a macrotask per chunk so the serving path keeps its turn.
+      await yieldToEventLoop();
     }
     if (end > start) offsets.push({ topic, partition, fromOffset: start, toOffset: offset });
   }
-  kept.sort((a, b) => a.timeMs - b.timeMs);
-  const rows = Math.min(rowsMax, kept.length);
-  const first = kept.length - rows;
+  // Partitions interleave in time: order by event time (nearly sorted within each partition).
+  const order = Array.from({ length: count }, (_, i) => i).sort(
+    (a, b) => (times[a] as number) - (times[b] as number),
+  );
+  const rows = Math.min(rowsMax, count);
+  const first = count - rows;
   const set: ExampleSet = {
     rows,
     cols,
@@ -91,16 +129,15 @@ export async function readExamples(options: ReadExamplesOptions): Promise<Exampl
     time: new Float64Array(rows),
     servedScore: new Float64Array(rows),
     offsets,
-    fromMs: kept[first]?.timeMs ?? 0,
-    toMs: kept[kept.length - 1]?.timeMs ?? 0,
+    fromMs: rows > 0 ? (times[order[first] as number] as number) : 0,
+    toMs: rows > 0 ? (times[order[count - 1] as number] as number) : 0,
   };
   for (let r = 0; r < rows; r++) {
-    const e = kept[first + r] as (typeof kept)[number];
-    // JSON has no NaN: a missing feature was written as null.
-    for (let c = 0; c < cols; c++) set.x[r * cols + c] = e.features[c] ?? Number.NaN;
-    set.y[r] = e.label;
-    set.time[r] = e.timeMs;
-    set.servedScore[r] = e.score;
+    const i = order[first + r] as number;
+    set.x.set(features.subarray(i * cols, (i + 1) * cols), r * cols);
+    set.y[r] = labels[i] as number;
+    set.time[r] = times[i] as number;
+    set.servedScore[r] = served[i] as number;
   }
   return set;
 }

@@ -15,7 +15,7 @@ import type { PlatformEvents } from "../../runtime/introspection/platform-events
 import type { Log } from "../../runtime/log/log.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { DriftMonitor, type DriftMonitorOptions } from "../drift/monitor.ts";
-import { type DriftReference, parseDriftReference } from "../drift/reference.ts";
+import { parseDriftReference } from "../drift/reference.ts";
 import { setModelVersion } from "../lifecycle-metrics.ts";
 import { MlflowRegistry } from "../registry/mlflow-registry.ts";
 import { MlflowRunStore } from "../registry/mlflow-runs.ts";
@@ -64,12 +64,8 @@ export interface UseCaseLifecycleOptions {
   baseParams: GbtParams;
   fnCost: RetrainerOptions["fnCost"];
   fpCost: number;
-  buildReference?: (
-    x: Float32Array,
-    rows: number,
-    names: string[],
-    scores: Float32Array,
-  ) => DriftReference;
+  /** How candidates' drift references are built (categorical and unwatched features). */
+  reference?: { categorical: string[]; exclude: string[] };
   drift?: Omit<DriftMonitorOptions, "usecase" | "onEvent" | "machines" | "events">;
   triggers?: Partial<RetrainTriggers>;
   retraining?: Partial<
@@ -222,7 +218,7 @@ export class UseCaseLifecycle implements LifecycleHooks {
       baseParams: o.baseParams,
       fnCost: o.fnCost,
       fpCost: o.fpCost,
-      buildReference: o.buildReference,
+      reference: o.reference,
       policy: o.retraining?.policy,
       machines: o.machines,
       events: o.events,

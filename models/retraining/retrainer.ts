@@ -15,7 +15,6 @@ import {
   type PlatformEvents,
 } from "../../runtime/introspection/platform-events.ts";
 import type { Log } from "../../runtime/log/log.ts";
-import type { DriftReference } from "../drift/reference.ts";
 import { trainingDurationSeconds, trainingRuns } from "../lifecycle-metrics.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../registry/types.ts";
 import type { GbtParams } from "../trainers/gbt.ts";
@@ -55,13 +54,11 @@ export interface RetrainerOptions {
   /** Threshold costs: missing a positive costs `fnCost(row)`, flagging one costs `fpCost`. */
   fnCost: (x: Float32Array, row: number, cols: number) => number;
   fpCost: number;
-  /** The drift reference of a candidate, from its training rows and validation scores. */
-  buildReference?: (
-    x: Float32Array,
-    rows: number,
-    names: string[],
-    scores: Float32Array,
-  ) => DriftReference;
+  /**
+   * The drift reference of a candidate (built in the worker from its training rows and its scores
+   * on the tuning rows): which features are categorical, which are not watched.
+   */
+  reference?: { categorical: string[]; exclude: string[] };
   /** Called with each passed, registered candidate (the rollout starts it). */
   onCandidate?: (version: ModelVersionInfo) => Promise<void>;
   machines?: MachineRegistry;
@@ -211,6 +208,7 @@ export class Retrainer {
           candidates,
           seed: o.seed ?? 1,
           metadata: { usecase: o.usecase, "training.run": id },
+          reference: o.reference,
         },
         {
           timeoutMs: Math.max(1000, timeoutMs - (Date.now() - startedAtMs)),
@@ -267,12 +265,7 @@ export class Retrainer {
         fpCost: o.fpCost,
         tpCost: o.fpCost,
       });
-      const reference = o.buildReference?.(
-        x.subarray(0, trainRows * cols),
-        trainRows,
-        [...names],
-        result.candidateScores,
-      );
+      const reference = trained.reference;
       const version = await o.registry.register({
         usecase: o.usecase,
         kind: "gbt",

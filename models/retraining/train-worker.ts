@@ -6,6 +6,7 @@
  * Protocol: the parent posts one {@link TrainJob}; the worker posts `progress` messages and then
  * one `done` (or `error`) and exits.
  */
+import { buildDriftReference, type DriftReference } from "../drift/reference.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import type { Dataset } from "../trainers/dataset.ts";
 import { type GbtParams, trainGbt } from "../trainers/gbt.ts";
@@ -23,6 +24,8 @@ export interface TrainJob {
   candidates: GbtParams[];
   seed: number;
   metadata: Record<string, string>;
+  /** Build the drift reference here (off the event loop): its categorical and excluded features. */
+  reference?: { categorical: string[]; exclude: string[] };
 }
 
 export type TrainMessage =
@@ -35,6 +38,8 @@ export type TrainMessage =
       tunePrAuc: number;
       trainLoss: number;
       results: { params: GbtParams; tunePrAuc: number; trees: number }[];
+      /** Bins of the training rows, the best model's scores on the tuning rows. */
+      reference: DriftReference | null;
     }
   | { type: "error"; message: string };
 
@@ -67,6 +72,16 @@ export function runTrainJob(job: TrainJob, post: (message: TrainMessage) => void
   });
   const model = bestModel as ReturnType<typeof trainGbt> | null;
   if (!model) throw new Error("no candidate was trained");
+  const reference = job.reference
+    ? buildDriftReference({
+        x: train.x,
+        rows: train.rows,
+        names: job.names,
+        categorical: new Set(job.reference.categorical),
+        exclude: new Set(job.reference.exclude),
+        scores: predictBatch(model, tune.x, tune.rows),
+      })
+    : null;
   post({
     type: "done",
     onnx: exportOnnx(model, { metadata: job.metadata }),
@@ -75,6 +90,7 @@ export function runTrainJob(job: TrainJob, post: (message: TrainMessage) => void
     tunePrAuc: bestPrAuc,
     trainLoss: model.history.train[model.history.train.length - 1] ?? Number.NaN,
     results,
+    reference,
   });
 }
 

@@ -81,6 +81,26 @@ test("a retraining cycle leaves its experiment, runs, metrics, artifact, version
   expect(champion?.trainingData.offsets.map((o) => o.topic)).toEqual(["fraud.examples"]);
 });
 
+test("MLflow down: the champion keeps serving every event; MLflow back: an alias move is picked up", async () => {
+  const serving = harness.watcher.serving()?.version;
+  await server.pause();
+  const before = harness.transactions;
+  await harness.runUntil(harness.clockMs + DAY_MS, { eventsPerSecond: 1e9 });
+  expect(harness.transactions).toBeGreaterThan(before);
+  expect(await harness.log.endOffset("fraud.scores", 0)).toBe(harness.transactions);
+  expect(harness.watcher.serving()?.version).toBe(serving);
+  await server.resume();
+  // Another instance (or a person) rolls back while this one was cut off: it catches up.
+  await new MlflowRegistry({ url: server.url }).setAlias("fraud", "champion", 1);
+  await waitFor("the rolled-back champion to serve", 30_000, () =>
+    harness.watcher.serving()?.version === 1 ? true : undefined,
+  );
+  await harness.runUntil(harness.clockMs + DAY_MS / 4, { eventsPerSecond: 1e9 });
+  expect(await harness.log.endOffset("fraud.scores", 0)).toBe(harness.transactions);
+  // Back to the promoted champion for the next test.
+  await new MlflowRegistry({ url: server.url }).setAlias("fraud", "champion", 2);
+});
+
 test("a platform started against that MLflow server serves its champion", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "coelho-mlflow-platform-"));
   dirs.push(dataDir);

@@ -12,7 +12,12 @@ const SCRIPTS = join(import.meta.dir, "..", "..", "scripts", "mlflow");
 export interface MlflowServer {
   url: string;
   port: number;
+  /** Stops the server and deletes its data. */
   stop(): Promise<void>;
+  /** Stops the server, keeping its data (an outage). */
+  pause(): Promise<void>;
+  /** Starts it again on the same port and data (the outage ends). */
+  resume(): Promise<void>;
 }
 
 async function run(script: string, env: Record<string, string>): Promise<string> {
@@ -44,6 +49,12 @@ export async function startMlflow(port: number): Promise<MlflowServer> {
     port,
     stop: async () => {
       await run("down.sh", { ...env, COELHO_MLFLOW_WIPE: "1" });
+    },
+    pause: async () => {
+      await run("down.sh", env);
+    },
+    resume: async () => {
+      await run("up.sh", env);
     },
   };
 }

@@ -123,6 +123,8 @@ export interface UseCase {
   lifecycle?: {
     start(context: LifecycleContext): Promise<void>;
     stop(): Promise<void>;
+    /** Why the lifecycle is degraded (the registry does not answer), or null. Still serving. */
+    problem(): string | null;
   };
 }
 

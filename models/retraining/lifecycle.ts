@@ -11,7 +11,10 @@ import {
   commands as defaultCommands,
 } from "../../runtime/introspection/commands.ts";
 import type { MachineRegistry } from "../../runtime/introspection/machines.ts";
-import type { PlatformEvents } from "../../runtime/introspection/platform-events.ts";
+import {
+  platformEvents as defaultEvents,
+  type PlatformEvents,
+} from "../../runtime/introspection/platform-events.ts";
 import type { Log } from "../../runtime/log/log.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { DriftMonitor, type DriftMonitorOptions } from "../drift/monitor.ts";
@@ -118,6 +121,9 @@ export class UseCaseLifecycle implements LifecycleHooks {
   private timers: ReturnType<typeof setInterval>[] = [];
   private unregister: (() => void)[] = [];
   private watcher: ChallengerWatcher | null = null;
+  /** Why the registry is degraded (unreachable), or null; checked on every tick. */
+  private registryProblem: string | null = null;
+  private checkingRegistry = false;
   readonly driftTopic: string;
 
   constructor(options: UseCaseLifecycleOptions) {
@@ -263,6 +269,7 @@ export class UseCaseLifecycle implements LifecycleHooks {
     );
     await this.followChampion();
     const tick = setInterval(() => {
+      void this.checkRegistry();
       void this.followChampion();
       rollout.checkServing(context.inference.models.challenger);
       // Drift that persists (the last run was rejected or failed) is retried after the cooldown.
@@ -277,6 +284,44 @@ export class UseCaseLifecycle implements LifecycleHooks {
     }, context.pollMs ?? 1000);
     tick.unref?.();
     this.timers.push(tick);
+  }
+
+  /**
+   * Degraded, not down: while the registry does not answer, the champion in hand keeps serving and
+   * no retraining can register; this says why (null when the registry answers).
+   */
+  problem(): string | null {
+    return this.registryProblem;
+  }
+
+  private async checkRegistry(): Promise<void> {
+    const context = this.context;
+    if (!context || this.checkingRegistry) return;
+    this.checkingRegistry = true;
+    const bus = this.o.events ?? defaultEvents;
+    try {
+      await context.registry.aliases(this.o.usecase);
+      if (this.registryProblem !== null) {
+        this.registryProblem = null;
+        context.logger.info("the model registry answers again", { usecase: this.o.usecase });
+        bus.publish("alert", { what: "registry reachable again", resolved: true }, this.o.usecase);
+      }
+    } catch (error) {
+      if (this.registryProblem === null) {
+        this.registryProblem = `${this.o.usecase}: model registry unreachable (the champion in hand keeps serving): ${(error as Error).message}`;
+        context.logger.warn("the model registry does not answer; serving the champion in hand", {
+          usecase: this.o.usecase,
+          error: String(error),
+        });
+        bus.publish(
+          "alert",
+          { what: "registry unreachable", detail: this.registryProblem },
+          this.o.usecase,
+        );
+      }
+    } finally {
+      this.checkingRegistry = false;
+    }
   }
 
   async stop(): Promise<void> {

@@ -89,6 +89,12 @@ test("MLflow down: the champion keeps serving every event; MLflow back: an alias
   expect(harness.transactions).toBeGreaterThan(before);
   expect(await harness.log.endOffset("fraud.scores", 0)).toBe(harness.transactions);
   expect(harness.watcher.serving()?.version).toBe(serving);
+  await waitFor(
+    "the lifecycle to report the registry degraded",
+    15_000,
+    () => harness.lifecycle.problem() ?? undefined,
+  );
+  expect(harness.lifecycle.problem()).toContain("unreachable");
   await server.resume();
   // Another instance (or a person) rolls back while this one was cut off: it catches up.
   await new MlflowRegistry({ url: server.url }).setAlias("fraud", "champion", 1);
@@ -97,6 +103,9 @@ test("MLflow down: the champion keeps serving every event; MLflow back: an alias
   );
   await harness.runUntil(harness.clockMs + DAY_MS / 4, { eventsPerSecond: 1e9 });
   expect(await harness.log.endOffset("fraud.scores", 0)).toBe(harness.transactions);
+  await waitFor("the registry problem to clear", 15_000, () =>
+    harness.lifecycle.problem() === null ? true : undefined,
+  );
   // Back to the promoted champion for the next test.
   await new MlflowRegistry({ url: server.url }).setAlias("fraud", "champion", 2);
 });

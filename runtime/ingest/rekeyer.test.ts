@@ -98,6 +98,27 @@ describe("re-keying", () => {
     expect(await readAll("keyed.dlq")).toHaveLength(0);
   });
 
+  test("source positions are committed at most every commitIntervalMs, and once the stream goes quiet", async () => {
+    const paced = new Rekeyer({
+      model: counterModel("target"),
+      log,
+      group: "rekey-paced",
+      targetTopic: "target",
+      maxEventBytes: 1024,
+      commitIntervalMs: 100,
+      logger: quiet,
+    });
+    const tp = { topic: "raw", partition: 2 };
+    for (let i = 0; i < 3; i++) {
+      await log.append("raw", 2, [{ key: null, value: bytes(`{"key":"k${i}","value":1}`) }]);
+      await paced.onBatch(tp, await log.read("raw", 2, i, 10));
+    }
+    expect(await log.committed("rekey-paced", tp)).toBe(1);
+    await Bun.sleep(300);
+    expect(await log.committed("rekey-paced", tp)).toBe(3);
+    await paced.onRevoked(tp);
+  });
+
   test("source positions are committed at most every commitIntervalMs, and on revoke", async () => {
     const lazy = new Rekeyer({
       model: counterModel("target"),

@@ -54,8 +54,11 @@ export interface RekeyerOptions<E> {
 
 /** A partition's position written but not yet committed. */
 interface Uncommitted {
+  tp: TopicPartition;
   nextOffset: number;
   committedAtMs: number;
+  /** A commit scheduled for when the stream goes quiet, so the last position is not left out. */
+  trailing: ReturnType<typeof setTimeout> | null;
 }
 
 const encoder = new TextEncoder();
@@ -116,12 +119,28 @@ export class Rekeyer<E> implements PartitionListener {
     eventsIn.inc({ topic: tp.topic }, records.length);
     const id = `${tp.topic}/${tp.partition}`;
     const now = Date.now();
-    const position = this.positions.get(id) ?? { nextOffset: 0, committedAtMs: 0 };
+    const intervalMs = this.options.commitIntervalMs ?? 200;
+    const position = this.positions.get(id) ?? {
+      tp,
+      nextOffset: 0,
+      committedAtMs: 0,
+      trailing: null,
+    };
     position.nextOffset = last.offset + 1;
     this.positions.set(id, position);
-    if (now - position.committedAtMs >= (this.options.commitIntervalMs ?? 200)) {
+    if (now - position.committedAtMs >= intervalMs) {
       position.committedAtMs = now;
       await log.commit(this.options.group, tp, position.nextOffset);
+    } else {
+      position.trailing ??= setTimeout(() => {
+        position.trailing = null;
+        if (this.positions.get(id) !== position) return; // revoked meanwhile
+        position.committedAtMs = Date.now();
+        log.commit(this.options.group, tp, position.nextOffset).catch((error: unknown) => {
+          // The next batch or the revoke commits again; a crash only re-keys records the shards skip.
+          this.options.logger.warn("re-keying: a trailing commit failed", { ...tp, error });
+        });
+      }, intervalMs);
     }
   }
 
@@ -129,6 +148,8 @@ export class Rekeyer<E> implements PartitionListener {
     const id = `${tp.topic}/${tp.partition}`;
     const position = this.positions.get(id);
     this.positions.delete(id);
-    if (position) await this.options.log.commit(this.options.group, tp, position.nextOffset);
+    if (!position) return;
+    if (position.trailing) clearTimeout(position.trailing);
+    await this.options.log.commit(this.options.group, tp, position.nextOffset);
   }
 }

@@ -68,6 +68,12 @@ export interface Platform {
   shardStatuses(): Promise<ShardStatus[]>;
   shardLifecycles(): { usecase: string; partition: number; state: string; inStateMs: number }[];
   notReadyReasons(): Promise<string[]>;
+  /**
+   * What works less well than it should while the instance still serves (the model registry does
+   * not answer: the current champion keeps serving, retraining and promotion wait). Readiness
+   * stays 200 and lists these.
+   */
+  degradedReasons(): string[];
   /** The model registry; null when no use case scores. */
   readonly registry: ModelRegistry | null;
   /** A use case's scoring on request; null when it is not served here or does not score. */
@@ -550,6 +556,14 @@ export async function buildPlatform(
       }
       scoredListeners.add(listener);
       return () => scoredListeners.delete(listener);
+    },
+    degradedReasons() {
+      const reasons: string[] = [];
+      for (const entry of served.values()) {
+        const problem = entry.useCase.lifecycle?.problem();
+        if (problem) reasons.push(problem);
+      }
+      return reasons;
     },
     async notReadyReasons() {
       const reasons: string[] = [];

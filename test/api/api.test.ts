@@ -67,6 +67,24 @@ describe("health and metrics", () => {
     expect(await metrics.text()).toContain("coelho_");
   });
 
+  test("a degraded instance (registry unreachable) stays ready and says why", async () => {
+    const ready = await call(served.app, "GET", "/health/ready");
+    expect(ready.body.degraded).toEqual([]);
+    const platform: Platform = {
+      ...served.platform,
+      degradedReasons: () => ["fraud: model registry unreachable: http://mlflow:5000"],
+    };
+    const { app, close } = createHttp(platform, { logger: quietLogger });
+    try {
+      const degraded = await call(app, "GET", "/health/ready");
+      expect(degraded.status).toBe(200);
+      expect(degraded.body.status).toBe("degraded");
+      expect(JSON.stringify(degraded.body.degraded)).toContain("registry unreachable");
+    } finally {
+      close();
+    }
+  });
+
   test("unknown routes answer 404 in JSON pointing at the OpenAPI document", async () => {
     const { status, body } = await call(served.app, "GET", "/api/v1/nothing/here");
     expect(status).toBe(404);

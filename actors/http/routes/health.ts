@@ -14,12 +14,16 @@ export function healthRoutes(platform: Platform) {
       "/health/ready",
       async ({ set }) => {
         const reasons = await platform.notReadyReasons();
+        const degraded = platform.degradedReasons();
         if (reasons.length > 0) set.status = 503;
-        return { status: reasons.length === 0 ? "ready" : "not ready", instance, reasons };
+        const status =
+          reasons.length > 0 ? "not ready" : degraded.length > 0 ? "degraded" : "ready";
+        return { status, instance, reasons, degraded };
       },
       {
         detail: {
-          summary: "Readiness; 503 lists why not (no champion, restoring partitions, broker)",
+          summary:
+            "Readiness; 503 lists why not (no champion, restoring partitions, broker); a degraded instance (registry unreachable) is 200 with status degraded and its reasons",
           tags: ["health"],
         },
       },

@@ -31,7 +31,14 @@ import { Membership, membersTopic } from "./routing/membership.ts";
 export type EntityAnswer =
   | { kind: "unknown_usecase" }
   | { kind: "not_owned"; partition: number; owner: { instanceId: string; url: string } | null }
-  | { kind: "found"; partition: number; offset: number; state: unknown };
+  | {
+      kind: "found";
+      partition: number;
+      offset: number;
+      state: unknown;
+      /** The entity's current features (from its state alone), when the use case offers them. */
+      features?: Record<string, number>;
+    };
 
 /** What the API needs to score one event of a use case on request. */
 export interface ScoringHandle {
@@ -522,7 +529,15 @@ export async function buildPlatform(
       const answer = await entry.manager.get(partition, key);
       if (!answer)
         return { kind: "not_owned", partition, owner: membership.owner(usecase, partition) };
-      return { kind: "found", partition, offset: answer.status.nextOffset, state: answer.state };
+      const features =
+        answer.state === null ? undefined : entry.useCase.api?.entityFeatures?.(answer.state);
+      return {
+        kind: "found",
+        partition,
+        offset: answer.status.nextOffset,
+        state: answer.state,
+        ...(features ? { features } : {}),
+      };
     },
     async shardStatuses() {
       const all: ShardStatus[] = [];

@@ -87,6 +87,8 @@ export interface UseCaseApi {
   ): ScoreAlert[];
   /** A realistic event for the dashboard's "randomize" button; `key` picks its entity. */
   example(key?: string): unknown;
+  /** The entity's current features from its state alone (the entity query shows them). */
+  entityFeatures?(state: unknown): Record<string, number>;
 }
 
 /** A use case's model serving: its feature count, outputs and per-shard processor. */

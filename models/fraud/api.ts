@@ -11,7 +11,7 @@ import type { ServingModel } from "../../actors/models/champion-watcher.ts";
 import type { ScoreAlert, ScoredEvent, UseCaseApi } from "../index.ts";
 import { type CardState, initialCardState } from "./card-state.ts";
 import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
-import { computeFeatures } from "./features.ts";
+import { cardFeatures, computeFeatures } from "./features.ts";
 import { LabelEventSchema, TransactionEventSchema } from "./json-schema.ts";
 import {
   encodeTransaction,
@@ -129,6 +129,10 @@ export function fraudApi(options: { seed?: number } = {}): UseCaseApi {
         delete wire.is_fraud;
         return key === undefined ? wire : { ...wire, card_id: key };
       }
+    },
+
+    entityFeatures(state: unknown): Record<string, number> {
+      return cardFeatures(state as CardState);
     },
   };
 }

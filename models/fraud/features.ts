@@ -129,6 +129,89 @@ export function computeFeatures(
   return x;
 }
 
+/** Counts and sums over the card's recent transactions, as of `nowSeconds`. */
+interface WindowAggregates {
+  count1m: number;
+  count1h: number;
+  count24h: number;
+  sum1m: number;
+  sum1h: number;
+  sum24h: number;
+  /** -1 when no transaction in the last 24 h. */
+  max24h: number;
+  newMerchants1h: number;
+  cvvMissing24h: number;
+}
+
+// One scratch result: this runs once per scored event, and the caller reads it at once.
+const scratchWindows: WindowAggregates = {
+  count1m: 0,
+  count1h: 0,
+  count24h: 0,
+  sum1m: 0,
+  sum1h: 0,
+  sum24h: 0,
+  max24h: -1,
+  newMerchants1h: 0,
+  cvvMissing24h: 0,
+};
+
+/**
+ * Windows over the ring of the last RING_SIZE transactions. Ages are compared, not times, so an
+ * event that arrives late (older than the last one) still counts as recent. Returns a shared
+ * object: read it before the next call.
+ */
+function windowAggregates(state: CardState, nowSeconds: number): WindowAggregates {
+  const slots = state.slots;
+  const w = scratchWindows;
+  w.count1m = w.count1h = w.count24h = 0;
+  w.sum1m = w.sum1h = w.sum24h = 0;
+  w.max24h = -1;
+  w.newMerchants1h = w.cvvMissing24h = 0;
+  const filled = Math.min(state.count, RING_SIZE);
+  for (let i = 0; i < filled; i++) {
+    const ageSeconds = nowSeconds - (slots[SLOT_TIMES + i] ?? 0);
+    if (ageSeconds >= 86_400) continue;
+    const amount = (slots[SLOT_AMOUNTS + i] ?? 0) / 100;
+    w.count24h++;
+    w.sum24h += amount;
+    if (amount > w.max24h) w.max24h = amount;
+    if ((state.cvvMissingMask >>> i) & 1) w.cvvMissing24h++;
+    if (ageSeconds >= 3600) continue;
+    w.count1h++;
+    w.sum1h += amount;
+    if ((state.newMerchantMask >>> i) & 1) w.newMerchants1h++;
+    if (ageSeconds >= 60) continue;
+    w.count1m++;
+    w.sum1m += amount;
+  }
+  return w;
+}
+
+/**
+ * The card's own features, from its state alone, as of its last transaction (event time): what
+ * the entity query shows as "current features". Features of a new transaction also depend on the
+ * transaction (its amount, place, merchant, device); the score endpoint returns those.
+ */
+export function cardFeatures(state: CardState): Record<string, number> {
+  const nowSeconds = Math.floor(state.lastTimeMs / 1000);
+  const w = windowAggregates(state, nowSeconds);
+  const count = state.count;
+  return {
+    tx_count_1m: w.count1m,
+    tx_count_1h: w.count1h,
+    tx_count_24h: w.count24h,
+    amount_sum_1m_log: Math.log1p(w.sum1m),
+    amount_sum_1h_log: Math.log1p(w.sum1h),
+    amount_sum_24h_log: Math.log1p(w.sum24h),
+    amount_mean_log: state.amountMeanLog,
+    amount_std_log: count >= 2 ? Math.sqrt(state.amountM2Log / (count - 1)) : 0,
+    history_count_log: Math.log1p(count),
+    new_merchant_count_1h: w.newMerchants1h,
+    cvv_missing_count_24h: w.cvvMissing24h,
+  };
+}
+
 /** Fills the numeric block (NUMERIC_FEATURES order) of `x`. */
 function numericFeatures(state: CardState, tx: Transaction, x: Float64Array): void {
   const slots = state.slots;
@@ -136,34 +219,9 @@ function numericFeatures(state: CardState, tx: Transaction, x: Float64Array): vo
   const amountLog = Math.log1p(tx.amount);
   const nowSeconds = Math.floor(tx.timeMs / 1000);
 
-  // Windows over the ring of the last RING_SIZE transactions. Ages are compared, not times, so an
-  // event that arrives late (older than the last one) still counts as recent.
-  let count1m = 0;
-  let count1h = 0;
-  let count24h = 0;
-  let sum1m = 0;
-  let sum1h = 0;
-  let sum24h = 0;
-  let max24h = -1;
-  let newMerchants1h = 0;
-  let cvvMissing24h = 0;
-  const filled = Math.min(count, RING_SIZE);
-  for (let i = 0; i < filled; i++) {
-    const ageSeconds = nowSeconds - (slots[SLOT_TIMES + i] ?? 0);
-    if (ageSeconds >= 86_400) continue;
-    const amount = (slots[SLOT_AMOUNTS + i] ?? 0) / 100;
-    count24h++;
-    sum24h += amount;
-    if (amount > max24h) max24h = amount;
-    if ((state.cvvMissingMask >>> i) & 1) cvvMissing24h++;
-    if (ageSeconds >= 3600) continue;
-    count1h++;
-    sum1h += amount;
-    if ((state.newMerchantMask >>> i) & 1) newMerchants1h++;
-    if (ageSeconds >= 60) continue;
-    count1m++;
-    sum1m += amount;
-  }
+  const w = windowAggregates(state, nowSeconds);
+  const { count1m, count1h, count24h, sum1m, sum1h, sum24h, max24h } = w;
+  const { newMerchants1h, cvvMissing24h } = w;
 
   const std = count >= 2 ? Math.sqrt(state.amountM2Log / (count - 1)) : 0;
   const zscore = count >= 2 ? (amountLog - state.amountMeanLog) / Math.max(std, ZSCORE_STD_MIN) : 0;

@@ -135,6 +135,12 @@ describe("scoring one event", () => {
     );
     expect(entity.instance).toBe("api-test");
     expect(entity.offset).toBeGreaterThan(0);
+    // Its current features, from the state alone: one transaction seen, in every window.
+    const features = entity.features as Record<string, number>;
+    expect(features.tx_count_24h).toBe(1);
+    expect(features.tx_count_1m).toBe(1);
+    expect(features.history_count_log).toBeCloseTo(Math.log1p(1), 12);
+    expect(features.amount_sum_24h_log).toBeCloseTo(Math.log1p(Number(event.amount)), 2);
     const again = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
     expect((again.body.features as Record<string, number>).is_first_tx).toBe(0);
     expect(again.body.entity_known).toBe(true);

@@ -75,6 +75,7 @@ export function entityRoutes(platform: Platform) {
         usecase: params.usecase,
         key: params.key,
         state: answer.state,
+        ...(answer.features ? { features: answer.features } : {}),
         partition: answer.partition,
         offset: answer.offset,
         instance,
@@ -86,7 +87,7 @@ export function entityRoutes(platform: Platform) {
         key: t.String({ minLength: 1, maxLength: KEY_LENGTH_MAX, description: "The entity key" }),
       }),
       detail: {
-        summary: "An entity's state, from the instance owning its partition",
+        summary: "An entity's state and current features, from the instance owning its partition",
         tags: ["entities"],
       },
     },

@@ -84,3 +84,19 @@ export function setModelVersion(
   shownVersions.set(id, String(version));
   modelVersionInfo.set({ usecase, alias, version: String(version) }, 1);
 }
+
+/**
+ * Creates a use case's training and drift-event series at 0, so that dashboards and alerts read 0
+ * (no run yet, no drift) instead of nothing before the first retraining or state change.
+ */
+export function zeroLifecycleSeries(usecase: string, detectors: readonly string[]): void {
+  for (const outcome of ["promoted", "rejected", "failed"] as const) {
+    trainingRuns.inc({ usecase, outcome }, 0);
+  }
+  trainingDurationSeconds.zero({ usecase });
+  for (const detector of detectors) {
+    for (const state of ["stable", "warning", "drift"] as const) {
+      driftEvents.inc({ usecase, detector, state }, 0);
+    }
+  }
+}

@@ -19,7 +19,7 @@ import type { Log } from "../../runtime/log/log.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { DriftMonitor, type DriftMonitorOptions } from "../drift/monitor.ts";
 import { parseDriftReference } from "../drift/reference.ts";
-import { setModelVersion } from "../lifecycle-metrics.ts";
+import { setModelVersion, zeroLifecycleSeries } from "../lifecycle-metrics.ts";
 import { MlflowRegistry } from "../registry/mlflow-registry.ts";
 import { MlflowRunStore } from "../registry/mlflow-runs.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../registry/types.ts";
@@ -199,6 +199,7 @@ export class UseCaseLifecycle implements LifecycleHooks {
   /** Starts retraining, rollout, the challenger watcher and the commands. */
   async start(context: LifecycleContext): Promise<void> {
     const o = this.o;
+    zeroLifecycleSeries(o.usecase, ["psi", "js", "page_hinkley"]);
     await context.log.ensureTopic({ name: this.driftTopic, partitions: 1 });
     this.context = context;
     this.runs =

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { buildPlatform } from "../actors/platform.ts";
 import { useCases } from "../models/index.ts";
 import { loadConfig } from "../runtime/config.ts";
-import type { Logger } from "../runtime/logger.ts";
+import { silentLogger } from "../runtime/logger.ts";
 
 const ROOT = join(import.meta.dir, "..");
 /** BENCH_WS_CLIENTS=0 gives the baseline: the same stream with nobody watching. */
@@ -49,15 +49,6 @@ async function runClients(url: string, clients: number, seconds: number): Promis
   console.log(JSON.stringify({ messages, bytes, closed }));
 }
 
-const quiet: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child: () => quiet,
-};
-
 async function bench(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-ws-"));
   const train = Bun.spawn(
@@ -85,7 +76,7 @@ async function bench(): Promise<void> {
     COELHO_AUTO_TRAIN: "false",
     COELHO_LOG_FSYNC: "never",
   });
-  const platform = await buildPlatform(config, useCases(config), { logger: quiet });
+  const platform = await buildPlatform(config, useCases(config), { logger: silentLogger });
   await platform.root.start();
   for (let i = 0; i < 600; i++) {
     if ((await platform.notReadyReasons()).length === 0) break;

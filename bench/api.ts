@@ -22,7 +22,7 @@ import { buildPlatform, type Platform } from "../actors/platform.ts";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { useCases } from "../models/index.ts";
 import { loadConfig } from "../runtime/config.ts";
-import type { Logger } from "../runtime/logger.ts";
+import { silentLogger } from "../runtime/logger.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const STEP_SECONDS = Number(process.env.BENCH_API_STEP_SECONDS ?? 5);
@@ -106,15 +106,6 @@ async function runClient(target: string, rate: number, seconds: number, bodiesPa
 
 // ---- the benchmark ------------------------------------------------------------------------------
 
-const quiet: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child: () => quiet,
-};
-
 async function load(
   url: string,
   rate: number,
@@ -152,7 +143,7 @@ async function bench(): Promise<void> {
     COELHO_LOG_FSYNC: "never",
     COELHO_INSTANCE_ID: "primary",
   });
-  const platform = await buildPlatform(config, useCases(config), { logger: quiet });
+  const platform = await buildPlatform(config, useCases(config), { logger: silentLogger });
   await platform.root.start();
   const base = () => `http://127.0.0.1:${platform.httpPort()}`;
   for (let i = 0; i < 600; i++) {
@@ -220,7 +211,7 @@ async function bench(): Promise<void> {
       owner: { instanceId: "primary", url: base() },
     }),
   };
-  const { app } = createHttp(front, { logger: quiet });
+  const { app } = createHttp(front, { logger: silentLogger });
   app.listen({ port: 0, hostname: "127.0.0.1" });
   const frontBase = `http://127.0.0.1:${app.server?.port}`;
   const forwardedUrls = entityUrls.replaceAll(base(), frontBase);

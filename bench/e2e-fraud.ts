@@ -29,22 +29,13 @@ import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
 import { loadConfig } from "../runtime/config.ts";
 import { repartitionTopic } from "../runtime/ingest/rekeyer.ts";
 import type { LogRecord, StoredRecord } from "../runtime/log/log.ts";
-import type { Logger } from "../runtime/logger.ts";
+import { silentLogger } from "../runtime/logger.ts";
 
 const THROUGHPUT_TRANSACTIONS = Number(process.env.BENCH_E2E_TRANSACTIONS ?? 300_000);
 const OFFERED_PER_S = 10_000;
 const OPEN_LOOP_MS = 5_000;
 const WARMUP_MS = 1_000;
 const TICK_MS = 1;
-
-const quiet: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child: () => quiet,
-};
 
 const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-e2e-"));
 try {
@@ -77,7 +68,7 @@ try {
     COELHO_LOG_FSYNC: process.env.BENCH_E2E_FSYNC ?? "always",
     COELHO_CHECKPOINT_INTERVAL_MS: process.env.BENCH_E2E_CHECKPOINT_MS ?? "1000",
   });
-  const platform = await buildPlatform(config, useCases(config), { logger: quiet });
+  const platform = await buildPlatform(config, useCases(config), { logger: silentLogger });
   await platform.root.start();
   const readyBy = Date.now() + 60_000;
   for (;;) {

@@ -14,7 +14,7 @@ import { exportOnnx } from "../models/onnx/export.ts";
 import { loadOnnx, type OnnxScorer, scoreBatch } from "../models/onnx/session.ts";
 import { trainGbt } from "../models/trainers/gbt.ts";
 import { syntheticBinary } from "../models/trainers/synthetic.ts";
-import type { Logger } from "../runtime/logger.ts";
+import { silentLogger } from "../runtime/logger.ts";
 
 const COLS = 33;
 const TREES = 150;
@@ -23,15 +23,6 @@ const SATURATE_MS = 3_000;
 const OFFERED_ROWS_PER_S = 10_000;
 const OPEN_LOOP_MS = 5_000;
 const WARMUP_MS = 500;
-
-const quiet: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child: () => quiet,
-};
 
 function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
@@ -80,7 +71,7 @@ async function newActor(waitMaxMs: number): Promise<InferenceActor> {
     waitMaxMs,
     mailbox: { capacity: 10_000, overflow: "backpressure" },
     maxPendingSenders: 100_000,
-    logger: quiet,
+    logger: silentLogger,
   });
   actor.setChampion({ version: "1", scorer: await load() });
   await actor.start();

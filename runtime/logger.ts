@@ -76,3 +76,13 @@ export function createLogger(bindings: Record<string, unknown> = {}): Logger {
 }
 
 export const log = createLogger();
+
+/** A logger that drops everything: for tests and benchmarks whose own lines would be noise. */
+export const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  fatal: () => {},
+  child: () => silentLogger,
+};

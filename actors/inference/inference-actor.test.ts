@@ -7,7 +7,7 @@ import {
   MailboxFullError,
   ValidationError,
 } from "../../runtime/errors.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 import { InferenceFailedError, NoChampionError, ScorerUnusableError } from "./errors.ts";
 import { evalRows, gbtBytes, load, newProbe, type Probe, probed } from "./fixtures.ts";
 import { createInferenceActor, type InferenceActorOptions } from "./inference-actor.ts";
@@ -24,15 +24,6 @@ const X = evalRows(ROWS, COLS, 9);
 /** Each model's output on every row of X, straight from scoreBatch. */
 const expected: Float32Array[] = [];
 const opened: OnnxScorer[] = [];
-
-const quiet: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child: () => quiet,
-};
 
 function row(r: number): Float32Array {
   return X.subarray(r * COLS, (r + 1) * COLS);
@@ -51,7 +42,7 @@ function actorWith(options: Partial<InferenceActorOptions> = {}) {
     batchMax: 64,
     waitMaxMs: 1,
     mailbox: { capacity: 1_024, overflow: "backpressure" },
-    logger: quiet,
+    logger: silentLogger,
     // Releasing is checked where it matters; elsewhere afterAll frees every session.
     releaseScorer: async () => {},
     ...options,

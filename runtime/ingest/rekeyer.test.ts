@@ -6,18 +6,10 @@ import { counterModel } from "../../models/counter/model.ts";
 import { type EmbeddedLog, openEmbeddedLog } from "../log/embedded/index.ts";
 import type { LogRecord, StoredRecord } from "../log/log.ts";
 import { partitionForString } from "../log/partitioner.ts";
-import type { Logger } from "../logger.ts";
+import { silentLogger } from "../logger.ts";
 import { SOURCE_OFFSET_HEADER, SOURCE_TOPIC_HEADER } from "../shard/shard.ts";
 import { Rekeyer } from "./rekeyer.ts";
 
-const quiet: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  child: () => quiet,
-};
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
 
@@ -59,7 +51,7 @@ describe("re-keying", () => {
       targetTopic: "target",
       maxEventBytes: 1024,
       keyedTopics: new Set(["keyed"]),
-      logger: quiet,
+      logger: silentLogger,
     }));
 
   test("unkeyed input is keyed by the entity in its body, onto that key's partition; bad input goes to the source's dead letters", async () => {
@@ -106,7 +98,7 @@ describe("re-keying", () => {
       targetTopic: "target",
       maxEventBytes: 1024,
       commitIntervalMs: 100,
-      logger: quiet,
+      logger: silentLogger,
     });
     const tp = { topic: "raw", partition: 2 };
     for (let i = 0; i < 3; i++) {
@@ -127,7 +119,7 @@ describe("re-keying", () => {
       targetTopic: "target",
       maxEventBytes: 1024,
       commitIntervalMs: 60_000,
-      logger: quiet,
+      logger: silentLogger,
     });
     const tp = { topic: "raw", partition: 1 };
     await log.append("raw", 1, [{ key: null, value: bytes('{"key":"gina","value":1}') }]);

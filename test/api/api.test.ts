@@ -3,13 +3,14 @@
  * (embedded log, a trained champion, the real registry): every route, and each error status a
  * user can meet (400, 401, 403, 404, 409, 413, 422, 503).
  */
+
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHttp } from "../../actors/http/app.ts";
 import type { Platform } from "../../actors/platform.ts";
 import { commands } from "../../runtime/introspection/commands.ts";
 import { machines } from "../../runtime/introspection/machines.ts";
 import { platformEvents } from "../../runtime/introspection/platform-events.ts";
-import { quietLogger } from "../support/kafka-broker.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 import { waitFor } from "../support/platform-process.ts";
 import {
   ADMIN_TOKEN,
@@ -74,7 +75,7 @@ describe("health and metrics", () => {
       ...served.platform,
       degradedReasons: () => ["fraud: model registry unreachable: http://mlflow:5000"],
     };
-    const { app, close } = createHttp(platform, { logger: quietLogger });
+    const { app, close } = createHttp(platform, { logger: silentLogger });
     try {
       const degraded = await call(app, "GET", "/health/ready");
       expect(degraded.status).toBe(200);
@@ -209,7 +210,7 @@ describe("forwarding to the owner (Kafka mode, several instances)", () => {
           ? { kind: "not_owned", partition: 0, owner }
           : { kind: "unknown_usecase" },
     };
-    return createHttp(platform, { logger: quietLogger });
+    return createHttp(platform, { logger: silentLogger });
   }
 
   test("scoring and entity queries are answered by the owner, one hop only", async () => {

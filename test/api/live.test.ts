@@ -4,6 +4,7 @@
  * platform events (drift, model), clear errors for bad subscriptions, and the bounded per-client
  * buffer (a client that stops reading is dropped).
  */
+
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { connect as tcpConnect } from "node:net";
 import { createHttp } from "../../actors/http/app.ts";
@@ -15,7 +16,7 @@ import {
 } from "../../actors/http/live/hub.ts";
 import { fraudEvents } from "../../models/fraud/simulator/events.ts";
 import { platformEvents } from "../../runtime/introspection/platform-events.ts";
-import { quietLogger } from "../support/kafka-broker.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 import { waitFor } from "../support/platform-process.ts";
 import { startTestPlatform, type TestPlatform } from "./support.ts";
 
@@ -148,7 +149,7 @@ test("a client that stops reading is dropped once its send buffer is over the bo
   const hub = new LiveHub({
     platform: served.platform,
     events: platformEvents,
-    logger: quietLogger,
+    logger: silentLogger,
     bufferedBytesMax: 1024,
   });
   let buffered = 0;
@@ -194,7 +195,7 @@ function maskedFrame(text: string): Buffer {
 }
 
 test("a real client that stops reading is dropped while a reading one keeps its stream", async () => {
-  const { app, hub } = createHttp(served.platform, { logger: quietLogger });
+  const { app, hub } = createHttp(served.platform, { logger: silentLogger });
   app.listen({ port: 0, hostname: "127.0.0.1" });
   const port = app.server?.port as number;
   const reader = new WebSocket(`ws://127.0.0.1:${port}/ws`);

@@ -3,6 +3,7 @@
  * cases, a champion trained the way a user trains one (the train CLI, small), and the HTTP app for
  * `app.handle(new Request(...))`. Nothing listens on a port unless a test asks for one.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { createHttp } from "../../actors/http/app.ts";
 import { buildPlatform, type Platform } from "../../actors/platform.ts";
 import { useCases } from "../../models/index.ts";
 import { loadConfig } from "../../runtime/config.ts";
-import { quietLogger } from "../support/kafka-broker.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 import { waitFor } from "../support/platform-process.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -72,9 +73,9 @@ export async function startTestPlatform(
     COELHO_MAX_BODY_BYTES: "4096",
     ...options.env,
   });
-  const platform = await buildPlatform(config, useCases(config), { logger: quietLogger });
+  const platform = await buildPlatform(config, useCases(config), { logger: silentLogger });
   await platform.root.start();
-  const { app, hub, close } = createHttp(platform, { logger: quietLogger });
+  const { app, hub, close } = createHttp(platform, { logger: silentLogger });
   await waitFor("the platform's partitions (and champion) to be ready", 30_000, async () => {
     const reasons = await platform.notReadyReasons();
     const waiting = reasons.filter((r) => !(options.champion === false && /champion/.test(r)));

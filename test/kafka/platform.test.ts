@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 import {
   compareStates,
   type Expected,
@@ -14,7 +15,7 @@ import {
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
-import { ensureBroker, quietLogger, restartBroker, uniqueName } from "../support/kafka-broker.ts";
+import { ensureBroker, restartBroker, uniqueName } from "../support/kafka-broker.ts";
 import { runKillLoop } from "../support/kill-loop.ts";
 import { startPlatform, waitFor } from "../support/platform-process.ts";
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
   log = await openKafkaLog({
     brokers: [brokers],
     clientId: uniqueName("test"),
-    logger: quietLogger,
+    logger: silentLogger,
   });
 });
 

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 import {
   type CounterState,
   compareStates,
@@ -16,7 +17,7 @@ import {
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
-import { ensureBroker, quietLogger, uniqueName } from "../support/kafka-broker.ts";
+import { ensureBroker, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
 
 setDefaultTimeout(300_000);
@@ -32,7 +33,7 @@ beforeAll(async () => {
   log = await openKafkaLog({
     brokers: [brokers],
     clientId: uniqueName("scale"),
-    logger: quietLogger,
+    logger: silentLogger,
   });
 });
 

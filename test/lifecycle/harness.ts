@@ -6,6 +6,7 @@
  * rollout, challenger watcher). Only the consumer group and shard actors are left out: events
  * reach the processor in event-time order from the simulator, as one partition would deliver them.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,7 +45,7 @@ import { MachineRegistry } from "../../runtime/introspection/machines.ts";
 import { PlatformEvents } from "../../runtime/introspection/platform-events.ts";
 import { openEmbeddedLog } from "../../runtime/log/embedded/index.ts";
 import type { Log, StoredRecord } from "../../runtime/log/log.ts";
-import { quietLogger } from "../support/kafka-broker.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 
 export const DAY_MS = 86_400_000;
 export const START_MS = Date.UTC(2025, 0, 1);
@@ -132,7 +133,7 @@ export class LifecycleHarness {
       usecase: "fraud",
       featureCount: result.gbt.schema.names.length,
       mailbox: { capacity: 100_000, overflow: "backpressure" },
-      logger: quietLogger,
+      logger: silentLogger,
     });
     await this.inference.start();
     this.watcher = new ChampionWatcher({
@@ -140,7 +141,7 @@ export class LifecycleHarness {
       registry: this.registry,
       inference: this.inference,
       pollMs: 200,
-      logger: quietLogger,
+      logger: silentLogger,
     });
     await this.watcher.start();
     this.lifecycle = fraudLifecycle("fraud", {
@@ -155,7 +156,7 @@ export class LifecycleHarness {
       inference: this.inference,
       dataDir: this.dir,
       isLeader: () => true,
-      logger: quietLogger,
+      logger: silentLogger,
       championVersion: () => this.watcher.serving()?.version ?? null,
       pollMs: 200,
     });

@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 import { writeCounterEvents } from "../support/counter-workload.ts";
-import { ensureBroker, quietLogger, uniqueName } from "../support/kafka-broker.ts";
+import { ensureBroker, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
 
 const PARTITIONS = 3;
@@ -40,7 +41,7 @@ beforeAll(async () => {
   log = await openKafkaLog({
     brokers: [brokers],
     clientId: uniqueName("obs"),
-    logger: quietLogger,
+    logger: silentLogger,
   });
 });
 

@@ -4,7 +4,6 @@
  * process and shared by every test file; stopped when the process exits if this process started it.
  */
 import { spawnSync } from "bun";
-import type { Logger } from "../../runtime/logger.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 
@@ -55,13 +54,3 @@ export function restartBroker(): void {
 export function uniqueName(what: string): string {
   return `${what}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
-
-/** A logger that drops everything: the tests' own KafkaLog would otherwise log every restart. */
-export const quietLogger: Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  fatal: () => {},
-  child: () => quietLogger,
-};

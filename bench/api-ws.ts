@@ -13,8 +13,8 @@ import { buildPlatform } from "../actors/platform.ts";
 import { useCases } from "../models/index.ts";
 import { loadConfig } from "../runtime/config.ts";
 import { silentLogger } from "../runtime/logger.ts";
+import { trainFraudChampion } from "../test/support/train-champion.ts";
 
-const ROOT = join(import.meta.dir, "..");
 /** BENCH_WS_CLIENTS=0 gives the baseline: the same stream with nobody watching. */
 const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 200);
 const RUN_SECONDS = Number(process.env.BENCH_WS_SECONDS ?? 40);
@@ -51,22 +51,8 @@ async function runClients(url: string, clients: number, seconds: number): Promis
 
 async function bench(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-ws-"));
-  const train = Bun.spawn(
-    [
-      "bun",
-      join(ROOT, "models", "train-cli.ts"),
-      "fraud",
-      "--data-dir",
-      dataDir,
-      "--days",
-      "30",
-      "--cards",
-      "1000",
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  await new Response(train.stdout).text();
-  if ((await train.exited) !== 0) throw new Error("training the champion failed");
+  const trained = await trainFraudChampion(dataDir, { days: 30, cards: 1000 });
+  if (trained.code !== 0) throw new Error("training the champion failed");
   const config = loadConfig({
     COELHO_DATA_DIR: dataDir,
     COELHO_HTTP_PORT: "0",

@@ -23,8 +23,8 @@ import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { useCases } from "../models/index.ts";
 import { loadConfig } from "../runtime/config.ts";
 import { silentLogger } from "../runtime/logger.ts";
+import { trainFraudChampion } from "../test/support/train-champion.ts";
 
-const ROOT = join(import.meta.dir, "..");
 const STEP_SECONDS = Number(process.env.BENCH_API_STEP_SECONDS ?? 5);
 const RATES = [1_000, 2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 16_000];
 
@@ -127,13 +127,9 @@ function line(name: string, r: LoadResult, rate: number): string {
 
 async function bench(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-api-"));
-  const train = Bun.spawn(
-    ["bun", join(ROOT, "models", "train-cli.ts"), "fraud", "--data-dir", dataDir],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const trained = (await new Response(train.stdout).text()).trim().split("\n").at(-1);
-  if ((await train.exited) !== 0) throw new Error("training the champion failed");
-  console.log(`champion: ${trained}`);
+  const train = await trainFraudChampion(dataDir);
+  if (train.code !== 0) throw new Error("training the champion failed");
+  console.log(`champion: ${train.stdout.trim().split("\n").at(-1)}`);
   const config = loadConfig({
     COELHO_DATA_DIR: dataDir,
     COELHO_HTTP_PORT: "0",

@@ -30,6 +30,7 @@ import { loadConfig } from "../runtime/config.ts";
 import { repartitionTopic } from "../runtime/ingest/rekeyer.ts";
 import type { LogRecord, StoredRecord } from "../runtime/log/log.ts";
 import { silentLogger } from "../runtime/logger.ts";
+import { trainFraudChampion } from "../test/support/train-champion.ts";
 
 const THROUGHPUT_TRANSACTIONS = Number(process.env.BENCH_E2E_TRANSACTIONS ?? 300_000);
 const OFFERED_PER_S = 10_000;
@@ -41,13 +42,8 @@ const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-e2e-"));
 try {
   // ---- a champion, trained as a user would ------------------------------------------------------
   const trainStarted = performance.now();
-  const train = Bun.spawn(
-    ["bun", join(import.meta.dir, "..", "models", "train-cli.ts"), "fraud", "--data-dir", dataDir],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  if ((await train.exited) !== 0) {
-    throw new Error(`training failed: ${await new Response(train.stderr).text()}`);
-  }
+  const train = await trainFraudChampion(dataDir);
+  if (train.code !== 0) throw new Error(`training failed: ${train.stderr}`);
   const registry = await openSqliteRegistry({ dataDir });
   const champion = await registry.alias("fraud", "champion");
   if (!champion) throw new Error("training registered no champion");

@@ -16,6 +16,7 @@ import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import type { Log, LogRecord } from "../runtime/log/log.ts";
 import { cleanEnv, freePort, startPlatform, waitFor } from "./support/platform-process.ts";
+import { trainFraudChampion } from "./support/train-champion.ts";
 
 setDefaultTimeout(240_000);
 const ORIGINAL_TOPIC = "transaction_fraud_detection";
@@ -55,25 +56,9 @@ function badEvent(kind: "missing amount" | "negative amount" | "bad timestamp", 
 
 /** A champion, trained and registered the way a user does it (small, to keep the test short). */
 async function trainChampion(dataDir: string): Promise<void> {
-  const train = Bun.spawn(
-    [
-      "bun",
-      "models/train-cli.ts",
-      "fraud",
-      "--data-dir",
-      dataDir,
-      "--days",
-      "30",
-      "--cards",
-      "800",
-      "--seed",
-      "3",
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const trainOut = await new Response(train.stdout).text();
-  expect(await train.exited).toBe(0);
-  expect(trainOut).toContain("as champion");
+  const { code, stdout } = await trainFraudChampion(dataDir, { days: 30, cards: 800, seed: 3 });
+  expect(code).toBe(0);
+  expect(stdout).toContain("as champion");
 }
 
 async function readAll<T>(log: Log, topic: string): Promise<{ partition: number; value: T }[]> {

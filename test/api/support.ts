@@ -13,36 +13,21 @@ import { useCases } from "../../models/index.ts";
 import { loadConfig } from "../../runtime/config.ts";
 import { silentLogger } from "../../runtime/logger.ts";
 import { waitFor } from "../support/platform-process.ts";
+import { trainFraudChampion } from "../support/train-champion.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 export const ALLOWED_ORIGIN = "http://dashboard.example:8080";
 
 /** Trains and registers a small fraud champion into `dataDir` (as `bun run train` does). */
 export async function trainChampion(dataDir: string, seed = 3, promote = true): Promise<void> {
-  const train = Bun.spawn(
-    [
-      "bun",
-      join(ROOT, "models", "train-cli.ts"),
-      "fraud",
-      "--data-dir",
-      dataDir,
-      "--days",
-      "30",
-      "--cards",
-      "400",
-      "--seed",
-      String(seed),
-      ...(promote ? [] : ["--no-promote"]),
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const [out, err] = await Promise.all([
-    new Response(train.stdout).text(),
-    new Response(train.stderr).text(),
-  ]);
-  if ((await train.exited) !== 0 || !out.includes("registered fraud version")) {
-    throw new Error(`training the test champion failed: ${err.slice(-500)}`);
+  const { code, stdout, stderr } = await trainFraudChampion(dataDir, {
+    days: 30,
+    cards: 400,
+    seed,
+    promote,
+  });
+  if (code !== 0 || !stdout.includes("registered fraud version")) {
+    throw new Error(`training the test champion failed: ${stderr.slice(-500)}`);
   }
 }
 

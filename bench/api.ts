@@ -24,6 +24,7 @@ import { useCases } from "../models/index.ts";
 import { loadConfig } from "../runtime/config.ts";
 import { silentLogger } from "../runtime/logger.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
+import { quantile } from "./support/stats.ts";
 
 const STEP_SECONDS = Number(process.env.BENCH_API_STEP_SECONDS ?? 5);
 const RATES = [1_000, 2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 16_000];
@@ -39,10 +40,6 @@ interface LoadResult {
 }
 
 // ---- the load generator (its own process) ------------------------------------------------------
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
 
 /** Open loop: each 1 ms tick sends what the clock says is due; latency from each send. */
 async function runClient(target: string, rate: number, seconds: number, bodiesPath: string) {

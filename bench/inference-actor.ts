@@ -15,6 +15,7 @@ import { loadOnnx, type OnnxScorer, scoreBatch } from "../models/onnx/session.ts
 import { trainGbt } from "../models/trainers/gbt.ts";
 import { syntheticBinary } from "../models/trainers/synthetic.ts";
 import { silentLogger } from "../runtime/logger.ts";
+import { quantile } from "./support/stats.ts";
 
 const COLS = 33;
 const TREES = 150;
@@ -23,10 +24,6 @@ const SATURATE_MS = 3_000;
 const OFFERED_ROWS_PER_S = 10_000;
 const OPEN_LOOP_MS = 5_000;
 const WARMUP_MS = 500;
-
-function quantile(sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
 
 const ds = syntheticBinary({ rows: 50_000, cols: COLS, seed: 1, missingRate: 0.02 });
 const model = trainGbt(ds, { rounds: TREES, maxDepth: 6 });

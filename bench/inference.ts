@@ -15,16 +15,13 @@ import {
 } from "../models/trainers/logistic.ts";
 import type { TrainedModel } from "../models/trainers/predict.ts";
 import { syntheticBinary } from "../models/trainers/synthetic.ts";
+import { quantile } from "./support/stats.ts";
 
 const COLS = 30;
 const BATCH = 256;
 const SINGLE_CALLS = 20_000;
 const BATCH_CALLS = 2_000;
 const WARMUP_CALLS = 500;
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
 
 /** p50 and p99 in µs of `calls` runs of `fn`, after a warm-up. */
 async function latency(calls: number, fn: (i: number) => unknown): Promise<[number, number]> {

@@ -180,10 +180,7 @@ export class KafkaLog implements Log {
   private async waitForTopic(topic: string): Promise<void> {
     const deadline = Date.now() + Math.max(10_000, this.options.requestTimeoutMs);
     for (;;) {
-      const { topics } = await this.call(`ensureTopic ${topic}`, () =>
-        this.admin.fetchTopicMetadata(),
-      );
-      const found = topics.find((t) => t.name === topic);
+      const found = await this.topicMetadata(`ensureTopic ${topic}`, topic);
       if (found && found.partitions.length > 0 && found.partitions.every((p) => p.leader >= 0)) {
         this.partitionCounts.set(topic, found.partitions.length);
         return;
@@ -205,14 +202,18 @@ export class KafkaLog implements Log {
   }
 
   /**
-   * Asks the cluster. All topics' metadata is fetched (one request): asking for a missing topic by
-   * name makes kafkajs retry it as if it were still being created.
+   * The topic's metadata, or undefined when the cluster does not list it. All topics' metadata is
+   * fetched (one request): asking for a missing topic by name makes kafkajs retry it as if it were
+   * still being created.
    */
+  private async topicMetadata(operation: string, topic: string) {
+    const { topics } = await this.call(operation, () => this.admin.fetchTopicMetadata());
+    return topics.find((t) => t.name === topic);
+  }
+
+  /** Asks the cluster (see topicMetadata) and caches the answer. */
   private async refreshPartitionCount(topic: string): Promise<number> {
-    const { topics } = await this.call(`partitionCount ${topic}`, () =>
-      this.admin.fetchTopicMetadata(),
-    );
-    const found = topics.find((t) => t.name === topic);
+    const found = await this.topicMetadata(`partitionCount ${topic}`, topic);
     if (!found) {
       this.partitionCounts.delete(topic);
       throw new ValidationError("topic", `"${topic}" does not exist; create it with ensureTopic`);

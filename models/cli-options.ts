@@ -7,6 +7,24 @@
 export class UsageError extends Error {}
 
 /**
+ * `parse(argv)`; when it throws, prints the message (if any) and `usage` to stderr and exits: 0
+ * for `--help` (an empty UsageError), 2 for bad usage (including parseArgs' unknown flags).
+ */
+export function parseOrExit<T>(
+  usage: string,
+  parse: (argv: string[]) => T,
+  argv: string[] = process.argv.slice(2),
+): T {
+  try {
+    return parse(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(message ? `${message}\n${usage}` : usage);
+    process.exit(message ? 2 : 0);
+  }
+}
+
+/**
  * The value of a numeric flag, or undefined when it was not given.
  * @throws UsageError e.g. `--days: "x" is not valid; expected a number from 1 to 366`
  */

@@ -5,11 +5,11 @@
  *
  * The token comes from `--token` or `COELHO_ADMIN_TOKEN`. Progress goes to stderr (redrawn in
  * place on a terminal, one line per step otherwise); the outcome goes to stdout as one line.
- * Exit status: 0 the run ended (promoted to challenger or rejected by validation), 1 the run failed
- * or the platform refused, 2 bad usage.
+ * Exit status: 0 the run ended (promoted to challenger or rejected by validation) or --help,
+ * 1 the run failed or the platform refused, 2 bad usage.
  */
 import { parseArgs } from "node:util";
-import { numberOption, UsageError } from "./cli-options.ts";
+import { numberOption, parseOrExit, UsageError } from "./cli-options.ts";
 
 const USAGE = `usage: bun run retrain <usecase> [options]
   --url URL      the platform's HTTP address (default http://127.0.0.1:3000)
@@ -131,14 +131,7 @@ function follow(options: Options, started: () => Promise<void>): Promise<Progres
 }
 
 async function main(): Promise<number> {
-  let options: Options;
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(message ? `${message}\n${USAGE}` : USAGE);
-    return 2;
-  }
+  const options = parseOrExit(USAGE, parse);
   const start = async () => {
     console.error(`retraining ${options.usecase} on ${options.url}`);
     const response = await fetch(`${options.url}/api/v1/models/${options.usecase}/retrain`, {

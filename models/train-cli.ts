@@ -20,7 +20,7 @@ import {
   READ_RECORDS_MAX,
 } from "../runtime/log/embedded/index.ts";
 import type { Log, StoredRecord } from "../runtime/log/log.ts";
-import { numberOption, UsageError } from "./cli-options.ts";
+import { numberOption, parseOrExit, UsageError } from "./cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./fraud/entity.ts";
 import { formatEvaluationTable } from "./fraud/evaluate.ts";
 import { type Label, parseLabel, parseTransaction, type Transaction } from "./fraud/schema.ts";
@@ -192,14 +192,7 @@ function simulated(options: Options): History {
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ");
 
 async function main(): Promise<void> {
-  let options: Options;
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(message ? `${message}\n${USAGE}` : USAGE);
-    process.exit(message ? 2 : 0);
-  }
+  const options = parseOrExit(USAGE, parse);
   const history = options.fromLog ? await historyFromLog(options) : simulated(options);
   const result = trainFraudModels({
     transactions: history.transactions,

@@ -9,7 +9,7 @@
  * record: `{"topic": ..., "key": ..., "timestampMs": ..., "value": {...}}`.
  */
 import { parseArgs } from "node:util";
-import { numberOption, UsageError } from "../cli-options.ts";
+import { numberOption, parseOrExit, UsageError } from "../cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./entity.ts";
 import { type DriftSpec, parseDriftSpec } from "./simulator/drift.ts";
 import { fraudEvents } from "./simulator/events.ts";
@@ -165,14 +165,7 @@ async function produceToLog(options: Parsed): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  let options: Parsed;
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(message ? `${message}\n${USAGE}` : USAGE);
-    process.exit(message ? 2 : 0);
-  }
+  const options = parseOrExit(USAGE, parse);
   if (options.out !== undefined) await writeJsonLines(options);
   else await produceToLog(options);
 }

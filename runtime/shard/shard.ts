@@ -385,7 +385,7 @@ export class Shard<S, E> {
   private async sendToDeadLetters(
     items: { record: StoredRecord; error: ValidationError }[],
   ): Promise<void> {
-    const byTopic = new Map<string, { partition: number; records: LogRecord[] }>();
+    const byTopic = new Map<string, { topic: string; partition: number; records: LogRecord[] }>();
     for (const { record, error } of items) {
       const sourceTopic = record.headers[SOURCE_TOPIC_HEADER];
       const sourcePartition = Number(record.headers[SOURCE_PARTITION_HEADER]);
@@ -404,15 +404,14 @@ export class Shard<S, E> {
       const id = `${topic}\u0000${partition}`;
       const group = byTopic.get(id);
       if (group) group.records.push(letter);
-      else byTopic.set(id, { partition, records: [letter] });
+      else byTopic.set(id, { topic, partition, records: [letter] });
       deadLetterEvents.inc({ topic, reason: error.code });
     }
-    for (const [id, { partition, records }] of byTopic) {
-      const topic = id.slice(0, id.indexOf("\u0000"));
+    for (const { topic, partition, records } of byTopic.values()) {
       await this.options.log.append(deadLetterTopic(topic), partition, records);
     }
     this.options.logger.warn("events sent to the dead-letter topic", {
-      topics: [...byTopic.keys()].map((id) => deadLetterTopic(id.slice(0, id.indexOf("\u0000")))),
+      topics: [...byTopic.values()].map(({ topic }) => deadLetterTopic(topic)),
       count: items.length,
       firstReason: items[0]?.error.message,
     });

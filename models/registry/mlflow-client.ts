@@ -19,6 +19,15 @@ export class MlflowError extends CoelhoError {
   }
 }
 
+/** True when MLflow answered that the resource does not exist. */
+export function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof MlflowError &&
+    (error.mlflowCode === "RESOURCE_DOES_NOT_EXIST" ||
+      (error.mlflowCode === "INVALID_PARAMETER_VALUE" && /not found/i.test(error.message)))
+  );
+}
+
 export interface MlflowClientOptions {
   /** The tracking server, e.g. `http://127.0.0.1:5000`. */
   url: string;
@@ -59,6 +68,31 @@ export class MlflowClient {
   }
 
   /** POST (or another method) with a JSON body. */
+  /**
+   * The id of the experiment named `name`, created when it does not exist (another process
+   * creating it at the same moment is fine: its id is read back).
+   */
+  async experimentId(name: string): Promise<string> {
+    try {
+      const { experiment } = await this.get<{ experiment: { experiment_id: string } }>(
+        "experiments/get-by-name",
+        { experiment_name: name },
+      );
+      return experiment.experiment_id;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    try {
+      const created = await this.post<{ experiment_id: string }>("experiments/create", { name });
+      return created.experiment_id;
+    } catch (error) {
+      if (!(error instanceof MlflowError && error.mlflowCode === "RESOURCE_ALREADY_EXISTS")) {
+        throw error;
+      }
+      return this.experimentId(name);
+    }
+  }
+
   post<T>(path: string, body: unknown, method = "POST"): Promise<T> {
     return this.call<T>(
       method,

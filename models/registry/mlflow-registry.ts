@@ -17,7 +17,7 @@
  */
 import { CoelhoError, ValidationError } from "../../runtime/errors.ts";
 import { VersionNotFoundError } from "./errors.ts";
-import { MlflowClient, MlflowError } from "./mlflow-client.ts";
+import { isNotFound, MlflowClient, MlflowError } from "./mlflow-client.ts";
 import type {
   AliasAssignment,
   AliasName,
@@ -69,14 +69,6 @@ export async function openMlflowRegistry(options: MlflowRegistryOptions): Promis
   const registry = new MlflowRegistry(options);
   await registry.ping();
   return registry;
-}
-
-function isNotFound(error: unknown): boolean {
-  return (
-    error instanceof MlflowError &&
-    (error.mlflowCode === "RESOURCE_DOES_NOT_EXIST" ||
-      (error.mlflowCode === "INVALID_PARAMETER_VALUE" && /not found/i.test(error.message)))
-  );
 }
 
 function sha256Hex(bytes: Uint8Array): string {
@@ -299,34 +291,7 @@ export class MlflowRegistry implements ModelRegistry {
   private async experiment(usecase: string): Promise<string> {
     const cached = this.experiments.get(usecase);
     if (cached) return cached;
-    const name = `${this.prefix}${usecase}`;
-    let id: string;
-    try {
-      const { experiment } = await this.client.get<{ experiment: { experiment_id: string } }>(
-        "experiments/get-by-name",
-        { experiment_name: name },
-      );
-      id = experiment.experiment_id;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      try {
-        ({ experiment_id: id } = await this.client.post<{ experiment_id: string }>(
-          "experiments/create",
-          { name },
-        ));
-      } catch (createError) {
-        // Another instance created it in between.
-        if (
-          !(
-            createError instanceof MlflowError &&
-            createError.mlflowCode === "RESOURCE_ALREADY_EXISTS"
-          )
-        ) {
-          throw createError;
-        }
-        return this.experiment(usecase);
-      }
-    }
+    const id = await this.client.experimentId(`${this.prefix}${usecase}`);
     this.experiments.set(usecase, id);
     return id;
   }

@@ -92,20 +92,7 @@ export class MlflowRunStore implements RunStore {
   private async experiment(usecase: string): Promise<string> {
     const cached = this.experiments.get(usecase);
     if (cached) return cached;
-    const name = `${this.prefix}${usecase}`;
-    let id: string;
-    try {
-      const { experiment } = await this.client.get<{ experiment: { experiment_id: string } }>(
-        "experiments/get-by-name",
-        { experiment_name: name },
-      );
-      id = experiment.experiment_id;
-    } catch {
-      ({ experiment_id: id } = await this.client.post<{ experiment_id: string }>(
-        "experiments/create",
-        { name },
-      ));
-    }
+    const id = await this.client.experimentId(`${this.prefix}${usecase}`);
     this.experiments.set(usecase, id);
     return id;
   }

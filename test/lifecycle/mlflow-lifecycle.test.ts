@@ -58,6 +58,10 @@ test("a retraining cycle leaves its experiment, runs, metrics, artifact, version
   expect(run.outcome).toBe("promoted");
   // The candidate is the challenger (in shadow); the API's promote makes it the champion.
   expect(await harness.commands.run("fraud", "promote", {})).toEqual({ version: first + 1 });
+  // The watcher reads the alias on its own schedule: the next test starts from the new champion.
+  await waitFor("the promoted champion to serve", 30_000, () =>
+    harness.watcher.serving()?.version === first + 1 ? true : undefined,
+  );
 
   const experiment = await api("experiments/get-by-name?experiment_name=coelho/fraud");
   const id = experiment.experiment.experiment_id;
@@ -84,18 +88,22 @@ test("a retraining cycle leaves its experiment, runs, metrics, artifact, version
 test("MLflow down: the champion keeps serving every event; MLflow back: an alias move is picked up", async () => {
   const serving = harness.watcher.serving()?.version;
   await server.pause();
-  const before = harness.transactions;
-  await harness.runUntil(harness.clockMs + DAY_MS, { eventsPerSecond: 1e9 });
-  expect(harness.transactions).toBeGreaterThan(before);
-  expect(await harness.log.endOffset("fraud.scores", 0)).toBe(harness.transactions);
-  expect(harness.watcher.serving()?.version).toBe(serving);
-  await waitFor(
-    "the lifecycle to report the registry degraded",
-    15_000,
-    () => harness.lifecycle.problem() ?? undefined,
-  );
-  expect(harness.lifecycle.problem()).toContain("unreachable");
-  await server.resume();
+  try {
+    const before = harness.transactions;
+    await harness.runUntil(harness.clockMs + DAY_MS, { eventsPerSecond: 1e9 });
+    expect(harness.transactions).toBeGreaterThan(before);
+    expect(await harness.log.endOffset("fraud.scores", 0)).toBe(harness.transactions);
+    expect(harness.watcher.serving()?.version).toBe(serving);
+    await waitFor(
+      "the lifecycle to report the registry degraded",
+      15_000,
+      () => harness.lifecycle.problem() ?? undefined,
+    );
+    expect(harness.lifecycle.problem()).toContain("unreachable");
+  } finally {
+    // Whatever failed above, the next test needs the server back.
+    await server.resume();
+  }
   // Another instance (or a person) rolls back while this one was cut off: it catches up.
   await new MlflowRegistry({ url: server.url }).setAlias("fraud", "champion", 1);
   await waitFor("the rolled-back champion to serve", 30_000, () =>

@@ -4,7 +4,7 @@
  * it restores), restarted, and at the end every entity's state must equal a fold of the input
  * computed here, independently. Bad events go to the dead-letter topic and the stream goes on.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,9 @@ import {
 } from "./support/counter-workload.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
 import { startPlatform } from "./support/platform-process.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const TOPIC = "counter.events";
 const PARTITIONS = 4;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type OnnxScorer, releaseOnnx, scoreBatch } from "../../models/onnx/session.ts";
 import { Supervisor } from "../../runtime/actor/supervisor.ts";
 import {
@@ -11,6 +11,9 @@ import { silentLogger } from "../../runtime/logger.ts";
 import { InferenceFailedError, NoChampionError, ScorerUnusableError } from "./errors.ts";
 import { evalRows, gbtBytes, load, newProbe, type Probe, probed } from "./fixtures.ts";
 import { createInferenceActor, type InferenceActorOptions } from "./inference-actor.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const COLS = 8;
 const ROWS = 2_000;

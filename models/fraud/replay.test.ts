@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { StoredRecord } from "../../runtime/log/log.ts";
 import type { CardState } from "./card-state.ts";
 import { fraudEntityModel } from "./entity.ts";
@@ -7,6 +7,9 @@ import { replayDataset } from "./replay.ts";
 import { IMPOSSIBLE_SPEED_KMH, rulesScore } from "./rules.ts";
 import type { LabelEvent, Transaction } from "./schema.ts";
 import { fraudEvents } from "./simulator/events.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const schema = buildFeatureSchema({ encoding: "onehot" });
 

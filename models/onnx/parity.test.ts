@@ -2,7 +2,7 @@
  * ONNX parity: the TypeScript predictors and onnxruntime-node agree on every row, and route every
  * row through the same leaves, including rows placed exactly on split thresholds.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type GbtModel, trainGbt } from "../trainers/gbt.ts";
 import { flattenTrees, leafOf, predictGbtBatch } from "../trainers/gbt-predict.ts";
 import type { GbtTree } from "../trainers/gbt-tree.ts";
@@ -10,6 +10,9 @@ import { predictLogisticBatch, trainLogistic } from "../trainers/logistic.ts";
 import { syntheticBinary } from "../trainers/synthetic.ts";
 import { exportOnnx } from "./export.ts";
 import { loadOnnx, type OnnxScorer, releaseOnnx, scoreBatch } from "./session.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const COLS = 30;
 const TEST_ROWS = 10_000;

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ValidationError } from "../../runtime/errors.ts";
 import { trainGbt } from "../trainers/gbt.ts";
 import { trainLogistic } from "../trainers/logistic.ts";
@@ -8,6 +8,9 @@ import { META } from "./metadata.ts";
 import { readModelInfo } from "./model-info.ts";
 import { encodeGraph, encodeModel } from "./onnx-proto.ts";
 import { loadOnnx, OnnxModelError, type OnnxScorer, releaseOnnx, scoreBatch } from "./session.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const ds = syntheticBinary({ rows: 3_000, cols: 8, seed: 1 });
 const schema = { featureNames: ds.featureNames };

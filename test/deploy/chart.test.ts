@@ -5,7 +5,7 @@
  * prometheus-operator schemas offline. The rendered pod's settings are fed to the platform's own
  * `loadConfig`, so the chart cannot configure a pod the platform would refuse to start.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -29,6 +29,9 @@ import {
   selects,
   validateObject,
 } from "./support.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const FIXTURES = `${REPO}/test/deploy/fixtures`;
 const envValues = (env: string) => `${REPO}/gitops/envs/${env}/values.yaml`;

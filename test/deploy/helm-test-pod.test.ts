@@ -5,12 +5,15 @@
  * test pod's script, exactly as rendered, checks readiness and scores one card transaction
  * against it. A first start trains a model first (about 15 s).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { helmTemplate, one, PROVISION_TIMEOUT_MS, podEnv, provision, REPO } from "./support.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const START_TIMEOUT_MS = 90_000;
 const SCRIPT_TIMEOUT_MS = 240_000;

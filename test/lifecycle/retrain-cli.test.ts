@@ -2,12 +2,15 @@
  * `bun run retrain`: against a real platform process, it starts a retraining through the API and
  * follows it over the live stream to its outcome; a wrong token and bad usage are clear errors.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { progressLine } from "../../models/retrain-cli.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const ROOT = join(import.meta.dir, "..", "..");
 const TOKEN = "retrain-cli-test-token-0123456789";

@@ -4,7 +4,7 @@
  * falls to 0 once the backlog is read, the group's rebalances, events in, dead letters by reason,
  * and events out per topic (the dead-letter topic it appended to) with its produce-error series.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,9 @@ import { silentLogger } from "../../runtime/logger.ts";
 import { writeCounterEvents } from "../support/counter-workload.ts";
 import { ensureBroker, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const PARTITIONS = 3;
 const EVENTS = 20_000;

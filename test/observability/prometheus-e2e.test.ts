@@ -11,7 +11,7 @@
  * transactions carrying inline labels (so online quality, outcomes and examples exist at once)
  * and a few malformed counter events (dead letters), with live simulated traffic on top.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,9 @@ import type { LogRecord } from "../../runtime/log/log.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
 import { type PrometheusServer, startPrometheus } from "./prometheus-server.ts";
 import { ensurePrometheus, loadDashboards, loadRules, ruleFiles } from "./support.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 /** This workstream's test ports (see the brief's port ranges). */
 const PORT_MIN = 19_500;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,9 @@ import { fraudEvents } from "./events.ts";
 import { startFraudSimulator } from "./producer.ts";
 import { FRAUD_SCENARIOS, type FraudScenario } from "./scenarios.ts";
 import { FraudSimulation, type SimulatedItem, type TransactionItem } from "./simulation.ts";
+
+// Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
+setDefaultTimeout(120_000);
 
 const decoder = new TextDecoder();
 

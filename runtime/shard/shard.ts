@@ -8,6 +8,7 @@
  */
 
 import { CheckpointStore } from "../checkpoint/store.ts";
+import { type CheckpointWriter, checkpointWriter } from "../checkpoint/writer.ts";
 import { ValidationError } from "../errors.ts";
 import { deadLetterRecord } from "../log/dead-letter.ts";
 import { deadLetterTopic, type Log, type LogRecord, type StoredRecord } from "../log/log.ts";
@@ -51,6 +52,8 @@ export interface ShardOptions<S, E> {
   maxEventBytes?: number;
   /** A changelog publish taking longer fails the shard (default 60 s). */
   publishTimeoutMs?: number;
+  /** Where checkpoints are written (default: the process's worker thread). */
+  writer?: CheckpointWriter;
   logger: Logger;
 }
 
@@ -60,6 +63,12 @@ export const SOURCE_PARTITION_HEADER = "coelho.src.partition";
 export const SOURCE_OFFSET_HEADER = "coelho.src.offset";
 
 const EVENT_BYTES_MAX_DEFAULT = 64 * 1024;
+/**
+ * While a checkpoint write is in flight the shard goes on; past this many times
+ * `checkpointMaxEvents` of unwritten input it waits for the write instead (a slow disk must slow
+ * the partition down, not grow the dirty set without bound).
+ */
+const UNWRITTEN_LAG_FACTOR = 4;
 const PUBLISH_TIMEOUT_MS_DEFAULT = 60_000;
 
 /** Rejects when `promise` has not settled within `timeoutMs`. */
@@ -114,10 +123,18 @@ export class Shard<S, E> {
   private lastCheckpointAtMs = Date.now();
   /** False while every entity the store holds is also in memory: a miss then means a new key. */
   private storeMayHoldMore = false;
+  /** The checkpoint being written in the background, if any: at most one at a time. */
+  private writing: Promise<void> | null = null;
+  /** Why the last background write failed: the shard's memory is ahead of its store for good. */
+  private writeFailure: Error | null = null;
+  /** Set once a crashed run's shard is abandoned: its late write results change nothing. */
+  private abandoned = false;
+  private readonly writer: CheckpointWriter;
   private readonly labels: { usecase: string; shard: string };
 
   constructor(private readonly options: ShardOptions<S, E>) {
     this.table = new EntityTable<S>(options.maxEntities);
+    this.writer = options.writer ?? checkpointWriter();
     this.labels = { usecase: options.model.name, shard: String(options.partition) };
   }
 
@@ -128,6 +145,10 @@ export class Shard<S, E> {
   /** Opens the checkpoint and loads states; returns the offset to read from. */
   async restore(): Promise<number> {
     const { model, log, partition, storePath } = this.options;
+    // A crashed run's checkpoint may still be landing in the writer: read the file after it.
+    await this.writer.sync();
+    this.writing = null;
+    this.writeFailure = null;
     const store = new CheckpointStore(storePath);
     this.store = store;
     const changelog = this.options.changelog;
@@ -193,15 +214,25 @@ export class Shard<S, E> {
     };
   }
 
-  /** Checkpoints when the interval passed or enough events were applied since the last one. */
+  /**
+   * Checkpoints when the interval passed or enough events were applied since the last one. The
+   * write goes on in the background while the shard takes the next batches; one at a time.
+   */
   async maybeCheckpoint(): Promise<void> {
+    if (this.writeFailure) throw this.writeFailure;
     const lag = this.nextOffset - this.checkpointedOffset;
     checkpointLagEvents.set(this.labels, lag);
+    if (this.writing) {
+      // Too far ahead of the store: wait for the write rather than pile up dirty states.
+      if (lag < this.options.checkpointMaxEvents * UNWRITTEN_LAG_FACTOR) return;
+      await this.settleWrite();
+    }
     const due =
       lag >= this.options.checkpointMaxEvents ||
       (lag > 0 && Date.now() - this.lastCheckpointAtMs >= this.options.checkpointIntervalMs);
-    if (due) await this.checkpoint();
-    this.passivate();
+    if (due) await this.startCheckpoint();
+    // Evicting needs the store to hold what it evicts: not while that is still being written.
+    if (!this.writing) this.passivate();
   }
 
   /** Positions the in-memory state includes: the input partition's and the re-keyed sources'. */
@@ -214,37 +245,75 @@ export class Shard<S, E> {
     return [own, ...this.sourceMarks.values()];
   }
 
-  /** Writes dirty states with the positions they include: changelog first, then locally. */
+  /** Checkpoints now and waits until it is written (a checkpoint request, revocation, stop). */
   async checkpoint(): Promise<void> {
+    await this.settleWrite();
+    await this.startCheckpoint();
+    await this.settleWrite();
+  }
+
+  /** Waits for the write in flight; throws what made it fail. */
+  private async settleWrite(): Promise<void> {
+    if (this.writing) await this.writing;
+    if (this.writeFailure) throw this.writeFailure;
+  }
+
+  /**
+   * Snapshots the dirty states with the positions they include and starts writing them: to the
+   * changelog first (awaited: it also commits the input group), then to the local store in the
+   * background. Once the store has them the checkpoint counts (lag, group commit).
+   */
+  private async startCheckpoint(): Promise<void> {
     const store = this.store;
     if (!store || (this.nextOffset === this.checkpointedOffset && this.table.dirtyCount === 0)) {
       return;
     }
     const started = performance.now();
     const encode = this.options.model.encodeState;
-    const changed: [string, string][] = [];
-    for (const [key, state] of this.table.dirty()) changed.push([key, encode(state)]);
+    const keys: string[] = [];
+    const states: string[] = [];
+    for (const [key, state] of this.table.dirty()) {
+      keys.push(key);
+      states.push(encode(state));
+    }
     const positions = this.positions();
     const changelog = this.options.changelog;
     if (changelog) {
       // Bounded: a publish that hangs (a broker that came back while a transaction was in
       // flight) fails the shard, whose restart claims the partition again with a new producer.
       await withTimeout(
-        changelog.publish(this.options.partition, changed, positions),
+        changelog.publish(
+          this.options.partition,
+          keys.map((key, i) => [key, states[i] as string]),
+          positions,
+        ),
         this.options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT,
         `${this.options.model.name}/${this.options.partition}: changelog publish`,
       );
     }
-    store.write(changed, positions);
     this.table.markClean();
-    this.checkpointedOffset = this.nextOffset;
     this.lastCheckpointAtMs = Date.now();
-    checkpointSeconds.observe(
-      { usecase: this.options.model.name },
-      (performance.now() - started) / 1000,
-    );
-    checkpointLagEvents.set(this.labels, 0);
-    if (!changelog) await this.options.onCheckpoint?.(this.nextOffset);
+    const offset = this.nextOffset;
+    this.writing = this.writer
+      .write(this.options.storePath, keys, states, positions)
+      .then(async () => {
+        if (this.abandoned) return;
+        this.checkpointedOffset = offset;
+        checkpointSeconds.observe(
+          { usecase: this.options.model.name },
+          (performance.now() - started) / 1000,
+        );
+        checkpointLagEvents.set(this.labels, this.nextOffset - offset);
+        if (!changelog) await this.options.onCheckpoint?.(offset);
+      })
+      .catch((error: unknown) => {
+        // The next message the shard takes (a batch, or the manager's periodic tick) throws it,
+        // and the supervisor restarts the shard from what the store holds.
+        this.writeFailure ??= error instanceof Error ? error : new Error(String(error));
+      })
+      .finally(() => {
+        this.writing = null;
+      });
   }
 
   /** Checkpoints and releases the store (revocation or stop). */
@@ -252,17 +321,23 @@ export class Shard<S, E> {
     await this.checkpoint();
     await this.options.processor?.close?.();
     await this.options.changelog?.release(this.options.partition);
+    await this.writer.close(this.options.storePath);
     this.store?.close();
     this.store = null;
     this.table.clear();
     entitiesActive.set(this.labels, 0);
   }
 
-  /** Releases the store without checkpointing (after a crash: memory is not trusted). */
+  /**
+   * Releases the store without checkpointing (after a crash: memory is not trusted). A write in
+   * flight still lands (it is a consistent checkpoint); the next run's restore waits for it.
+   */
   abandon(): void {
+    this.abandoned = true;
     this.store?.close();
     this.store = null;
     this.table.clear();
+    this.writer.close(this.options.storePath).catch(() => {});
   }
 
   private passivate(): void {

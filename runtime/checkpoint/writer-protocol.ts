@@ -1,0 +1,21 @@
+/** Messages between the {@link CheckpointWriter} (main thread) and `writer-worker.ts`. */
+import type { SourcePosition } from "../shard/changelog.ts";
+
+export type ToWriter =
+  /** One checkpoint: `keys[i]`'s encoded state is `states[i]`; written in one transaction. */
+  | {
+      type: "write";
+      id: number;
+      path: string;
+      keys: string[];
+      states: string[];
+      positions: SourcePosition[];
+    }
+  /** Closes the file's connection once every earlier message is done. */
+  | { type: "close"; id: number; path: string }
+  /** Answered once every earlier message is done: a barrier. */
+  | { type: "sync"; id: number };
+
+export type FromWriter =
+  | { type: "done"; id: number }
+  | { type: "failed"; id: number; message: string };

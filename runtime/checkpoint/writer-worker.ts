@@ -5,7 +5,12 @@
  * a 3k-state checkpoint stalled every shard and the HTTP API for ~50 ms.
  */
 import { CheckpointStore } from "./store.ts";
-import type { FromWriter, ToWriter } from "./writer-protocol.ts";
+import {
+  type FromWriter,
+  type PackedStrings,
+  type ToWriter,
+  unpackStrings,
+} from "./writer-protocol.ts";
 
 declare const self: Worker;
 
@@ -20,8 +25,12 @@ function storeFor(path: string): CheckpointStore {
   return store;
 }
 
-function* pairs(keys: string[], states: string[]): Generator<[string, string]> {
-  for (let i = 0; i < keys.length; i++) yield [keys[i] as string, states[i] as string];
+function* pairs(keys: PackedStrings, states: PackedStrings): Generator<[string, string]> {
+  if (keys.lengths.length !== states.lengths.length) {
+    throw new Error(`${keys.lengths.length} keys but ${states.lengths.length} states`);
+  }
+  const stateTexts = unpackStrings(states);
+  for (const key of unpackStrings(keys)) yield [key, stateTexts.next().value as string];
 }
 
 function handle(message: ToWriter): void {

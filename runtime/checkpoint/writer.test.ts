@@ -20,9 +20,12 @@ afterAll(() => {
 describe("checkpoint writer (worker thread)", () => {
   test("writes land in order, in the file a main-thread store reads", async () => {
     const path = join(dir, "p0.sqlite");
-    const first = writer.write(path, ["a", "b"], ["1", "2"], [
-      { topic: "t", partition: 0, nextOffset: 2 },
-    ]);
+    const first = writer.write(
+      path,
+      ["a", "b"],
+      ["1", "2"],
+      [{ topic: "t", partition: 0, nextOffset: 2 }],
+    );
     const second = writer.write(path, ["a"], ["3"], [{ topic: "t", partition: 0, nextOffset: 3 }]);
     await Promise.all([first, second]);
     const store = new CheckpointStore(path);

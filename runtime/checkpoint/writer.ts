@@ -11,7 +11,7 @@
  * new one (the files are intact: each write is one transaction).
  */
 import type { SourcePosition } from "../shard/changelog.ts";
-import type { FromWriter, ToWriter } from "./writer-protocol.ts";
+import { type FromWriter, packStrings, type ToWriter } from "./writer-protocol.ts";
 
 const WRITE_TIMEOUT_MS = 60_000;
 
@@ -48,7 +48,18 @@ export class CheckpointWriter {
     states: string[],
     positions: SourcePosition[],
   ): Promise<void> {
-    return this.post(path, { type: "write", path, keys, states, positions });
+    if (keys.length !== states.length) {
+      return Promise.reject(
+        new CheckpointWriteError(path, `${keys.length} keys but ${states.length} states`),
+      );
+    }
+    return this.post(path, {
+      type: "write",
+      path,
+      keys: packStrings(keys),
+      states: packStrings(states),
+      positions,
+    });
   }
 
   /** Closes the connection to `path` after its pending writes (a shard revoked or abandoned). */

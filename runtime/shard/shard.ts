@@ -146,6 +146,7 @@ export class Shard<S, E> {
   async restore(): Promise<number> {
     const { model, log, partition, storePath } = this.options;
     // A crashed run's checkpoint may still be landing in the writer: read the file after it.
+    if (this.writing) await this.writing;
     await this.writer.sync();
     this.writing = null;
     this.writeFailure = null;
@@ -185,6 +186,8 @@ export class Shard<S, E> {
 
   /** Applies a batch (records in offset order), then checkpoints and passivates when due. */
   async apply(records: StoredRecord[]): Promise<void> {
+    // A checkpoint that failed in the background: crash now, before applying more.
+    if (this.writeFailure) throw this.writeFailure;
     const first = records[0];
     if (!first) return;
     if (first.offset > this.nextOffset) await this.fillGap(first.offset);
@@ -242,7 +245,8 @@ export class Shard<S, E> {
       partition: this.options.partition,
       nextOffset: this.nextOffset,
     };
-    return [own, ...this.sourceMarks.values()];
+    // Copies: the marks move on with the next batches while a checkpoint is being written.
+    return [own, ...[...this.sourceMarks.values()].map((mark) => ({ ...mark }))];
   }
 
   /** Checkpoints now and waits until it is written (a checkpoint request, revocation, stop). */
@@ -259,9 +263,10 @@ export class Shard<S, E> {
   }
 
   /**
-   * Snapshots the dirty states with the positions they include and starts writing them: to the
-   * changelog first (awaited: it also commits the input group), then to the local store in the
-   * background. Once the store has them the checkpoint counts (lag, group commit).
+   * Snapshots the dirty states with the positions they include and writes them in the background
+   * while the shard goes on: to the changelog first (Kafka mode; its transaction also commits the
+   * input group), then to the local store, so the store is never ahead of the changelog. Once the
+   * store has them the checkpoint counts (lag, group commit).
    */
   private async startCheckpoint(): Promise<void> {
     const store = this.store;
@@ -278,34 +283,36 @@ export class Shard<S, E> {
     }
     const positions = this.positions();
     const changelog = this.options.changelog;
-    if (changelog) {
-      // Bounded: a publish that hangs (a broker that came back while a transaction was in
-      // flight) fails the shard, whose restart claims the partition again with a new producer.
-      await withTimeout(
-        changelog.publish(
-          this.options.partition,
-          keys.map((key, i) => [key, states[i] as string]),
-          positions,
-        ),
-        this.options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT,
-        `${this.options.model.name}/${this.options.partition}: changelog publish`,
-      );
-    }
     this.table.markClean();
     this.lastCheckpointAtMs = Date.now();
     const offset = this.nextOffset;
-    this.writing = this.writer
-      .write(this.options.storePath, keys, states, positions)
-      .then(async () => {
-        if (this.abandoned) return;
-        this.checkpointedOffset = offset;
-        checkpointSeconds.observe(
-          { usecase: this.options.model.name },
-          (performance.now() - started) / 1000,
+    this.writing = (async () => {
+      if (changelog) {
+        // Bounded: a publish that hangs (a broker that came back while a transaction was in
+        // flight) fails the shard, whose restart claims the partition again with a new producer.
+        await withTimeout(
+          changelog.publish(
+            this.options.partition,
+            keys.map((key, i) => [key, states[i] as string]),
+            positions,
+          ),
+          this.options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT,
+          `${this.options.model.name}/${this.options.partition}: changelog publish`,
         );
-        checkpointLagEvents.set(this.labels, this.nextOffset - offset);
-        if (!changelog) await this.options.onCheckpoint?.(offset);
-      })
+      }
+      // A crashed run's checkpoint is not written locally once its shard was abandoned: the next
+      // run's restore may already have read the file (its claim fenced this publish, or saw it).
+      if (this.abandoned) return;
+      await this.writer.write(this.options.storePath, keys, states, positions);
+      if (this.abandoned) return;
+      this.checkpointedOffset = offset;
+      checkpointSeconds.observe(
+        { usecase: this.options.model.name },
+        (performance.now() - started) / 1000,
+      );
+      checkpointLagEvents.set(this.labels, this.nextOffset - offset);
+      if (!changelog) await this.options.onCheckpoint?.(offset);
+    })()
       .catch((error: unknown) => {
         // The next message the shard takes (a batch, or the manager's periodic tick) throws it,
         // and the supervisor restarts the shard from what the store holds.

@@ -38,6 +38,7 @@ export interface MlflowClientOptions {
 export class MlflowClient {
   readonly url: string;
   private readonly timeoutMs: number;
+  private readonly experimentIds = new Map<string, string>();
 
   constructor(options: MlflowClientOptions) {
     let parsed: URL;
@@ -67,12 +68,20 @@ export class MlflowClient {
     return this.call<T>("GET", `/api/2.0/mlflow/${path}?${qs}`);
   }
 
-  /** POST (or another method) with a JSON body. */
   /**
    * The id of the experiment named `name`, created when it does not exist (another process
-   * creating it at the same moment is fine: its id is read back).
+   * creating it at the same moment is fine: its id is read back). Remembered per client: an
+   * experiment's id never changes.
    */
   async experimentId(name: string): Promise<string> {
+    const known = this.experimentIds.get(name);
+    if (known) return known;
+    const id = await this.findOrCreateExperiment(name);
+    this.experimentIds.set(name, id);
+    return id;
+  }
+
+  private async findOrCreateExperiment(name: string): Promise<string> {
     try {
       const { experiment } = await this.get<{ experiment: { experiment_id: string } }>(
         "experiments/get-by-name",
@@ -89,10 +98,11 @@ export class MlflowClient {
       if (!(error instanceof MlflowError && error.mlflowCode === "RESOURCE_ALREADY_EXISTS")) {
         throw error;
       }
-      return this.experimentId(name);
+      return this.findOrCreateExperiment(name);
     }
   }
 
+  /** POST (or another method) with a JSON body. */
   post<T>(path: string, body: unknown, method = "POST"): Promise<T> {
     return this.call<T>(
       method,

@@ -79,7 +79,6 @@ export class MlflowRegistry implements ModelRegistry {
   readonly url: string;
   private readonly client: MlflowClient;
   private readonly prefix: string;
-  private readonly experiments = new Map<string, string>();
   private readonly records = new Map<string, Promise<VersionRecord>>();
   private closed = false;
 
@@ -288,12 +287,8 @@ export class MlflowRegistry implements ModelRegistry {
     this.closed = true;
   }
 
-  private async experiment(usecase: string): Promise<string> {
-    const cached = this.experiments.get(usecase);
-    if (cached) return cached;
-    const id = await this.client.experimentId(`${this.prefix}${usecase}`);
-    this.experiments.set(usecase, id);
-    return id;
+  private experiment(usecase: string): Promise<string> {
+    return this.client.experimentId(`${this.prefix}${usecase}`);
   }
 
   private async ensureModel(usecase: string): Promise<void> {

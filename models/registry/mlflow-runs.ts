@@ -8,7 +8,6 @@ import { MlflowClient } from "./mlflow-client.ts";
 
 export class MlflowRunStore implements RunStore {
   private readonly client: MlflowClient;
-  private readonly experiments = new Map<string, string>();
 
   constructor(
     url: string,
@@ -89,11 +88,7 @@ export class MlflowRunStore implements RunStore {
 
   async close(): Promise<void> {}
 
-  private async experiment(usecase: string): Promise<string> {
-    const cached = this.experiments.get(usecase);
-    if (cached) return cached;
-    const id = await this.client.experimentId(`${this.prefix}${usecase}`);
-    this.experiments.set(usecase, id);
-    return id;
+  private experiment(usecase: string): Promise<string> {
+    return this.client.experimentId(`${this.prefix}${usecase}`);
   }
 }

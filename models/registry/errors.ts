@@ -43,3 +43,10 @@ export class VersionNotFoundError extends CoelhoError {
     this.version = version;
   }
 }
+
+/** A call on a registry after its `close()`; `where` is its file or server. */
+export class RegistryClosedError extends CoelhoError {
+  constructor(where: string) {
+    super("registry_closed", `${where}: the registry is closed; open it again`);
+  }
+}

@@ -16,7 +16,7 @@
  * cached (bounded). See docs/mlflow.md.
  */
 import { CoelhoError, ValidationError } from "../../runtime/errors.ts";
-import { VersionNotFoundError } from "./errors.ts";
+import { RegistryClosedError, VersionNotFoundError } from "./errors.ts";
 import { isNotFound, MlflowClient, MlflowError } from "./mlflow-client.ts";
 import type {
   AliasAssignment,
@@ -94,12 +94,7 @@ export class MlflowRegistry implements ModelRegistry {
   }
 
   private open(): void {
-    if (this.closed) {
-      throw new CoelhoError(
-        "registry_closed",
-        `${this.url}: the registry is closed; open it again`,
-      );
-    }
+    if (this.closed) throw new RegistryClosedError(this.url);
   }
 
   async register(version: NewModelVersion): Promise<ModelVersion> {

@@ -11,8 +11,8 @@ import type { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { and, desc, eq, getTableColumns, sql } from "drizzle-orm";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import { CoelhoError, ValidationError } from "../../runtime/errors.ts";
-import { VersionNotFoundError } from "./errors.ts";
+import { ValidationError } from "../../runtime/errors.ts";
+import { RegistryClosedError, VersionNotFoundError } from "./errors.ts";
 import { openRegistryDatabase } from "./migrate.ts";
 import { modelAliases, modelVersions } from "./schema.ts";
 import type {
@@ -102,12 +102,7 @@ export class SqliteRegistry implements ModelRegistry {
   }
 
   private open(): void {
-    if (this.closed) {
-      throw new CoelhoError(
-        "registry_closed",
-        `${this.path}: the registry is closed; open it again`,
-      );
-    }
+    if (this.closed) throw new RegistryClosedError(this.path);
   }
 
   async register(version: NewModelVersion): Promise<ModelVersion> {

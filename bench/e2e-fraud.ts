@@ -141,51 +141,51 @@ try {
   const latencies: number[] = [];
   let measuring = false;
   const decoder = new TextDecoder();
-  const consumer = await log.consume({
-    group: "bench-scores-reader",
-    topics: [FRAUD_SCORES_TOPIC],
-    maxBatch: 10_000,
-    listener: {
-      onAssigned: async (tp) => log.endOffset(tp.topic, tp.partition),
-      onBatch: async (_tp, records: StoredRecord[]) => {
-        const now = performance.now();
-        for (const record of records) {
-          const id = (JSON.parse(decoder.decode(record.value)) as { transaction_id: string })
-            .transaction_id;
-          const at = sentAt.get(id);
-          if (at === undefined) continue;
-          sentAt.delete(id);
-          if (measuring) latencies.push(now - at);
-        }
+  /** Reads `topic` from its end on; `seen` gets each record's transaction id and when it was read. */
+  function watchTransactionIds(
+    group: string,
+    topic: string,
+    seen: (id: string, readAtMs: number) => void,
+  ) {
+    return log.consume({
+      group,
+      topics: [topic],
+      maxBatch: 10_000,
+      listener: {
+        onAssigned: async (tp) => log.endOffset(tp.topic, tp.partition),
+        onBatch: async (_tp, records: StoredRecord[]) => {
+          const now = performance.now();
+          for (const record of records) {
+            const body = JSON.parse(decoder.decode(record.value)) as { transaction_id?: string };
+            if (body.transaction_id !== undefined) seen(body.transaction_id, now);
+          }
+        },
+        onRevoked: async () => {},
       },
-      onRevoked: async () => {},
+    });
+  }
+  const consumer = await watchTransactionIds(
+    "bench-scores-reader",
+    FRAUD_SCORES_TOPIC,
+    (id, now) => {
+      const at = sentAt.get(id);
+      if (at === undefined) return;
+      sentAt.delete(id);
+      if (measuring) latencies.push(now - at);
     },
-  });
+  );
   // Where the time goes: the same latency to the re-keyed copy in the repartition topic.
   const rekeyedLatencies: number[] = [];
   const stages =
     process.env.BENCH_E2E_STAGES === "1"
-      ? await log.consume({
-          group: "bench-repartition-reader",
-          topics: [repartitionTopic(config.appId, "fraud")],
-          maxBatch: 10_000,
-          listener: {
-            onAssigned: async (tp) => log.endOffset(tp.topic, tp.partition),
-            onBatch: async (_tp, records: StoredRecord[]) => {
-              const now = performance.now();
-              for (const record of records) {
-                const body = JSON.parse(decoder.decode(record.value)) as {
-                  transaction_id?: string;
-                };
-                const id = body.transaction_id;
-                if (id === undefined) continue;
-                const at = sentAt.get(id);
-                if (at !== undefined && measuring) rekeyedLatencies.push(now - at);
-              }
-            },
-            onRevoked: async () => {},
+      ? await watchTransactionIds(
+          "bench-repartition-reader",
+          repartitionTopic(config.appId, "fraud"),
+          (id, now) => {
+            const at = sentAt.get(id);
+            if (at !== undefined && measuring) rekeyedLatencies.push(now - at);
           },
-        })
+        )
       : null;
   const runMs = WARMUP_MS + OPEN_LOOP_MS;
   const begin = performance.now();

@@ -22,6 +22,8 @@ check() {
 check install bun install --frozen-lockfile
 check lint ./node_modules/.bin/biome check .
 check typecheck ./node_modules/.bin/tsc --noEmit -p .
+# The dashboard is browser code with its own settings (DOM, no Bun types); the root config skips it.
+check typecheck-dashboard ./node_modules/.bin/tsc --noEmit -p dashboard
 
 report=$(mktemp -t coelho-junit-XXXXXX.xml)
 echo "== tests: bun test $*"

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
-import { silentLogger } from "../../runtime/logger.ts";
+import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import {
   compareStates,
   type Expected,
@@ -15,7 +14,7 @@ import {
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
-import { ensureBroker, restartBroker, uniqueName } from "../support/kafka-broker.ts";
+import { openTestKafkaLog, restartBroker, uniqueName } from "../support/kafka-broker.ts";
 import { runKillLoop } from "../support/kill-loop.ts";
 import { startPlatform, waitFor } from "../support/platform-process.ts";
 
@@ -27,12 +26,7 @@ let log: KafkaLog;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  brokers = ensureBroker();
-  log = await openKafkaLog({
-    brokers: [brokers],
-    clientId: uniqueName("test"),
-    logger: silentLogger,
-  });
+  ({ brokers, log } = await openTestKafkaLog("test"));
 });
 
 afterAll(async () => {

@@ -8,8 +8,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
-import { silentLogger } from "../../runtime/logger.ts";
+import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import {
   type CounterState,
   compareStates,
@@ -17,7 +16,7 @@ import {
   readCheckpoints,
   writeCounterEvents,
 } from "../support/counter-workload.ts";
-import { ensureBroker, uniqueName } from "../support/kafka-broker.ts";
+import { openTestKafkaLog, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
 
 setDefaultTimeout(300_000);
@@ -29,12 +28,7 @@ const dirs: string[] = [];
 const running: PlatformProcess[] = [];
 
 beforeAll(async () => {
-  brokers = ensureBroker();
-  log = await openKafkaLog({
-    brokers: [brokers],
-    clientId: uniqueName("scale"),
-    logger: silentLogger,
-  });
+  ({ brokers, log } = await openTestKafkaLog("scale"));
 });
 
 afterAll(async () => {

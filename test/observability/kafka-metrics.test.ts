@@ -8,10 +8,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
-import { silentLogger } from "../../runtime/logger.ts";
+import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import { writeCounterEvents } from "../support/counter-workload.ts";
-import { ensureBroker, uniqueName } from "../support/kafka-broker.ts";
+import { openTestKafkaLog, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
 
 // Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
@@ -40,12 +39,7 @@ let platform: PlatformProcess | null = null;
 const dataDir = mkdtempSync(join(tmpdir(), "coelho-obs-kafka-"));
 
 beforeAll(async () => {
-  brokers = ensureBroker();
-  log = await openKafkaLog({
-    brokers: [brokers],
-    clientId: uniqueName("obs"),
-    logger: silentLogger,
-  });
+  ({ brokers, log } = await openTestKafkaLog("obs"));
 });
 
 afterAll(async () => {

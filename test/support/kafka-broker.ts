@@ -4,6 +4,8 @@
  * process and shared by every test file; stopped when the process exits if this process started it.
  */
 import { spawnSync } from "bun";
+import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
+import { silentLogger } from "../../runtime/logger.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 
@@ -53,4 +55,21 @@ export function restartBroker(): void {
 /** A name unique to this test run, for topics, groups and app ids. */
 export function uniqueName(what: string): string {
   return `${what}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** The test broker's addresses (COELHO_KAFKA_BROKERS may list several), starting one if needed. */
+export function brokerList(): string[] {
+  return ensureBroker()
+    .split(",")
+    .map((b) => b.trim());
+}
+
+/** A quiet KafkaLog on the test broker (started if needed), with a client id unique to `what`. */
+export async function openTestKafkaLog(what: string): Promise<{ brokers: string; log: KafkaLog }> {
+  const log = await openKafkaLog({
+    brokers: brokerList(),
+    clientId: uniqueName(what),
+    logger: silentLogger,
+  });
+  return { brokers: ensureBroker(), log };
 }

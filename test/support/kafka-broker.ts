@@ -1,7 +1,7 @@
 /**
  * The real Kafka broker the integration tests use: `scripts/kafka/up.sh` (provisioned from Maven
  * Central on first use), unless COELHO_KAFKA_BROKERS names another one. Started once per test
- * process and shared by every test file; stopped when the process exits if this process started it.
+ * process and shared by every test file; stopped after the last file if this process started it.
  */
 import { spawnSync } from "bun";
 import { type KafkaLog, openKafkaLog } from "../../runtime/log/kafka/index.ts";
@@ -37,13 +37,19 @@ export function ensureBroker(): string {
   const address = stdout.trim().split("\n").pop();
   if (!address) throw new Error(`scripts/kafka/up.sh printed no bootstrap address:\n${stderr}`);
   bootstrap = address;
-  if (stderr.includes("starting broker") && !process.env.COELHO_KAFKA_KEEP) {
-    started = true;
-    process.on("exit", () => {
-      if (started) spawnSync(["bash", "scripts/kafka/down.sh"], { cwd: REPO });
-    });
-  }
+  started = stderr.includes("starting broker") && !process.env.COELHO_KAFKA_KEEP;
   return bootstrap;
+}
+
+/**
+ * Stops the broker if this test run started it (COELHO_KAFKA_KEEP=1 keeps it). Called once after
+ * every test file by test/support/teardown.ts: bun test fires no process exit hooks.
+ */
+export function stopBrokerIfStarted(): void {
+  if (!started) return;
+  started = false;
+  bootstrap = null;
+  run("scripts/kafka/down.sh");
 }
 
 /** Stops and starts the broker on the same data (a broker restart mid-stream). */

@@ -17,8 +17,9 @@ import {
   type KafkaLog,
   openKafkaLog,
 } from "../../runtime/log/kafka/index.ts";
-import type { Logger } from "../../runtime/logger.ts";
 import type { SourcePosition } from "../../runtime/shard/changelog.ts";
+import { brokerList } from "../support/kafka-broker.ts";
+import { recordingLogger } from "../support/recording-logger.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -26,32 +27,12 @@ const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toStrin
 setDefaultTimeout(90_000);
 
 let brokers: string[] = [];
-let ownBroker = false;
 let log: KafkaLog;
 let seq = 0;
 const scratch = mkdtempSync(join(tmpdir(), "coelho-changelog-"));
 
 /** Log lines, kept for a failing test's message instead of cluttering the output. */
-const logLines: string[] = [];
-const testLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (msg, fields) => void logLines.push(`warn ${msg} ${JSON.stringify(fields ?? {})}`),
-  error: (msg, fields) => void logLines.push(`error ${msg} ${JSON.stringify(fields ?? {})}`),
-  fatal: (msg, fields) => void logLines.push(`fatal ${msg} ${JSON.stringify(fields ?? {})}`),
-  child: () => testLogger,
-};
-
-async function run(script: string): Promise<{ stdout: string; stderr: string }> {
-  const proc = Bun.spawn(["bash", script], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  if (code !== 0) throw new Error(`${script} exited ${code}:\n${stderr}`);
-  return { stdout, stderr };
-}
+const { logger: testLogger, lines: logLines } = recordingLogger();
 
 /** Polls `check` until it holds; fails naming `what` and the last state `describe` gives. */
 async function waitFor(
@@ -105,23 +86,13 @@ const inputPosition = (topic: string, nextOffset: number): SourcePosition => ({
 });
 
 beforeAll(async () => {
-  const external = process.env.COELHO_KAFKA_BROKERS;
-  if (external) {
-    brokers = external.split(",").map((b) => b.trim());
-  } else {
-    const { stdout, stderr } = await run("scripts/kafka/up.sh");
-    const bootstrap = stdout.trim().split("\n").pop();
-    if (!bootstrap) throw new Error(`scripts/kafka/up.sh printed no bootstrap address:\n${stderr}`);
-    brokers = [bootstrap];
-    ownBroker = stderr.includes("starting broker");
-  }
+  brokers = brokerList();
   log = await openKafkaLog({ brokers, clientId: `test-${RUN}`, logger: testLogger });
 }, 300_000);
 
 afterAll(async () => {
   await log?.close();
   rmSync(scratch, { recursive: true, force: true });
-  if (ownBroker && !process.env.COELHO_KAFKA_KEEP) await run("scripts/kafka/down.sh");
 }, 120_000);
 
 describe("publish, position and restore", () => {

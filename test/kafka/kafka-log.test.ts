@@ -18,9 +18,9 @@ import type {
   TopicPartition,
 } from "../../runtime/log/log.ts";
 import { partitionFor } from "../../runtime/log/partitioner.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import { brokerIsOurs, brokerList, restartBroker } from "../support/kafka-broker.ts";
+import { recordingLogger } from "../support/recording-logger.ts";
 
-const REPO = new URL("../..", import.meta.url).pathname;
 const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -29,38 +29,15 @@ const dec = new TextDecoder();
 setDefaultTimeout(120_000);
 
 let brokers: string[] = [];
-/** True when this file started the broker: it stops it afterwards. */
-let ownBroker = false;
-/** True when the broker is one of scripts/kafka's (not COELHO_KAFKA_BROKERS): tests may restart it. */
-let scriptBroker = false;
 let log: KafkaLog;
 let topicSeq = 0;
 
-/** Lines kafkajs would log, kept for a failing test's message instead of cluttering the output. */
-const logLines: string[] = [];
-const testLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (msg, fields) => void logLines.push(`warn ${msg} ${JSON.stringify(fields ?? {})}`),
-  error: (msg, fields) => void logLines.push(`error ${msg} ${JSON.stringify(fields ?? {})}`),
-  fatal: (msg, fields) => void logLines.push(`fatal ${msg} ${JSON.stringify(fields ?? {})}`),
-  child: () => testLogger,
-};
+/** Log lines, kept for a failing test's message instead of cluttering the output. */
+const { logger: testLogger, lines: logLines } = recordingLogger();
 
 function topicName(what: string): string {
   topicSeq += 1;
   return `test.${RUN}.${what}.${topicSeq}`;
-}
-
-async function run(script: string): Promise<{ stdout: string; stderr: string }> {
-  const proc = Bun.spawn(["bash", script], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  if (code !== 0) throw new Error(`${script} exited ${code}:\n${stderr}`);
-  return { stdout, stderr };
 }
 
 /** Polls `check` until it holds; fails naming `what` and the last state `describe` gives. */
@@ -146,23 +123,12 @@ class RecordingListener implements PartitionListener {
 }
 
 beforeAll(async () => {
-  const external = process.env.COELHO_KAFKA_BROKERS;
-  if (external) {
-    brokers = external.split(",").map((b) => b.trim());
-  } else {
-    const { stdout, stderr } = await run("scripts/kafka/up.sh");
-    const bootstrap = stdout.trim().split("\n").pop();
-    if (!bootstrap) throw new Error(`scripts/kafka/up.sh printed no bootstrap address:\n${stderr}`);
-    brokers = [bootstrap];
-    ownBroker = stderr.includes("starting broker");
-    scriptBroker = true;
-  }
+  brokers = brokerList();
   log = await openKafkaLog({ brokers, clientId: `test-${RUN}`, logger: testLogger });
 }, 300_000);
 
 afterAll(async () => {
   await log?.close();
-  if (ownBroker && !process.env.COELHO_KAFKA_KEEP) await run("scripts/kafka/down.sh");
 }, 120_000);
 
 describe("topics", () => {
@@ -651,7 +617,7 @@ describe("a member the broker expired", () => {
 
 describe("broker restart", () => {
   test("appends and consumption continue across a broker restart", async () => {
-    if (!scriptBroker) {
+    if (!brokerIsOurs()) {
       console.warn("skipped: COELHO_KAFKA_BROKERS names a broker these tests must not restart");
       return;
     }
@@ -671,7 +637,7 @@ describe("broker restart", () => {
       () => listener.count(0) + listener.count(1) === 2,
       () => listener.summary(),
     );
-    await run("scripts/kafka/restart.sh");
+    restartBroker();
     // The first appends may meet the broker still starting: kafkajs retries within its budget.
     expect(await log.append(topic, 0, [record(null, "after-0")])).toBe(1);
     expect(await log.append(topic, 1, [record(null, "after-1")])).toBe(1);

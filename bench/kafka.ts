@@ -20,7 +20,7 @@ import { createKafkaChangelog, type KafkaLog, openKafkaLog } from "../runtime/lo
 import type { LogRecord } from "../runtime/log/log.ts";
 import { createLogger, type Logger, setLogLevel } from "../runtime/logger.ts";
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
-import { ensureBroker, uniqueName } from "../test/support/kafka-broker.ts";
+import { ensureBroker, stopBrokerIfStarted, uniqueName } from "../test/support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../test/support/platform-process.ts";
 
 setLogLevel("error");
@@ -300,4 +300,5 @@ try {
 } finally {
   await log.close();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  stopBrokerIfStarted();
 }

@@ -146,10 +146,7 @@ export class Shard<S, E> {
   async restore(): Promise<number> {
     const { model, log, partition, storePath } = this.options;
     // A crashed run's checkpoint may still be landing in the writer: read the file after it.
-    if (this.writing) await this.writing;
     await this.writer.sync();
-    this.writing = null;
-    this.writeFailure = null;
     const store = new CheckpointStore(storePath);
     this.store = store;
     const changelog = this.options.changelog;
@@ -233,7 +230,7 @@ export class Shard<S, E> {
     const due =
       lag >= this.options.checkpointMaxEvents ||
       (lag > 0 && Date.now() - this.lastCheckpointAtMs >= this.options.checkpointIntervalMs);
-    if (due) await this.startCheckpoint();
+    if (due) this.startCheckpoint();
     // Evicting needs the store to hold what it evicts: not while that is still being written.
     if (!this.writing) this.passivate();
   }
@@ -252,7 +249,7 @@ export class Shard<S, E> {
   /** Checkpoints now and waits until it is written (a checkpoint request, revocation, stop). */
   async checkpoint(): Promise<void> {
     await this.settleWrite();
-    await this.startCheckpoint();
+    this.startCheckpoint();
     await this.settleWrite();
   }
 
@@ -268,7 +265,7 @@ export class Shard<S, E> {
    * input group), then to the local store, so the store is never ahead of the changelog. Once the
    * store has them the checkpoint counts (lag, group commit).
    */
-  private async startCheckpoint(): Promise<void> {
+  private startCheckpoint(): void {
     const store = this.store;
     if (!store || (this.nextOffset === this.checkpointedOffset && this.table.dirtyCount === 0)) {
       return;
@@ -336,8 +333,9 @@ export class Shard<S, E> {
   }
 
   /**
-   * Releases the store without checkpointing (after a crash: memory is not trusted). A write in
-   * flight still lands (it is a consistent checkpoint); the next run's restore waits for it.
+   * Releases the store without checkpointing (after a crash: memory is not trusted). A write the
+   * writer already has still lands (it is a consistent checkpoint; the next run's restore waits
+   * for it); one still waiting for its changelog publish is dropped.
    */
   abandon(): void {
     this.abandoned = true;

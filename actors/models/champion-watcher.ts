@@ -8,6 +8,7 @@
 import { loadOnnxInWorker } from "../../models/onnx/worker-scorer.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../../models/registry/types.ts";
 import type { Logger } from "../../runtime/logger.ts";
+import { PeriodicTask } from "../../runtime/periodic.ts";
 import type { InferenceActor } from "../inference/index.ts";
 
 /** What the serving path needs of the champion besides its ONNX session. */
@@ -19,8 +20,7 @@ export interface ServingModel {
 
 export class ChampionWatcher {
   private current: ServingModel | null = null;
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private polling: Promise<void> | null = null;
+  private readonly poller: PeriodicTask;
   private lastError: string | null = null;
 
   constructor(
@@ -31,7 +31,9 @@ export class ChampionWatcher {
       pollMs: number;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.poller = new PeriodicTask(() => this.poll(), options.pollMs);
+  }
 
   /** The champion being served, or null (no champion yet: nothing is scored). */
   serving(): ServingModel | null {
@@ -46,17 +48,11 @@ export class ChampionWatcher {
 
   async start(): Promise<void> {
     await this.poll();
-    this.timer = setInterval(() => {
-      this.polling ??= this.poll().finally(() => {
-        this.polling = null;
-      });
-    }, this.options.pollMs);
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.polling;
+    await this.poller.stop();
   }
 
   private async poll(): Promise<void> {

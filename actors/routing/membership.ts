@@ -13,6 +13,7 @@
  */
 import type { Log } from "../../runtime/log/log.ts";
 import type { Logger } from "../../runtime/logger.ts";
+import { PeriodicTask } from "../../runtime/periodic.ts";
 
 export interface MemberClaim {
   instanceId: string;
@@ -39,8 +40,7 @@ export function membersTopic(appId: string): string {
 export class Membership {
   private readonly latest = new Map<string, { offset: number; claim: MemberClaim }>();
   private nextOffset = 0;
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private polling: Promise<void> | null = null;
+  private readonly poller: PeriodicTask;
 
   constructor(
     private readonly options: {
@@ -51,7 +51,12 @@ export class Membership {
       pollMs?: number;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.poller = new PeriodicTask(
+      () => this.poll().catch((error) => options.logger.warn("membership poll failed", { error })),
+      options.pollMs ?? 200,
+    );
+  }
 
   async start(): Promise<void> {
     await this.options.log.ensureTopic({
@@ -61,19 +66,11 @@ export class Membership {
     });
     this.nextOffset = await this.options.log.startOffset(this.options.topic, 0);
     await this.poll();
-    this.timer = setInterval(() => {
-      this.polling ??= this.poll()
-        .catch((error) => this.options.logger.warn("membership poll failed", { error }))
-        .finally(() => {
-          this.polling = null;
-        });
-    }, this.options.pollMs ?? 200);
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.polling;
+    await this.poller.stop();
   }
 
   /** Publishes this instance's claim; it replaces the previous one. */

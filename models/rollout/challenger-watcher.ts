@@ -6,12 +6,12 @@
  */
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { Logger } from "../../runtime/logger.ts";
+import { PeriodicTask } from "../../runtime/periodic.ts";
 import { loadOnnx } from "../onnx/index.ts";
 import type { ModelRegistry } from "../registry/types.ts";
 
 export class ChallengerWatcher {
-  private timer: ReturnType<typeof setInterval> | null = null;
-  private polling: Promise<void> | null = null;
+  private readonly poller: PeriodicTask;
   private current: number | null = null;
   /** A version that failed to load: not tried again until the alias moves. */
   private failed: number | null = null;
@@ -24,21 +24,17 @@ export class ChallengerWatcher {
       pollMs: number;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.poller = new PeriodicTask(() => this.poll(), o.pollMs);
+  }
 
   async start(): Promise<void> {
     await this.poll();
-    this.timer = setInterval(() => {
-      this.polling ??= this.poll().finally(() => {
-        this.polling = null;
-      });
-    }, this.o.pollMs);
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.polling;
+    await this.poller.stop();
   }
 
   /** Polls once now (tests, and right after a rollout starts). */

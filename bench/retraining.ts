@@ -8,12 +8,16 @@
  * - serving throughput with a challenger in shadow on every event, over without (target ≥ 0.8).
  */
 import { DAY_MS, LifecycleHarness } from "../test/lifecycle/harness.ts";
+import { quantile } from "./support/stats.ts";
 
 const EXAMPLES = Number(process.env.BENCH_EXAMPLES ?? 200_000);
 
+/** The p99 of unsorted `values`. */
 function p99(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN;
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.99,
+  );
 }
 
 const harness = new LifecycleHarness({

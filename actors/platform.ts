@@ -148,9 +148,9 @@ export type ChangelogFactory = (
 function kafkaChangelogs(config: Config): ChangelogFactory {
   return async (log, usecase, inputTopic, group, partitions) => {
     if (log.kind !== "kafka") return undefined;
-    const { createKafkaChangelog, KafkaLog } = await import("../runtime/log/kafka/index.ts");
+    const { createWorkerKafkaChangelog, KafkaLog } = await import("../runtime/log/kafka/index.ts");
     if (!(log instanceof KafkaLog)) return undefined;
-    return createKafkaChangelog(log, {
+    return createWorkerKafkaChangelog(log, {
       appId: config.appId,
       usecase,
       inputTopic,

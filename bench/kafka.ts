@@ -16,7 +16,11 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { counterModel } from "../models/counter/model.ts";
 import { Supervisor } from "../runtime/actor/supervisor.ts";
-import { createKafkaChangelog, type KafkaLog, openKafkaLog } from "../runtime/log/kafka/index.ts";
+import {
+  createWorkerKafkaChangelog,
+  type KafkaLog,
+  openKafkaLog,
+} from "../runtime/log/kafka/index.ts";
 import type { LogRecord } from "../runtime/log/log.ts";
 import { createLogger, type Logger, setLogLevel } from "../runtime/logger.ts";
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
@@ -93,7 +97,7 @@ async function platformSeconds(log: KafkaLog, topic: string, total: number): Pro
     [],
   );
   await supervisor.start();
-  const changelog = createKafkaChangelog(log, {
+  const changelog = createWorkerKafkaChangelog(log, {
     appId,
     usecase: "counter",
     inputTopic: topic,

@@ -19,6 +19,12 @@ export function setLogLevel(level: Exclude<Level, "fatal">): void {
   threshold = rank[level];
 }
 
+/** The lowest level written now (what a worker thread should set for its own loggers). */
+export function logLevel(): Exclude<Level, "fatal"> {
+  const found = (Object.keys(rank) as Level[]).find((level) => rank[level] === threshold);
+  return found === undefined || found === "fatal" ? "error" : found;
+}
+
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;

@@ -4,13 +4,10 @@
  * upserts and the commit's fsync (`synchronous=FULL`) take 15-20 µs a state here; on the main thread
  * a 3k-state checkpoint stalled every shard and the HTTP API for ~50 ms.
  */
+
+import { unpackPairs } from "../packed-strings.ts";
 import { CheckpointStore } from "./store.ts";
-import {
-  type FromWriter,
-  type PackedStrings,
-  type ToWriter,
-  unpackStrings,
-} from "./writer-protocol.ts";
+import type { FromWriter, ToWriter } from "./writer-protocol.ts";
 
 declare const self: Worker;
 
@@ -25,18 +22,10 @@ function storeFor(path: string): CheckpointStore {
   return store;
 }
 
-function* pairs(keys: PackedStrings, states: PackedStrings): Generator<[string, string]> {
-  if (keys.lengths.length !== states.lengths.length) {
-    throw new Error(`${keys.lengths.length} keys but ${states.lengths.length} states`);
-  }
-  const stateTexts = unpackStrings(states);
-  for (const key of unpackStrings(keys)) yield [key, stateTexts.next().value as string];
-}
-
 function handle(message: ToWriter): void {
   switch (message.type) {
     case "write":
-      storeFor(message.path).write(pairs(message.keys, message.states), message.positions);
+      storeFor(message.path).write(unpackPairs(message.keys, message.states), message.positions);
       return;
     case "close":
       stores.get(message.path)?.close();

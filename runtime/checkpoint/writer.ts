@@ -10,8 +10,10 @@
  * within `WRITE_TIMEOUT_MS` fails. A worker that dies fails what it holds; the next call starts a
  * new one (the files are intact: each write is one transaction).
  */
+
+import { packStrings } from "../packed-strings.ts";
 import type { SourcePosition } from "../shard/changelog.ts";
-import { type FromWriter, packStrings, type ToWriter } from "./writer-protocol.ts";
+import type { FromWriter, ToWriter } from "./writer-protocol.ts";
 
 const WRITE_TIMEOUT_MS = 60_000;
 

@@ -12,12 +12,13 @@ import { RetriableError, ValidationError } from "../../runtime/errors.ts";
 import {
   ChangelogFencedError,
   createKafkaChangelog,
+  createWorkerKafkaChangelog,
   type KafkaChangelog,
   type KafkaChangelogOptions,
   type KafkaLog,
   openKafkaLog,
 } from "../../runtime/log/kafka/index.ts";
-import type { SourcePosition } from "../../runtime/shard/changelog.ts";
+import type { ShardChangelog, SourcePosition } from "../../runtime/shard/changelog.ts";
 import { brokerList } from "../support/kafka-broker.ts";
 import { recordingLogger } from "../support/recording-logger.ts";
 
@@ -67,7 +68,7 @@ async function useCase(what: string): Promise<KafkaChangelogOptions> {
 }
 
 /** Restores a partition into a map (last state per key) and the positions, sorted. */
-async function restoreAll(changelog: KafkaChangelog, partition: number) {
+async function restoreAll(changelog: ShardChangelog, partition: number) {
   const states = new Map<string, string>();
   const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
   positions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
@@ -459,5 +460,69 @@ describe("crashes and fencing", () => {
     } finally {
       await Promise.all([old.close(), owner.close(), third.close()]);
     }
+  });
+});
+
+describe("written from a worker thread (what the platform runs)", () => {
+  test("publishes what a restore on either thread reads back, atomically with the positions", async () => {
+    const options = await useCase("worker");
+    const changelog = createWorkerKafkaChangelog(log, options);
+    const onMain = createKafkaChangelog(log, options);
+    try {
+      await changelog.claim(0);
+      await changelog.publish(0, generation(20_000, "g1"), [inputPosition(options.inputTopic, 7)]);
+      await changelog.publish(
+        0,
+        [
+          ["key-3", "g2"],
+          ["é ✓", "ü"],
+        ],
+        [inputPosition(options.inputTopic, 9)],
+      );
+      for (const reader of [changelog, onMain]) {
+        const restored = await restoreAll(reader, 0);
+        expect(restored.states.size).toBe(20_001);
+        expect(restored.states.get("key-3")).toBe("g2");
+        expect(restored.states.get("key-19999")).toBe(`g1:19999:${"x".repeat(80)}`);
+        expect(restored.states.get("é ✓")).toBe("ü");
+        expect(restored.positions).toEqual([inputPosition(options.inputTopic, 9)]);
+        expect(await reader.position(0)).toBe(9);
+      }
+    } finally {
+      await Promise.all([changelog.close(), onMain.close()]);
+    }
+  });
+
+  test("errors come back as the class the shard and supervisor act on", async () => {
+    const options = await useCase("workererr");
+    const changelog = createWorkerKafkaChangelog(log, options);
+    const newOwner = createKafkaChangelog(log, options);
+    try {
+      const badPosition = await changelog
+        .publish(0, [["k", "v"]], [{ topic: options.inputTopic, partition: 1, nextOffset: 1 }])
+        .catch((e) => e);
+      expect(badPosition).toBeInstanceOf(ValidationError);
+      expect(badPosition.path).toBe("positions");
+      const notAString = await changelog
+        .publish(0, [["k", 3 as unknown as string]], [inputPosition(options.inputTopic, 1)])
+        .catch((e) => e);
+      expect(notAString).toBeInstanceOf(ValidationError);
+      expect(String(notAString.message)).toContain("states[0]");
+
+      await changelog.publish(0, [["a", "1"]], [inputPosition(options.inputTopic, 1)]);
+      await newOwner.claim(0);
+      const fenced = await changelog
+        .publish(0, [["a", "2"]], [inputPosition(options.inputTopic, 2)])
+        .catch((e) => e);
+      expect(fenced).toBeInstanceOf(ChangelogFencedError);
+      expect(fenced.partition).toBe(0);
+      expect((await restoreAll(newOwner, 0)).states).toEqual(new Map([["a", "1"]]));
+    } finally {
+      await Promise.all([changelog.close(), newOwner.close()]);
+    }
+    const closed = await changelog
+      .publish(0, [["a", "3"]], [inputPosition(options.inputTopic, 3)])
+      .catch((e) => e);
+    expect(closed.code).toBe("changelog_closed");
   });
 });

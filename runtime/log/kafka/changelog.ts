@@ -184,7 +184,7 @@ function validatePositions(
 }
 
 /** Checks entries' types and keys without encoding them; returns them as an array to replay. */
-function validateStates(states: Iterable<[string, string]>): [string, string][] {
+export function validateStates(states: Iterable<[string, string]>): [string, string][] {
   const entries = Array.isArray(states) ? states : Array.from(states);
   entries.forEach((entry, i) => {
     const [key, state] = Array.isArray(entry) ? entry : [];

@@ -15,11 +15,6 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A plain Uint8Array view over a Buffer, so callers never depend on Buffer's extras. */
-function toBytes(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
-
 /**
  * The kafkajs message for a record. `partition` is set only for explicit appends; otherwise the
  * producer's partitioner (Java-compatible murmur2 for keys) chooses.
@@ -51,7 +46,9 @@ export function toOffset(value: string, what: string): number {
 function toHeaders(headers: IHeaders | undefined): Headers {
   const out: Headers = {};
   if (!headers) return out;
-  for (const [name, raw] of Object.entries(headers)) {
+  // for-in, not Object.entries: most records have no headers, and this runs for every record.
+  for (const name in headers) {
+    const raw = headers[name];
     const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
     if (value === undefined) continue;
     out[name] = typeof value === "string" ? value : value.toString("utf8");
@@ -61,13 +58,15 @@ function toHeaders(headers: IHeaders | undefined): Headers {
 
 /**
  * The stored record for a fetched kafkajs message. A null value (a compaction tombstone, which the
- * contract cannot express) reads as an empty value.
+ * contract cannot express) reads as an empty value. Key and value are kafkajs's Buffers as they
+ * are (a Buffer is a Uint8Array): wrapping each in a new view cost two allocations a record, a
+ * tenth of the consuming thread's time in `bun run bench -- kafka`.
  */
 export function toStoredRecord(message: KafkaMessage): StoredRecord {
   return {
     offset: toOffset(message.offset, "offset"),
-    key: message.key ? toBytes(message.key) : null,
-    value: message.value ? toBytes(message.value) : EMPTY,
+    key: message.key ?? null,
+    value: message.value ?? EMPTY,
     headers: toHeaders(message.headers),
     timestampMs: toOffset(message.timestamp, "timestamp"),
   };

@@ -19,3 +19,4 @@ export { KafkaLog, openKafkaLog } from "./kafka-log.ts";
 export type { KafkaConsumerTuning, KafkaLogOptions, KafkaRetryOptions } from "./options.ts";
 export { KAFKA_DEFAULTS } from "./options.ts";
 export type { Isolation, ReadOptions } from "./reader.ts";
+export { createWorkerKafkaChangelog, WorkerKafkaChangelog } from "./worker-changelog.ts";

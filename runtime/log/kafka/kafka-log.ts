@@ -468,6 +468,15 @@ export class KafkaLog implements Log {
     return offset < 0 ? null : offset;
   }
 
+  /**
+   * This log's settings without its callbacks (logger, consumer-failure hook), for a worker thread
+   * that opens its own clients to the same cluster; `clientSuffix` tells its connections apart.
+   */
+  cloneableOptions(clientSuffix: string): Omit<KafkaLogOptions, "logger" | "onConsumerFailure"> {
+    const { logger: _logger, onConsumerFailure: _hook, ...rest } = this.options;
+    return { ...rest, clientId: `${rest.clientId}.${clientSuffix}` };
+  }
+
   /** Stops every group consumer (revoking their partitions), then disconnects. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -253,5 +253,31 @@ describe("state codec", () => {
   test("refuses text it did not write", () => {
     expect(() => decodeCardState("v0;1;2")).toThrow(ValidationError);
     expect(() => decodeCardState("v1;1,2;AAAA")).toThrow("numbers");
+    expect(() => decodeCardState("v2;AAAA")).toThrow("bytes");
+  });
+
+  test("reads the v1 text of checkpoints written before v2", () => {
+    let state = initialCardState();
+    for (const item of fraudEvents({ seed: 5, cards: 1, count: 50, labels: false })) {
+      if (item.kind === "transaction") state = updateCardState(state, item.event);
+    }
+    const scalars = [
+      state.count,
+      state.amountMeanLog,
+      state.amountM2Log,
+      state.lastTimeMs,
+      state.lastLat,
+      state.lastLon,
+      state.homeX,
+      state.homeY,
+      state.homeZ,
+      state.categoryMask,
+      state.cvvMissingMask,
+      state.newMerchantMask,
+    ];
+    const slots = new DataView(new ArrayBuffer(state.slots.length * 4));
+    state.slots.forEach((v, i) => slots.setUint32(i * 4, v, true));
+    const v1 = `v1;${scalars.join(",")};${Buffer.from(slots.buffer).toString("base64")}`;
+    expect(encodeCardState(decodeCardState(v1))).toBe(encodeCardState(state));
   });
 });

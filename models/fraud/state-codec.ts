@@ -1,59 +1,54 @@
 /**
- * Card state to text for the shard's checkpoint store, and back, exactly: features computed from a
- * restored state equal those from the state before the checkpoint.
+ * Card state to text for the shard's checkpoint store (and the Kafka changelog), and back, exactly:
+ * features computed from a restored state equal those from the state before the checkpoint.
  *
- * Format: `v1;<12 comma-separated numbers>;<base64 of the 144 slots, little-endian u32>`. Numbers
- * are JavaScript's shortest round-trip decimal text, so doubles survive exactly. About 1 KB of text
- * for a card with a full history.
+ * Format v2 (written): `v2;<base64 of 12 little-endian float64 scalars, then the 144 slots as
+ * little-endian u32>`, 899 characters. The scalars are written as doubles, so they survive
+ * exactly. The shard encodes every changed card at each checkpoint on the event loop, so this is
+ * on the latency path: v2 costs ~0.2 µs a card where v1's decimal numbers cost ~1.2 µs.
+ * Format v1 (read, for checkpoints written before): `v1;<12 comma-separated numbers>;<base64 of
+ * the slots>`.
  */
 import { ValidationError } from "../../runtime/errors.ts";
 import { type CardState, SLOT_COUNT } from "./card-state.ts";
 
-const VERSION = "v1";
 const SCALARS = 12;
+const SCALAR_BYTES = SCALARS * 8;
+const SLOT_BYTES = SLOT_COUNT * 4;
 // One scratch buffer: the state's own array is never viewed as bytes (reading `.buffer` of a small
 // typed array makes the engine give it a separate ArrayBuffer, which costs heap for as long as the
-// state lives).
-const scratch = new DataView(new ArrayBuffer(SLOT_COUNT * 4));
-const scratchBytes = new Uint8Array(scratch.buffer);
-
-/** Encodes a card state as compact text. */
-export function encodeCardState(state: CardState): string {
-  const scalars = [
-    state.count,
-    state.amountMeanLog,
-    state.amountM2Log,
-    state.lastTimeMs,
-    state.lastLat,
-    state.lastLon,
-    state.homeX,
-    state.homeY,
-    state.homeZ,
-    state.categoryMask,
-    state.cvvMissingMask,
-    state.newMerchantMask,
-  ];
-  for (let i = 0; i < SLOT_COUNT; i++) scratch.setUint32(i * 4, state.slots[i] ?? 0, true);
-  return `${VERSION};${scalars.join(",")};${Buffer.from(scratchBytes).toString("base64")}`;
+// state lives). Typed arrays are little-endian on every platform Bun runs on, which v2 needs; the
+// check below refuses to run anywhere else rather than write unreadable checkpoints.
+const scratch = new ArrayBuffer(SCALAR_BYTES + SLOT_BYTES);
+const scratchScalars = new Float64Array(scratch, 0, SCALARS);
+const scratchSlots = new Uint32Array(scratch, SCALAR_BYTES, SLOT_COUNT);
+const scratchBuffer = Buffer.from(scratch);
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error("state-codec: this platform is big-endian; card states are little-endian");
 }
 
-/** Decodes {@link encodeCardState}'s text; throws a ValidationError on text it did not write. */
-export function decodeCardState(text: string): CardState {
-  const parts = text.split(";");
-  if (parts.length !== 3 || parts[0] !== VERSION) {
-    throw new ValidationError("", `card state: expected "${VERSION};<numbers>;<base64>"`);
-  }
-  const scalars = (parts[1] ?? "").split(",").map(Number);
-  const bytes = Buffer.from(parts[2] ?? "", "base64");
+/** Encodes a card state as compact text (format v2). */
+export function encodeCardState(state: CardState): string {
+  scratchScalars[0] = state.count;
+  scratchScalars[1] = state.amountMeanLog;
+  scratchScalars[2] = state.amountM2Log;
+  scratchScalars[3] = state.lastTimeMs;
+  scratchScalars[4] = state.lastLat;
+  scratchScalars[5] = state.lastLon;
+  scratchScalars[6] = state.homeX;
+  scratchScalars[7] = state.homeY;
+  scratchScalars[8] = state.homeZ;
+  scratchScalars[9] = state.categoryMask;
+  scratchScalars[10] = state.cvvMissingMask;
+  scratchScalars[11] = state.newMerchantMask;
+  scratchSlots.set(state.slots);
+  return `v2;${scratchBuffer.toString("base64")}`;
+}
+
+function fromScalars(scalars: number[], slots: Uint32Array): CardState {
   if (scalars.length !== SCALARS || scalars.some((v) => !Number.isFinite(v))) {
     throw new ValidationError("", `card state: expected ${SCALARS} finite numbers`);
   }
-  if (bytes.length !== SLOT_COUNT * 4) {
-    throw new ValidationError("", `card state: expected ${SLOT_COUNT * 4} bytes of slots`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const slots = new Uint32Array(SLOT_COUNT);
-  for (let i = 0; i < SLOT_COUNT; i++) slots[i] = view.getUint32(i * 4, true);
   const [count, mean, m2, lastTime, lastLat, lastLon, hx, hy, hz, categories, cvv, newMerchant] =
     scalars as [
       number,
@@ -84,4 +79,45 @@ export function decodeCardState(text: string): CardState {
     newMerchantMask: newMerchant,
     slots,
   };
+}
+
+function decodeV2(body: string): CardState {
+  const bytes = Buffer.from(body, "base64");
+  if (bytes.length !== SCALAR_BYTES + SLOT_BYTES) {
+    throw new ValidationError(
+      "",
+      `card state v2: expected ${SCALAR_BYTES + SLOT_BYTES} bytes, got ${bytes.length}`,
+    );
+  }
+  // Copied out of the decoded buffer: the state keeps only its own 576-byte array.
+  const copy = new Uint8Array(bytes);
+  const scalars = Array.from(new Float64Array(copy.buffer, 0, SCALARS));
+  const slots = new Uint32Array(SLOT_COUNT);
+  slots.set(new Uint32Array(copy.buffer, SCALAR_BYTES, SLOT_COUNT));
+  return fromScalars(scalars, slots);
+}
+
+function decodeV1(parts: string[]): CardState {
+  const scalars = (parts[1] ?? "").split(",").map(Number);
+  const bytes = Buffer.from(parts[2] ?? "", "base64");
+  if (scalars.length !== SCALARS || scalars.some((v) => !Number.isFinite(v))) {
+    throw new ValidationError("", `card state: expected ${SCALARS} finite numbers`);
+  }
+  if (bytes.length !== SLOT_BYTES) {
+    throw new ValidationError("", `card state: expected ${SLOT_BYTES} bytes of slots`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const slots = new Uint32Array(SLOT_COUNT);
+  for (let i = 0; i < SLOT_COUNT; i++) slots[i] = view.getUint32(i * 4, true);
+  return fromScalars(scalars, slots);
+}
+
+/** Decodes {@link encodeCardState}'s text (v2, or v1 of earlier checkpoints). */
+export function decodeCardState(text: string): CardState {
+  if (text.startsWith("v2;")) return decodeV2(text.slice(3));
+  const parts = text.split(";");
+  if (parts.length !== 3 || parts[0] !== "v1") {
+    throw new ValidationError("", 'card state: expected "v2;<base64>" or "v1;<numbers>;<base64>"');
+  }
+  return decodeV1(parts);
 }

@@ -276,7 +276,7 @@ describe("state codec", () => {
       state.newMerchantMask,
     ];
     const slots = new DataView(new ArrayBuffer(state.slots.length * 4));
-    state.slots.forEach((v, i) => slots.setUint32(i * 4, v, true));
+    for (const [i, v] of state.slots.entries()) slots.setUint32(i * 4, v, true);
     const v1 = `v1;${scalars.join(",")};${Buffer.from(slots.buffer).toString("base64")}`;
     expect(encodeCardState(decodeCardState(v1))).toBe(encodeCardState(state));
   });

@@ -61,6 +61,7 @@ try {
     COELHO_AUTO_TRAIN: "false",
     COELHO_HTTP_PORT: "0",
     COELHO_INSTANCE_ID: "bench",
+    COELHO_PARTITIONS: process.env.BENCH_E2E_PARTITIONS ?? "3",
     COELHO_LOG_LEVEL: "error",
     COELHO_LOG_FSYNC: process.env.BENCH_E2E_FSYNC ?? "always",
     COELHO_CHECKPOINT_INTERVAL_MS: process.env.BENCH_E2E_CHECKPOINT_MS ?? "1000",
@@ -118,6 +119,7 @@ try {
   const { items: batchItems } = nextItems(THROUGHPUT_TRANSACTIONS);
   const labels = batchItems.length - THROUGHPUT_TRANSACTIONS;
   const before = await scoresWritten();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < batchItems.length; i += 5_000) await produce(batchItems.slice(i, i + 5_000));
   const appendedMs = performance.now() - started;
@@ -127,8 +129,12 @@ try {
     await Bun.sleep(5);
   }
   const seconds = (performance.now() - started) / 1000;
+  // Every thread of the process (event loop, inference and checkpoint workers): on a machine with
+  // few cores, whether the pipeline is bound by one thread or by the cores.
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   console.log(
-    `throughput: ${THROUGHPUT_TRANSACTIONS} transactions + ${labels} labels scored end to end in ${seconds.toFixed(2)} s = ${Math.round(THROUGHPUT_TRANSACTIONS / seconds)} transactions/s, ${Math.round((THROUGHPUT_TRANSACTIONS + labels) / seconds)} events/s (appends took ${(appendedMs / 1000).toFixed(2)} s; target >= 50000 events/s)`,
+    `throughput: ${THROUGHPUT_TRANSACTIONS} transactions + ${labels} labels scored end to end in ${seconds.toFixed(2)} s = ${Math.round(THROUGHPUT_TRANSACTIONS / seconds)} transactions/s, ${Math.round((THROUGHPUT_TRANSACTIONS + labels) / seconds)} events/s (appends took ${(appendedMs / 1000).toFixed(2)} s; target >= 50000 events/s); process CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / seconds).toFixed(2)} cores)`,
   );
 
   // ---- latency at 10k/s, open loop ------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { PeriodicTask } from "../../runtime/periodic.ts";
-import { loadOnnx } from "../onnx/index.ts";
+import { loadOnnxInWorker } from "../onnx/worker-scorer.ts";
 import type { ModelRegistry } from "../registry/types.ts";
 
 export class ChallengerWatcher {
@@ -52,7 +52,11 @@ export class ChallengerWatcher {
       }
       const model = await registry.get(usecase, version);
       if (!model) return;
-      const scorer = await loadOnnx(model.onnx, { featureNames: model.featureSchema.names });
+      // In a worker thread, as the champion: shadow scoring every batch on the event loop held up
+      // the shards (the whole model's run, each batch) for as long as a rollout lasts.
+      const scorer = await loadOnnxInWorker(model.onnx, {
+        featureNames: model.featureSchema.names,
+      });
       inference.setChallenger({ version: String(version), scorer });
       logger.info("shadowing a challenger", { usecase, version, previous: this.current });
       this.current = version;

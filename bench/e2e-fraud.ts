@@ -39,6 +39,36 @@ const OPEN_LOOP_MS = 5_000;
 const WARMUP_MS = 1_000;
 const TICK_MS = 1;
 
+type Item = { topic: string; record: LogRecord };
+
+/**
+ * The throughput run's transactions and labels, and the latency run's, one unit per transaction
+ * (with the labels the simulator emitted before it), keyed as the simulator keys them.
+ */
+function simulate(): { throughput: Item[]; latency: { items: Item[]; id: string }[] } {
+  const events = fraudEvents({ seed: 42, cards: 50_000 });
+  const throughput: Item[] = [];
+  let transactions = 0;
+  const latency: { items: Item[]; id: string }[] = [];
+  const latencyCount = Math.ceil(((WARMUP_MS + OPEN_LOOP_MS) * OFFERED_PER_S) / 1000) + 1;
+  let unit: Item[] = [];
+  for (const item of events) {
+    const topic = item.kind === "transaction" ? FRAUD_TRANSACTIONS_TOPIC : FRAUD_LABELS_TOPIC;
+    if (transactions < THROUGHPUT_TRANSACTIONS) {
+      throughput.push({ topic, record: item.record });
+      if (item.kind === "transaction") transactions++;
+      continue;
+    }
+    unit.push({ topic, record: item.record });
+    if (item.kind === "transaction") {
+      latency.push({ items: unit, id: item.event.transaction_id });
+      unit = [];
+      if (latency.length >= latencyCount) break;
+    }
+  }
+  return { throughput, latency };
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-e2e-"));
 try {
   // ---- a champion, trained as a user would ------------------------------------------------------
@@ -52,6 +82,12 @@ try {
   console.log(
     `champion: version ${champion.version}, ${champion.kind}, params ${JSON.stringify(champion.params)} (${((performance.now() - trainStarted) / 1000).toFixed(1)} s to train)`,
   );
+
+  // ---- the events, simulated before anything is timed -------------------------------------------
+  // In a function of its own, so the simulator (50k cards and their pending labels) is garbage by
+  // the time the platform runs: generating and serialising events is the producers' work (other
+  // processes in a deployment), and its heap is not the platform's.
+  const simulated = simulate();
 
   // ---- the platform, in this process -------------------------------------------------------------
   const config = loadConfig({
@@ -95,30 +131,8 @@ try {
     await Promise.all([...byTopic].map(([topic, list]) => log.produce(topic, list)));
   }
 
-  // Released once the latency run's events are planned: the simulator's and the benchmark's own
-  // data would otherwise sit in the heap the platform's garbage collector walks while it is timed.
-  let events: ReturnType<typeof fraudEvents> | null = fraudEvents({ seed: 42, cards: 50_000 });
-  function nextItems(transactions: number): {
-    items: { topic: string; record: LogRecord }[];
-    ids: string[];
-  } {
-    const items: { topic: string; record: LogRecord }[] = [];
-    const ids: string[] = [];
-    while (ids.length < transactions) {
-      const item = events?.next().value;
-      if (!item) break;
-      if (item.kind === "transaction") {
-        ids.push(item.event.transaction_id);
-        items.push({ topic: FRAUD_TRANSACTIONS_TOPIC, record: item.record });
-      } else {
-        items.push({ topic: FRAUD_LABELS_TOPIC, record: item.record });
-      }
-    }
-    return { items, ids };
-  }
-
   // ---- throughput ---------------------------------------------------------------------------------
-  let { items: batchItems } = nextItems(THROUGHPUT_TRANSACTIONS);
+  const batchItems = simulated.throughput;
   const labels = batchItems.length - THROUGHPUT_TRANSACTIONS;
   const before = await scoresWritten();
   const cpuBefore = process.cpuUsage();
@@ -138,6 +152,9 @@ try {
   console.log(
     `throughput: ${THROUGHPUT_TRANSACTIONS} transactions + ${labels} labels scored end to end in ${seconds.toFixed(2)} s = ${Math.round(THROUGHPUT_TRANSACTIONS / seconds)} transactions/s, ${Math.round((THROUGHPUT_TRANSACTIONS + labels) / seconds)} events/s (appends took ${(appendedMs / 1000).toFixed(2)} s; target >= 50000 events/s); process CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / seconds).toFixed(2)} cores)`,
   );
+
+  // Emptied in place: the platform's garbage collector should not walk the benchmark's records.
+  batchItems.length = 0;
 
   // ---- latency at 10k/s, open loop ------------------------------------------------------------------
   if (process.env.BENCH_E2E_LATENCY === "0") {
@@ -196,18 +213,7 @@ try {
         )
       : null;
   const runMs = WARMUP_MS + OPEN_LOOP_MS;
-  // Simulated before the clock starts: generating and serialising events is the producers' work
-  // (other processes in a deployment), not the platform's, and it would share this event loop.
-  const planned: { items: { topic: string; record: LogRecord }[]; id: string }[] = [];
-  const plannedCount = Math.ceil((runMs * OFFERED_PER_S) / 1000) + 1;
-  while (planned.length < plannedCount) {
-    const { items, ids } = nextItems(1);
-    const id = ids[0];
-    if (id === undefined) break;
-    planned.push({ items, id });
-  }
-  events = null;
-  batchItems = [];
+  const planned = simulated.latency;
   const begin = performance.now();
   let sent = 0;
   let lateTicks = 0;

@@ -131,7 +131,9 @@ export interface UseCase {
 }
 
 /** The use cases this process serves, with topic names from the configuration. */
-export function useCases(config: Pick<Config, "inputTopics" | "usecases">): UseCase[] {
+export function useCases(
+  config: Pick<Config, "inputTopics" | "usecases"> & Partial<Pick<Config, "predictionsMax">>,
+): UseCase[] {
   const all: Record<string, () => UseCase> = {
     counter: () => {
       const counter = counterModel(config.inputTopics.counter ?? "counter.events");
@@ -147,7 +149,8 @@ export function useCases(config: Pick<Config, "inputTopics" | "usecases">): UseC
           }),
       };
     },
-    fraud: () => fraudUseCase({ inputTopic: config.inputTopics.fraud }),
+    fraud: () =>
+      fraudUseCase({ inputTopic: config.inputTopics.fraud, predictionsMax: config.predictionsMax }),
   };
   return config.usecases.map((name) => {
     const make = all[name];

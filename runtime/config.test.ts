@@ -88,6 +88,11 @@ describe("loadConfig", () => {
       'COELHO_LOG_FSYNC: "sometimes" is not valid; expected one of always, interval, never',
     ],
     ["COELHO_SIMULATE", "maybe", 'COELHO_SIMULATE: "maybe" is not valid; expected true or false'],
+    [
+      "COELHO_PREDICTIONS_MAX",
+      "0",
+      'COELHO_PREDICTIONS_MAX: "0" is not valid; expected an integer from 1 to 10000000',
+    ],
     ["COELHO_INSTANCE_ID", "a b", 'COELHO_INSTANCE_ID: "a b" is not valid'],
     ["COELHO_HTTP_PRT", "3000", "COELHO_HTTP_PRT: unknown setting; expected one of"],
     ["COELHO_ADMIN_TOKEN", "short", "COELHO_ADMIN_TOKEN: is not valid; expected at least 16"],

@@ -35,6 +35,11 @@ export interface Config {
   checkpointIntervalMs: number;
   /** Also checkpoint once this many events were applied since the last checkpoint. */
   checkpointMaxEvents: number;
+  /**
+   * Scored events kept per shard until their label arrives (predict first, then learn); the
+   * oldest go first. About half a kilobyte each for fraud's 31 features.
+   */
+  predictionsMax: number;
   /** Upper bound on records per batch read from the log. */
   batchMax: number;
   /** Graceful shutdown: time allowed to drain mailboxes and checkpoint before giving up. */
@@ -290,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_ENTITY_IDLE_MS",
     "COELHO_CHECKPOINT_INTERVAL_MS",
     "COELHO_CHECKPOINT_MAX_EVENTS",
+    "COELHO_PREDICTIONS_MAX",
     "COELHO_BATCH_MAX",
     "COELHO_SHUTDOWN_MS",
     "COELHO_LOG_FSYNC",
@@ -340,6 +346,7 @@ export function loadConfig(env: Env = process.env): Config {
     entityIdleMs: int(env, "COELHO_ENTITY_IDLE_MS", 3_600_000, 1000, 30 * 86_400_000),
     checkpointIntervalMs: int(env, "COELHO_CHECKPOINT_INTERVAL_MS", 1000, 10, 600_000),
     checkpointMaxEvents: int(env, "COELHO_CHECKPOINT_MAX_EVENTS", 100_000, 1, 100_000_000),
+    predictionsMax: int(env, "COELHO_PREDICTIONS_MAX", 200_000, 1, 10_000_000),
     batchMax: int(env, "COELHO_BATCH_MAX", 2000, 1, 100_000),
     shutdownMs: int(env, "COELHO_SHUTDOWN_MS", 10_000, 100, 600_000),
     logFsync: oneOf(env, "COELHO_LOG_FSYNC", "always", ["always", "interval", "never"] as const),

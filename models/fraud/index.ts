@@ -21,6 +21,8 @@ export interface FraudUseCaseOptions {
   seed?: number;
   /** Simulated event time per wall time (default 1440: a day per minute). */
   speed?: number;
+  /** Predictions kept per shard for their labels (default 200,000; COELHO_PREDICTIONS_MAX). */
+  predictionsMax?: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
             usecase: model.name,
             onScored: context.onScored,
             lifecycle,
+            predictionsMax: options.predictionsMax,
           },
           partition,
         ),

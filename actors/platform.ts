@@ -223,15 +223,20 @@ function initialTrainingChild(
         if (await registry.alias(usecase, "champion")) return async () => {};
         logger.info("no champion yet: training one from simulated history", { usecase, command });
         const child = Bun.spawn(["bun", ...command], { stdout: "pipe", stderr: "pipe" });
+        let stopping = false;
         void child.exited.then(async (code) => {
           const out = (await new Response(child.stdout).text()).trim().split("\n").slice(-6);
           if (code === 0) logger.info("initial champion trained", { usecase, summary: out });
-          else {
+          else if (stopping) {
+            // Our own SIGTERM (the platform is stopping): the next start trains again.
+            logger.info("initial training stopped with the platform", { usecase });
+          } else {
             const err = (await new Response(child.stderr).text()).trim().split("\n").slice(-5);
             logger.error("initial training failed", { usecase, code, stderr: err });
           }
         });
         return async () => {
+          stopping = true;
           child.kill("SIGTERM");
           await child.exited;
         };

@@ -10,9 +10,9 @@
  * within `WRITE_TIMEOUT_MS` fails. A worker that dies fails what it holds; the next call starts a
  * new one (the files are intact: each write is one transaction).
  */
-
 import { packStrings } from "../packed-strings.ts";
 import type { SourcePosition } from "../shard/changelog.ts";
+import { WorkerCalls } from "../worker-calls.ts";
 import type { FromWriter, ToWriter } from "./writer-protocol.ts";
 
 const WRITE_TIMEOUT_MS = 60_000;
@@ -25,23 +25,15 @@ export class CheckpointWriteError extends Error {
   }
 }
 
-interface Waiting {
-  path: string;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-type Outgoing = ToWriter extends infer M
-  ? M extends { id: number }
-    ? Omit<M, "id">
-    : never
-  : never;
-
 export class CheckpointWriter {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly waiting = new Map<number, Waiting>();
+  // Shards wait for their writes before they stop, so the worker need not keep the process up.
+  private readonly calls = new WorkerCalls<ToWriter, FromWriter>({
+    url: new URL("./writer-worker.ts", import.meta.url),
+    timeoutMs: WRITE_TIMEOUT_MS,
+    name: "the checkpoint writer",
+    failed: (path, reply) => new CheckpointWriteError(path, reply.message),
+    lost: (path, reason) => new CheckpointWriteError(path, reason),
+  });
 
   /** Writes changed states and the positions they include, in one transaction of `path`. */
   write(
@@ -55,7 +47,7 @@ export class CheckpointWriter {
         new CheckpointWriteError(path, `${keys.length} keys but ${states.length} states`),
       );
     }
-    return this.post(path, {
+    return this.calls.call(path, {
       type: "write",
       path,
       keys: packStrings(keys),
@@ -66,65 +58,19 @@ export class CheckpointWriter {
 
   /** Closes the connection to `path` after its pending writes (a shard revoked or abandoned). */
   close(path: string): Promise<void> {
-    if (!this.worker) return Promise.resolve();
-    return this.post(path, { type: "close", path });
+    if (!this.calls.started) return Promise.resolve();
+    return this.calls.call(path, { type: "close", path });
   }
 
   /** Resolves once every write posted before it has landed or failed. */
   sync(): Promise<void> {
-    if (!this.worker) return Promise.resolve();
-    return this.post("(all)", { type: "sync" });
+    if (!this.calls.started) return Promise.resolve();
+    return this.calls.call("(all)", { type: "sync" });
   }
 
   /** Stops the worker; pending calls fail. Mostly for tests: the worker does not hold the process. */
   terminate(): void {
-    const worker = this.worker;
-    this.worker = null;
-    worker?.terminate();
-    this.failAll("the checkpoint writer was terminated");
-  }
-
-  private post(path: string, message: Outgoing): Promise<void> {
-    const worker = this.ensureWorker();
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new CheckpointWriteError(path, `no answer within ${WRITE_TIMEOUT_MS} ms`));
-      }, WRITE_TIMEOUT_MS);
-      this.waiting.set(id, { path, resolve, reject, timer });
-      worker.postMessage({ ...message, id } as ToWriter);
-    });
-  }
-
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(new URL("./writer-worker.ts", import.meta.url).href);
-    // Shards wait for their writes before they stop, so the worker need not keep the process up.
-    worker.unref();
-    worker.addEventListener("message", (event: MessageEvent<FromWriter>) => {
-      const reply = event.data;
-      const entry = this.waiting.get(reply.id);
-      if (!entry) return;
-      this.waiting.delete(reply.id);
-      clearTimeout(entry.timer);
-      if (reply.type === "done") entry.resolve();
-      else entry.reject(new CheckpointWriteError(entry.path, reply.message));
-    });
-    worker.addEventListener("error", (event: ErrorEvent) => {
-      if (this.worker === worker) this.worker = null;
-      this.failAll(`the checkpoint writer failed: ${event.message}`);
-    });
-    this.worker = worker;
-    return worker;
-  }
-
-  private failAll(reason: string): void {
-    for (const [id, entry] of this.waiting) {
-      this.waiting.delete(id);
-      clearTimeout(entry.timer);
-      entry.reject(new CheckpointWriteError(entry.path, reason));
-    }
+    this.calls.terminate("the checkpoint writer was terminated");
   }
 }
 

@@ -24,6 +24,7 @@ import {
 import { logLevel } from "../../logger.ts";
 import { packStrings } from "../../packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "../../shard/changelog.ts";
+import { type Unidentified, WorkerCalls } from "../../worker-calls.ts";
 import {
   ChangelogFencedError,
   createKafkaChangelog,
@@ -64,27 +65,22 @@ export function deserializeError(error: SerializedError): Error {
   return rebuilt;
 }
 
-type Outgoing = ToChangelogWorker extends infer M
-  ? M extends { id: number }
-    ? Omit<M, "id">
-    : never
-  : never;
-
-interface Waiting {
-  what: string;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 export class WorkerKafkaChangelog implements ShardChangelog {
   /** The changelog topic, `<appId>-<usecase>-changelog`. */
   readonly topic: string;
-  private worker: Worker | null = null;
   private initialised: Promise<void> | null = null;
-  private nextId = 1;
-  private readonly waiting = new Map<number, Waiting>();
   private closed = false;
+  private readonly calls = new WorkerCalls<ToChangelogWorker, FromChangelogWorker>({
+    url: new URL("./changelog-worker.ts", import.meta.url),
+    timeoutMs: CALL_TIMEOUT_MS,
+    name: "the changelog worker",
+    failed: (_what, reply) => deserializeError(reply.error),
+    lost: (what, reason) => new CoelhoError("changelog_worker", `${what}: ${reason}`),
+    // A new worker must open its own clients before its first call.
+    onWorkerLost: () => {
+      this.initialised = null;
+    },
+  });
 
   /** @internal use `createWorkerKafkaChangelog` */
   constructor(
@@ -133,7 +129,7 @@ export class WorkerKafkaChangelog implements ShardChangelog {
   }
 
   async release(partition: number): Promise<void> {
-    if (!this.worker) return;
+    if (!this.calls.started) return;
     await this.call(`release ${this.topic}/${partition}`, { type: "release", partition });
   }
 
@@ -142,76 +138,25 @@ export class WorkerKafkaChangelog implements ShardChangelog {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (this.worker) await this.post(`close ${this.topic}`, { type: "close" });
+      if (this.calls.started) await this.calls.call(`close ${this.topic}`, { type: "close" });
     } finally {
-      this.worker?.terminate();
-      this.worker = null;
-      this.failAll("the changelog is closed");
+      this.calls.terminate("the changelog is closed");
       await this.reader.close();
     }
   }
 
-  private async call(what: string, message: Outgoing): Promise<void> {
+  private async call(what: string, message: Unidentified<ToChangelogWorker>): Promise<void> {
     if (this.closed) {
       throw new CoelhoError("changelog_closed", `${what}: the changelog is closed`);
     }
-    this.ensureWorker();
-    this.initialised ??= this.post(`start the changelog worker for ${this.topic}`, {
-      type: "init",
-      init: this.init,
-    }).catch((error: unknown) => {
-      this.initialised = null;
-      throw error;
-    });
+    this.initialised ??= this.calls
+      .call(`start the changelog worker for ${this.topic}`, { type: "init", init: this.init })
+      .catch((error: unknown) => {
+        this.initialised = null;
+        throw error;
+      });
     await this.initialised;
-    await this.post(what, message);
-  }
-
-  private post(what: string, message: Outgoing): Promise<void> {
-    const worker = this.ensureWorker();
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(
-          new CoelhoError("changelog_timeout", `${what}: no answer within ${CALL_TIMEOUT_MS} ms`),
-        );
-      }, CALL_TIMEOUT_MS);
-      this.waiting.set(id, { what, resolve, reject, timer });
-      worker.postMessage({ ...message, id } as ToChangelogWorker);
-    });
-  }
-
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(new URL("./changelog-worker.ts", import.meta.url).href);
-    // Pending calls keep the process up by their timers; an idle worker need not.
-    worker.unref();
-    worker.addEventListener("message", (event: MessageEvent<FromChangelogWorker>) => {
-      const reply = event.data;
-      const entry = this.waiting.get(reply.id);
-      if (!entry) return;
-      this.waiting.delete(reply.id);
-      clearTimeout(entry.timer);
-      if (reply.type === "done") entry.resolve();
-      else entry.reject(deserializeError(reply.error));
-    });
-    worker.addEventListener("error", (event: ErrorEvent) => {
-      if (this.worker !== worker) return;
-      this.worker = null;
-      this.initialised = null;
-      this.failAll(`the changelog worker failed: ${event.message}`);
-    });
-    this.worker = worker;
-    return worker;
-  }
-
-  private failAll(reason: string): void {
-    for (const [id, entry] of this.waiting) {
-      this.waiting.delete(id);
-      clearTimeout(entry.timer);
-      entry.reject(new CoelhoError("changelog_worker", `${entry.what}: ${reason}`));
-    }
+    await this.calls.call(what, message);
   }
 }
 

@@ -244,7 +244,9 @@ export class LifecycleHarness {
   async stop(): Promise<void> {
     await this.lifecycle?.stop();
     await this.watcher?.stop();
-    await this.inference?.stop(5000);
+    // dispose, not stop: it also releases the models, whose scoring workers would otherwise keep
+    // the process alive after the last test or benchmark.
+    await this.inference?.dispose(5000);
     await this.processor?.close?.();
     await this.registry?.close();
     await this.log?.close();

@@ -12,7 +12,23 @@
 import { ValidationError } from "../../runtime/errors.ts";
 import { type CardState, SLOT_COUNT } from "./card-state.ts";
 
-const SCALARS = 12;
+/** The scalar fields, in the order both formats store them (fromScalars reads them back so). */
+const SCALAR_FIELDS = [
+  "count",
+  "amountMeanLog",
+  "amountM2Log",
+  "lastTimeMs",
+  "lastLat",
+  "lastLon",
+  "homeX",
+  "homeY",
+  "homeZ",
+  "categoryMask",
+  "cvvMissingMask",
+  "newMerchantMask",
+] as const satisfies readonly Exclude<keyof CardState, "slots">[];
+const SCALARS = SCALAR_FIELDS.length;
+type ScalarField = (typeof SCALAR_FIELDS)[number];
 const SCALAR_BYTES = SCALARS * 8;
 const SLOT_BYTES = SLOT_COUNT * 4;
 // One scratch buffer: the state's own array is never viewed as bytes (reading `.buffer` of a small
@@ -29,22 +45,12 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 
 /** Encodes a card state as compact text (format v2). */
 export function encodeCardState(state: CardState): string {
-  scratchScalars[0] = state.count;
-  scratchScalars[1] = state.amountMeanLog;
-  scratchScalars[2] = state.amountM2Log;
-  scratchScalars[3] = state.lastTimeMs;
-  scratchScalars[4] = state.lastLat;
-  scratchScalars[5] = state.lastLon;
-  scratchScalars[6] = state.homeX;
-  scratchScalars[7] = state.homeY;
-  scratchScalars[8] = state.homeZ;
-  scratchScalars[9] = state.categoryMask;
-  scratchScalars[10] = state.cvvMissingMask;
-  scratchScalars[11] = state.newMerchantMask;
+  for (let i = 0; i < SCALARS; i++) scratchScalars[i] = state[SCALAR_FIELDS[i] as ScalarField];
   scratchSlots.set(state.slots);
   return `v2;${scratchBuffer.toString("base64")}`;
 }
 
+/** A state from its scalars in SCALAR_FIELDS order (an object literal: one shape for every card). */
 function fromScalars(scalars: number[], slots: Uint32Array): CardState {
   if (scalars.length !== SCALARS || scalars.some((v) => !Number.isFinite(v))) {
     throw new ValidationError("", `card state: expected ${SCALARS} finite numbers`);

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
+import { runToEnd } from "../support/run-to-end.ts";
 import { helmTemplate, one, PROVISION_TIMEOUT_MS, podEnv, provision, REPO } from "./support.ts";
 
 // Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
@@ -103,18 +104,15 @@ describe("helm test", () => {
     "the rendered test pod's script finds the platform ready and scores a transaction",
     async () => {
       expect(scoreFraud).toBe("true");
-      const run = spawn(["bun", "-e", script], {
+      const {
+        code: exitCode,
+        stdout,
+        stderr,
+      } = await runToEnd(["bun", "-e", script], {
         cwd: dataDir,
         env: { ...process.env, BASE_URL: baseUrl, SCORE_FRAUD: scoreFraud },
-        stdout: "pipe",
-        stderr: "pipe",
-        timeout: SCRIPT_TIMEOUT_MS,
+        timeoutMs: SCRIPT_TIMEOUT_MS,
       });
-      const [exitCode, stdout, stderr] = await Promise.all([
-        run.exited,
-        new Response(run.stdout).text(),
-        new Response(run.stderr).text(),
-      ]);
       const report = `exit ${exitCode}\n${stdout}${stderr}\nplatform log tail:\n${platformLog.slice(-2000)}`;
       expect(report).toStartWith("exit 0\n");
       expect(stdout).toContain("ok: /health/ready answers 200");

@@ -6,6 +6,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runToEnd } from "../support/run-to-end.ts";
 
 const SCRIPTS = join(import.meta.dir, "..", "..", "scripts", "mlflow");
 
@@ -21,18 +22,11 @@ export interface MlflowServer {
 }
 
 async function run(script: string, env: Record<string, string>): Promise<string> {
-  const proc = Bun.spawn(["bash", join(SCRIPTS, script)], {
+  const { code, stdout, stderr } = await runToEnd(["bash", join(SCRIPTS, script)], {
     env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [out, err, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  if (code !== 0) throw new Error(`scripts/mlflow/${script} failed (${code}):\n${err}`);
-  return out.trim().split("\n").pop() ?? "";
+  if (code !== 0) throw new Error(`scripts/mlflow/${script} failed (${code}):\n${stderr}`);
+  return stdout.trim().split("\n").pop() ?? "";
 }
 
 /** Starts a fresh server on `port` (provisioning MLflow first when the cache lacks it). */

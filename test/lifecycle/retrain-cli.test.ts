@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { progressLine } from "../../models/retrain-cli.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
+import { runToEnd } from "../support/run-to-end.ts";
 
 // Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
 setDefaultTimeout(120_000);
@@ -44,19 +45,11 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function retrain(...args: string[]) {
-  const proc = Bun.spawn(["bun", join(ROOT, "models", "retrain-cli.ts"), ...args], {
+function retrain(...args: string[]) {
+  return runToEnd(["bun", join(ROOT, "models", "retrain-cli.ts"), ...args], {
     cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
     env: { ...process.env, COELHO_ADMIN_TOKEN: "" },
   });
-  const [code, stdout, stderr] = await Promise.all([
-    proc.exited,
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  return { code, stdout, stderr };
 }
 
 describe("bun run retrain", () => {

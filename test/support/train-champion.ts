@@ -3,6 +3,7 @@
  * benchmarks that need a model to serve. Each caller checks the outcome its own way.
  */
 import { join } from "node:path";
+import { type Finished, runToEnd } from "./run-to-end.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -20,22 +21,11 @@ export interface TrainOptions {
 export async function trainFraudChampion(
   dataDir: string,
   options: TrainOptions = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<Finished> {
   const args = ["fraud", "--data-dir", dataDir];
   if (options.days !== undefined) args.push("--days", String(options.days));
   if (options.cards !== undefined) args.push("--cards", String(options.cards));
   if (options.seed !== undefined) args.push("--seed", String(options.seed));
   if (options.promote === false) args.push("--no-promote");
-  const train = Bun.spawn(["bun", join(ROOT, "models", "train-cli.ts"), ...args], {
-    cwd: ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  // Both pipes drained while it runs: a full pipe would stall the child.
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(train.stdout).text(),
-    new Response(train.stderr).text(),
-    train.exited,
-  ]);
-  return { code, stdout, stderr };
+  return runToEnd(["bun", join(ROOT, "models", "train-cli.ts"), ...args], { cwd: ROOT });
 }

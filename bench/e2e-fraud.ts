@@ -32,6 +32,7 @@ import type { LogRecord, StoredRecord } from "../runtime/log/log.ts";
 import { silentLogger } from "../runtime/logger.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
 import { quantile } from "./support/stats.ts";
+import { eventLoopCpuSeconds } from "./support/thread-cpu.ts";
 
 const THROUGHPUT_TRANSACTIONS = Number(process.env.BENCH_E2E_TRANSACTIONS ?? 300_000);
 const OFFERED_PER_S = 10_000;
@@ -136,6 +137,7 @@ try {
   const labels = batchItems.length - THROUGHPUT_TRANSACTIONS;
   const before = await scoresWritten();
   const cpuBefore = process.cpuUsage();
+  const loopCpuBefore = eventLoopCpuSeconds();
   const started = performance.now();
   for (let i = 0; i < batchItems.length; i += 5_000) await produce(batchItems.slice(i, i + 5_000));
   const appendedMs = performance.now() - started;
@@ -149,8 +151,13 @@ try {
   // few cores, whether the pipeline is bound by one thread or by the cores.
   const cpu = process.cpuUsage(cpuBefore);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const loopCpuAfter = eventLoopCpuSeconds();
+  const loopCpu =
+    loopCpuBefore === null || loopCpuAfter === null
+      ? ""
+      : `; event loop CPU ${(loopCpuAfter - loopCpuBefore).toFixed(1)} s, ${(((loopCpuAfter - loopCpuBefore) * 1e6) / (THROUGHPUT_TRANSACTIONS + labels)).toFixed(1)} µs an event`;
   console.log(
-    `throughput: ${THROUGHPUT_TRANSACTIONS} transactions + ${labels} labels scored end to end in ${seconds.toFixed(2)} s = ${Math.round(THROUGHPUT_TRANSACTIONS / seconds)} transactions/s, ${Math.round((THROUGHPUT_TRANSACTIONS + labels) / seconds)} events/s (appends took ${(appendedMs / 1000).toFixed(2)} s; target >= 50000 events/s); process CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / seconds).toFixed(2)} cores)`,
+    `throughput: ${THROUGHPUT_TRANSACTIONS} transactions + ${labels} labels scored end to end in ${seconds.toFixed(2)} s = ${Math.round(THROUGHPUT_TRANSACTIONS / seconds)} transactions/s, ${Math.round((THROUGHPUT_TRANSACTIONS + labels) / seconds)} events/s (appends took ${(appendedMs / 1000).toFixed(2)} s; target >= 50000 events/s); process CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / seconds).toFixed(2)} cores)${loopCpu}`,
   );
 
   // Emptied in place: the platform's garbage collector should not walk the benchmark's records.

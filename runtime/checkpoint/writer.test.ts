@@ -78,7 +78,7 @@ describe("a shard whose checkpoint write fails", () => {
     await log.ensureTopic({ name: model.inputTopic, partitions: 1 });
     await log.append(model.inputTopic, 0, [counterRecord("a", 1), counterRecord("b", 2)]);
     const failing = new CheckpointWriter();
-    failing.write = () => Promise.reject(new CheckpointWriteError("p0.sqlite", "disk full"));
+    failing.writePacked = () => Promise.reject(new CheckpointWriteError("p0.sqlite", "disk full"));
     const shard = new Shard({
       model,
       log,

@@ -10,7 +10,7 @@
  * within `WRITE_TIMEOUT_MS` fails. A worker that dies fails what it holds; the next call starts a
  * new one (the files are intact: each write is one transaction).
  */
-import { packStrings } from "../packed-strings.ts";
+import { type PackedStrings, packStrings } from "../packed-strings.ts";
 import type { SourcePosition } from "../shard/changelog.ts";
 import { WorkerCalls } from "../worker-calls.ts";
 import type { FromWriter, ToWriter } from "./writer-protocol.ts";
@@ -42,18 +42,25 @@ export class CheckpointWriter {
     states: string[],
     positions: SourcePosition[],
   ): Promise<void> {
-    if (keys.length !== states.length) {
+    return this.writePacked(path, packStrings(keys), packStrings(states), positions);
+  }
+
+  /** `write` with the keys and states already packed in order (see {@link packStrings}). */
+  writePacked(
+    path: string,
+    keys: PackedStrings,
+    states: PackedStrings,
+    positions: SourcePosition[],
+  ): Promise<void> {
+    if (keys.lengths.length !== states.lengths.length) {
       return Promise.reject(
-        new CheckpointWriteError(path, `${keys.length} keys but ${states.length} states`),
+        new CheckpointWriteError(
+          path,
+          `${keys.lengths.length} keys but ${states.lengths.length} states`,
+        ),
       );
     }
-    return this.calls.call(path, {
-      type: "write",
-      path,
-      keys: packStrings(keys),
-      states: packStrings(states),
-      positions,
-    });
+    return this.calls.call(path, { type: "write", path, keys, states, positions });
   }
 
   /** Closes the connection to `path` after its pending writes (a shard revoked or abandoned). */

@@ -12,6 +12,8 @@
  * - A process that lost its partition and still publishes is fenced (its publish fails).
  */
 
+import type { PackedStrings } from "../packed-strings.ts";
+
 /** A position a shard's state includes: the next offset of a partition of a topic it reads. */
 export interface SourcePosition {
   topic: string;
@@ -24,6 +26,18 @@ export interface ShardChangelog {
   publish(
     partition: number,
     states: Iterable<[string, string]>,
+    positions: SourcePosition[],
+  ): Promise<void>;
+  /**
+   * `publish` with the keys and their encoded states already packed in order
+   * ({@link packStrings}): the shard packs a checkpoint once for both its changelog and its
+   * checkpoint writer, which post it to their worker threads. Optional: without it the shard
+   * calls `publish`.
+   */
+  publishPacked?(
+    partition: number,
+    keys: PackedStrings,
+    states: PackedStrings,
     positions: SourcePosition[],
   ): Promise<void>;
   /**

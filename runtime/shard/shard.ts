@@ -21,6 +21,7 @@ import {
   entitiesPassivated,
   eventsIn,
 } from "../metrics.ts";
+import { packStrings } from "../packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "./changelog.ts";
 import { syncStoreWithChangelog } from "./changelog-restore.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
@@ -292,6 +293,10 @@ export class Shard<S, E> {
     }
     const positions = this.positions();
     const changelog = this.options.changelog;
+    // Packed once, for both workers (changelog and checkpoint writer): packing is most of what
+    // posting thousands of small strings costs the event loop.
+    const packedKeys = packStrings(keys);
+    const packedStates = packStrings(states);
     this.table.markClean();
     this.lastCheckpointAtMs = Date.now();
     const offset = this.nextOffset;
@@ -299,12 +304,15 @@ export class Shard<S, E> {
       if (changelog) {
         // Bounded: a publish that hangs (a broker that came back while a transaction was in
         // flight) fails the shard, whose restart claims the partition again with a new producer.
+        const { partition } = this.options;
         await withTimeout(
-          changelog.publish(
-            this.options.partition,
-            keys.map((key, i) => [key, states[i] as string]),
-            positions,
-          ),
+          changelog.publishPacked
+            ? changelog.publishPacked(partition, packedKeys, packedStates, positions)
+            : changelog.publish(
+                partition,
+                keys.map((key, i) => [key, states[i] as string]),
+                positions,
+              ),
           this.options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT,
           `${this.options.model.name}/${this.options.partition}: changelog publish`,
         );
@@ -312,7 +320,7 @@ export class Shard<S, E> {
       // A crashed run's checkpoint is not written locally once its shard was abandoned: the next
       // run's restore may already have read the file (its claim fenced this publish, or saw it).
       if (this.abandoned) return;
-      await this.writer.write(this.options.storePath, keys, states, positions);
+      await this.writer.writePacked(this.options.storePath, packedKeys, packedStates, positions);
       if (this.abandoned) return;
       this.checkpointedOffset = offset;
       checkpointSeconds.observe(

@@ -13,11 +13,11 @@ import {
   ChangelogFencedError,
   createKafkaChangelog,
   createWorkerKafkaChangelog,
-  type KafkaChangelog,
   type KafkaChangelogOptions,
   type KafkaLog,
   openKafkaLog,
 } from "../../runtime/log/kafka/index.ts";
+import { packStrings } from "../../runtime/packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "../../runtime/shard/changelog.ts";
 import { brokerList } from "../support/kafka-broker.ts";
 import { recordingLogger } from "../support/recording-logger.ts";
@@ -508,6 +508,14 @@ describe("written from a worker thread (what the platform runs)", () => {
         .catch((e) => e);
       expect(notAString).toBeInstanceOf(ValidationError);
       expect(String(notAString.message)).toContain("states[0]");
+      // Packed by the shard, checked by the worker: a key the changelog reserves is still refused.
+      const reserved = await changelog
+        .publishPacked(0, packStrings(["ok", "\u0000pos\u0000x"]), packStrings(["1", "2"]), [
+          inputPosition(options.inputTopic, 1),
+        ])
+        .catch((e) => e);
+      expect(reserved).toBeInstanceOf(ValidationError);
+      expect(String(reserved.message)).toContain("states[1]");
 
       await changelog.publish(0, [["a", "1"]], [inputPosition(options.inputTopic, 1)]);
       await newOwner.claim(0);

@@ -22,7 +22,7 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { logLevel } from "../../logger.ts";
-import { packStrings } from "../../packed-strings.ts";
+import { type PackedStrings, packStrings } from "../../packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "../../shard/changelog.ts";
 import { type Unidentified, WorkerCalls } from "../../worker-calls.ts";
 import {
@@ -104,11 +104,21 @@ export class WorkerKafkaChangelog implements ShardChangelog {
       keys[i] = entry[0];
       values[i] = entry[1];
     }
+    await this.publishPacked(partition, packStrings(keys), packStrings(values), positions);
+  }
+
+  /** Strings by construction; the worker's changelog checks the keys as `publish` does. */
+  async publishPacked(
+    partition: number,
+    keys: PackedStrings,
+    states: PackedStrings,
+    positions: SourcePosition[],
+  ): Promise<void> {
     await this.call(`publish ${this.topic}/${partition}`, {
       type: "publish",
       partition,
-      keys: packStrings(keys),
-      states: packStrings(values),
+      keys,
+      states,
       positions,
     });
   }

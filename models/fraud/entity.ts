@@ -10,7 +10,12 @@
 import type { StoredRecord } from "../../runtime/log/log.ts";
 import type { EntityModel } from "../../runtime/shard/entity-model.ts";
 import { SOURCE_TOPIC_HEADER } from "../../runtime/shard/shard.ts";
-import { type CardState, initialCardState, updateCardState } from "./card-state.ts";
+import {
+  applyTransaction,
+  type CardState,
+  initialCardState,
+  updateCardState,
+} from "./card-state.ts";
 import {
   type Label,
   parseLabel,
@@ -43,7 +48,7 @@ export interface FraudEntityModelOptions {
  * The fraud entity model: decode validates a transaction (or a label, when the record came from
  * the labels topic), the key is `card_id` (or `user_id` for the original's producers; a label's
  * `card_id`), the update is the pure {@link updateCardState} for a transaction and the identity
- * for a label.
+ * for a label; the shard runs the same update in place ({@link applyTransaction}).
  *
  * @example const model = fraudEntityModel({ inputTopic: "fraud.transactions" });
  * @example const both = fraudEntityModel({ labelsTopic: "fraud.labels" }); // the shards' model
@@ -69,6 +74,8 @@ export function fraudEntityModel(
     key: (event) => (isLabel(event) ? event.card_id : transactionEntityKey(event)),
     initial: () => initialCardState(),
     update: (state, event) => (isLabel(event) ? state : updateCardState(state, event)),
+    // The same update without its copy (the shard's hot path; see EntityModel.updateInPlace).
+    updateInPlace: (state, event) => (isLabel(event) ? state : applyTransaction(state, event)),
     encodeState: encodeCardState,
     decodeState: decodeCardState,
   };

@@ -205,7 +205,7 @@ export function fraudServing(
   }
 
   return {
-    onEvent(key, before, _after, event, record) {
+    onEvent(key, before, event, record) {
       if (!started) {
         // One model per batch: the features and the scores must come from the same version.
         started = true;

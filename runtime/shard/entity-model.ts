@@ -17,8 +17,15 @@ export interface EntityModel<S, E> {
   key(event: E): string;
   /** State of an entity never seen before. */
   initial(key: string): S;
-  /** The pure update. Must not mutate `state` if callers keep it (the shard does not). */
+  /** The pure update: returns the new state and leaves `state` as it was. */
   update(state: S, event: E): S;
+  /**
+   * Optional: the same update, allowed to change `state` and return it (or return a new one). The
+   * shard uses it when given, since it keeps no other reference to a state once its observers
+   * saw it (they run before the update; an entity query gets a copy): the copy a pure update
+   * makes of every state is then saved on the hot path.
+   */
+  updateInPlace?(state: S, event: E): S;
   /** State to text for the checkpoint store, and back. */
   encodeState(state: S): string;
   decodeState(text: string): S;
@@ -27,12 +34,13 @@ export interface EntityModel<S, E> {
 /**
  * Where later layers (features, inference, outputs) hook into the data path without the runtime
  * knowing them. One per shard. `onEvent` runs for every applied event, on the hot path, with the
- * state before and after it (features are computed from `before`: point in time); `flush` runs
+ * state before it, just before the update (features are computed from it: point in time); it
+ * must not keep the state (the update may change it in place) nor change it. `flush` runs
  * once after each applied batch and is awaited, so its outputs (e.g. one micro-batched inference
  * call and one append of scores) slow the partition down instead of queueing without bound.
  */
 export interface BatchProcessor<S, E> {
-  onEvent(key: string, before: S, after: S, event: E, record: StoredRecord): void;
+  onEvent(key: string, before: S, event: E, record: StoredRecord): void;
   flush(): Promise<void>;
   /** The shard is going away (revoked, stopped or crashed); release what the processor holds. */
   close?(): Promise<void>;

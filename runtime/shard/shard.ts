@@ -205,10 +205,16 @@ export class Shard<S, E> {
     await this.maybeCheckpoint();
   }
 
-  /** The entity's state, from memory or the store, or null when the shard never saw it. */
+  /**
+   * The entity's state, from memory or the store, or null when the shard never saw it. A copy
+   * when the model updates in place: the caller reads it after later batches may have run.
+   */
   get(key: string): S | null {
+    const { model } = this.options;
     const inMemory = this.table.get(key);
-    if (inMemory !== undefined) return inMemory;
+    if (inMemory !== undefined) {
+      return model.updateInPlace ? model.decodeState(model.encodeState(inMemory)) : inMemory;
+    }
     if (!this.store) return null;
     const stored = this.store.lookup([key]).get(key);
     return stored === undefined ? null : this.options.model.decodeState(stored);
@@ -433,13 +439,15 @@ export class Shard<S, E> {
     if (this.storeMayHoldMore) this.loadMissing(decoded);
     this.table.nextTick();
     const table = this.table;
+    // The processor sees each state before its update, so the update may change it in place.
+    const update = model.updateInPlace ?? model.update;
     for (const { record, key, event } of decoded) {
       const entry = table.entry(key);
       const before = entry ? entry.state : model.initial(key);
-      const after = model.update(before, event);
+      processor?.onEvent(key, before, event, record);
+      const after = update(before, event);
       if (entry) table.update(entry, after);
       else table.insert(key, after);
-      processor?.onEvent(key, before, after, event, record);
     }
     if (processor && decoded.length > 0) await processor.flush();
     const last = records[records.length - 1];

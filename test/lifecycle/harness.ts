@@ -204,15 +204,14 @@ export class LifecycleHarness {
         };
         if (item.kind === "label") {
           const state = this.states.get(item.label.card_id) ?? initialCardState();
-          this.processor.onEvent(item.label.card_id, state, state, item.label, record);
+          this.processor.onEvent(item.label.card_id, state, item.label, record);
           continue;
         }
         const tx = item.event;
         const key = transactionEntityKey(tx);
         const before = this.states.get(key) ?? initialCardState();
-        const after = updateCardState(before, tx);
-        this.states.set(key, after);
-        this.processor.onEvent(key, before, after, tx, record);
+        this.processor.onEvent(key, before, tx, record);
+        this.states.set(key, updateCardState(before, tx));
         this.clockMs = tx.timeMs;
         inBatch++;
       }

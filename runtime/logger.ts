@@ -12,17 +12,19 @@ import pino from "pino";
 export type Level = "debug" | "info" | "warn" | "error" | "fatal";
 const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, fatal: 50 };
 
+/** The lowest level written, and its rank (what the hot check compares). */
+let lowest: Exclude<Level, "fatal"> = "info";
 let threshold: number = rank.info;
 
 /** Sets the lowest level written (from COELHO_LOG_LEVEL). */
 export function setLogLevel(level: Exclude<Level, "fatal">): void {
+  lowest = level;
   threshold = rank[level];
 }
 
 /** The lowest level written now (what a worker thread should set for its own loggers). */
 export function logLevel(): Exclude<Level, "fatal"> {
-  const found = (Object.keys(rank) as Level[]).find((level) => rank[level] === threshold);
-  return found === undefined || found === "fatal" ? "error" : found;
+  return lowest;
 }
 
 export interface Logger {

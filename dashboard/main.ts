@@ -3,6 +3,7 @@
  * numbers and charts pushed over the WebSocket, the flagged events, drift, models with promote and
  * roll back, an entity lookup and a prediction form. See docs/dashboard.md.
  */
+import type { MetricsSummary } from "../actors/http/live/metrics-summary-shape.ts";
 import { Charts } from "./charts.ts";
 import { byId, el, fmt, getJson } from "./dom.ts";
 import { connectLive, type LiveMessage } from "./live.ts";
@@ -12,16 +13,10 @@ import { PredictionForm } from "./predict.ts";
 /** Drift and models are refreshed this often besides their pushed events. */
 const REFRESH_MS = 5_000;
 
-interface Summary {
-  atMs: number;
-  eventsPerSecond: number;
-  scoresPerSecond: Record<string, number>;
-  latencyMs: Record<string, { p50: number | null; p99: number | null }>;
-  consumerLag: Record<string, number>;
-  instances: { instanceId: string; url: string; partitions: Record<string, number[]> }[];
-  champions: Record<string, number | null>;
+/** The server's summary, with the quality shape the charts read. */
+type Summary = Omit<MetricsSummary, "quality"> & {
   quality: Record<string, { versions?: Record<string, number | null>[] }>;
-}
+};
 
 const select = byId<HTMLSelectElement>("usecase");
 const charts = new Charts(byId("rate-chart"), byId("score-histogram"), byId("quality-chart"));

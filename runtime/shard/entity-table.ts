@@ -17,6 +17,11 @@ export interface Entry<S> {
   touchedTick: number;
   /** Changed since the last checkpoint (then it is also in the dirty list). */
   dirty: boolean;
+  /**
+   * Part of a checkpoint whose states are still being encoded: its state must be encoded before
+   * the next update changes it (see `Shard`), and it is not evicted meanwhile.
+   */
+  inSnapshot: boolean;
 }
 
 export interface Eviction {
@@ -83,17 +88,17 @@ export class EntityTable<S> {
 
   /** Adds a new entity, dirty until the next checkpoint. */
   insert(key: string, state: S): void {
-    const entry: Entry<S> = { key, state, touchedTick: this.tick, dirty: true };
+    const entry: Entry<S> = { key, state, touchedTick: this.tick, dirty: true, inSnapshot: false };
     this.entries.set(key, entry);
     this.dirtyEntries.push(entry);
   }
 
   /** Loads a state as stored (clean), e.g. on restore or after a store lookup. */
   load(key: string, state: S): void {
-    this.entries.set(key, { key, state, touchedTick: this.tick, dirty: false });
+    this.entries.set(key, { key, state, touchedTick: this.tick, dirty: false, inSnapshot: false });
   }
 
-  /** Dirty entries as `[key, state]`, for the checkpoint. */
+  /** Dirty entries as `[key, state]`. */
   *dirty(): IterableIterator<[string, S]> {
     for (const entry of this.dirtyEntries) yield [entry.key, entry.state];
   }
@@ -102,6 +107,20 @@ export class EntityTable<S> {
   markClean(): void {
     for (const entry of this.dirtyEntries) entry.dirty = false;
     this.dirtyEntries = [];
+  }
+
+  /**
+   * Starts a checkpoint: returns the dirty entries, now clean and marked `inSnapshot` until their
+   * state is encoded. Entries changed from now on are dirty for the next checkpoint.
+   */
+  takeDirty(): Entry<S>[] {
+    const taken = this.dirtyEntries;
+    for (const entry of taken) {
+      entry.dirty = false;
+      entry.inSnapshot = true;
+    }
+    this.dirtyEntries = [];
+    return taken;
   }
 
   /** Forgets everything (the shard is revoked or restarted). */
@@ -128,7 +147,7 @@ export class EntityTable<S> {
       const overLimit = this.entries.size > target;
       const idle = entry.touchedTick <= idleCutoffTick;
       if (!overLimit && idleCutoffTick < 0) break;
-      if (entry.dirty) continue;
+      if (entry.dirty || entry.inSnapshot) continue;
       if (idle) {
         this.entries.delete(key);
         eviction.idle++;
@@ -148,7 +167,7 @@ export class EntityTable<S> {
     if (this.entries.size > target) {
       for (const [key, entry] of this.entries) {
         if (this.entries.size <= target) break;
-        if (entry.dirty) continue;
+        if (entry.dirty || entry.inSnapshot) continue;
         this.entries.delete(key);
         eviction.overLimit++;
       }

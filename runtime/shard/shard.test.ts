@@ -4,13 +4,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CounterState, counterModel } from "../../models/counter/model.ts";
 import { counterRecord } from "../../models/counter/simulator.ts";
+import { CheckpointStore } from "../checkpoint/store.ts";
+import { CheckpointWriter } from "../checkpoint/writer.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
 import { silentLogger } from "../logger.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
 import { Shard } from "./shard.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "coelho-shard-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const writer = new CheckpointWriter();
+afterAll(() => {
+  writer.terminate();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe("a shard whose model updates in place", () => {
   test("observers see each state before its event, and entity queries get a copy", async () => {
@@ -63,6 +69,65 @@ describe("a shard whose model updates in place", () => {
     // The answer given earlier is not changed by the later update.
     expect(answered).toEqual({ count: 2, sum: 3 });
     expect(shard.get("a")).toEqual({ count: 3, sum: 13 });
+    await shard.close();
+    await log.close();
+  });
+});
+
+describe("a checkpoint encoded a slice at a time", () => {
+  test("holds each state as of its positions, even when the next batch updates it meanwhile", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "slices-log"), fsync: "never" });
+    const pure = counterModel("slices.events");
+    // In place, so a state encoded after its update would show the update.
+    const model: EntityModel<CounterState, ReturnType<typeof pure.decode>> = {
+      ...pure,
+      updateInPlace: (state, event) => {
+        state.count += 1;
+        state.sum += event.value;
+        return state;
+      },
+    };
+    await log.ensureTopic({ name: model.inputTopic, partitions: 1 });
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+    await log.append(
+      model.inputTopic,
+      0,
+      keys.map((key) => counterRecord(key, 1)),
+    );
+    await log.append(model.inputTopic, 0, [counterRecord("k2999", 100)]);
+    const storePath = join(dir, "slices.sqlite");
+    const shard = new Shard({
+      model,
+      log,
+      partition: 0,
+      storePath,
+      maxEntities: 10_000,
+      idleMs: 60_000,
+      checkpointIntervalMs: 60_000,
+      checkpointMaxEvents: 3000,
+      batchMax: 10_000,
+      writer,
+      logger: silentLogger,
+    });
+    await shard.restore();
+    // 3000 changed states: the checkpoint encodes a first slice and yields; the next batch
+    // (one event for the last key, not encoded yet) is applied before the encoding ends.
+    await shard.apply(await log.read(model.inputTopic, 0, 0, 3000));
+    await shard.apply(await log.read(model.inputTopic, 0, 3000, 1));
+    expect(shard.get("k2999")).toEqual({ count: 2, sum: 101 });
+    for (let i = 0; i < 100 && shard.status().checkpointedOffset < 3000; i++) await Bun.sleep(10);
+    expect(shard.status().checkpointedOffset).toBe(3000);
+    const store = new CheckpointStore(storePath);
+    try {
+      // The checkpoint includes offsets up to 3000: k2999 as the first 3000 events left it.
+      expect(store.position(model.inputTopic, 0)?.nextOffset).toBe(3000);
+      expect(store.count()).toBe(3000);
+      const stored = store.lookup(["k0", "k2999"]);
+      expect(stored.get("k0")).toBe("1,1");
+      expect(stored.get("k2999")).toBe("1,1");
+    } finally {
+      store.close();
+    }
     await shard.close();
     await log.close();
   });

@@ -246,6 +246,9 @@ export class UseCaseLifecycle implements LifecycleHooks {
     const retrainer = this.retrainer;
     this.unregister.push(
       commands.register(o.usecase, "retrain", async (args) => {
+        // Refused at once on a follower, waited for or not: "started" must mean a run started.
+        const notLeader = retrainer.notLeader();
+        if (notLeader) throw notLeader;
         const shuffle = args.shuffleLabels === true;
         const run = retrainer.retrain(String(args.reason ?? "api"), { shuffleLabels: shuffle });
         if (args.wait === true) return { ...(await run) };

@@ -118,18 +118,21 @@ export class Retrainer {
    * instance is not the leader; a failed run resolves with outcome "failed".
    */
   retrain(trigger: string, options: RetrainOptions = {}): Promise<TrainingRun> {
-    if (!this.o.isLeader()) {
-      return Promise.reject(
-        new CoelhoError(
-          "not_leader",
-          `${this.o.usecase}: this instance is not the retraining leader (the owner of partition 0 of the input retrains)`,
-        ),
-      );
-    }
+    const notLeader = this.notLeader();
+    if (notLeader) return Promise.reject(notLeader);
     this.running ??= this.run(trigger, options).finally(() => {
       this.running = null;
     });
     return this.running;
+  }
+
+  /** Why this instance may not retrain now, or null when it is the leader. */
+  notLeader(): CoelhoError | null {
+    if (this.o.isLeader()) return null;
+    return new CoelhoError(
+      "not_leader",
+      `${this.o.usecase}: this instance is not the retraining leader (the owner of partition 0 of the input retrains)`,
+    );
   }
 
   stop(): void {

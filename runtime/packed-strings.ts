@@ -1,26 +1,35 @@
 /**
- * Many strings as one, for posting to a worker thread: cloning one long string is a copy, while
- * cloning thousands of small ones costs ~3 µs each on the posting thread (as much as encoding a
- * shard's state). The checkpoint writer and the Kafka changelog worker take states this way.
+ * Many strings as one buffer, for posting to a worker thread. Cloning thousands of small strings
+ * costs ~3 µs each on the posting thread, and even one long string is cloned at ~2.5 ns a
+ * character (0.5–0.7 ms for a 260k-character checkpoint), while its UTF-8 bytes encode in
+ * ~0.05 ms and clone as one memory copy. The checkpoint writer and the Kafka changelog worker
+ * take states this way; the worker decodes the text once.
  */
 
-/** Strings concatenated, with each one's length (in UTF-16 code units) in order. */
-export interface PackedStrings {
-  text: string;
-  lengths: Uint32Array;
-}
+/**
+ * Strings concatenated, with each one's length in UTF-16 code units, in order: as UTF-8 bytes, or
+ * as the text itself when it holds a lone surrogate (which UTF-8 cannot carry; a JSON key may).
+ */
+export type PackedStrings =
+  | { utf8: Uint8Array; lengths: Uint32Array }
+  | { text: string; lengths: Uint32Array };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export function packStrings(parts: readonly string[]): PackedStrings {
   const lengths = new Uint32Array(parts.length);
   for (let i = 0; i < parts.length; i++) lengths[i] = (parts[i] as string).length;
-  return { text: parts.join(""), lengths };
+  const text = parts.join("");
+  return text.isWellFormed() ? { utf8: encoder.encode(text), lengths } : { text, lengths };
 }
 
 /** The strings of {@link packStrings}, in order. */
 export function* unpackStrings(packed: PackedStrings): Generator<string> {
+  const text = "utf8" in packed ? decoder.decode(packed.utf8) : packed.text;
   let at = 0;
   for (const length of packed.lengths) {
-    yield packed.text.slice(at, at + length);
+    yield text.slice(at, at + length);
     at += length;
   }
 }

@@ -98,17 +98,6 @@ export class EntityTable<S> {
     this.entries.set(key, { key, state, touchedTick: this.tick, dirty: false, inSnapshot: false });
   }
 
-  /** Dirty entries as `[key, state]`. */
-  *dirty(): IterableIterator<[string, S]> {
-    for (const entry of this.dirtyEntries) yield [entry.key, entry.state];
-  }
-
-  /** The checkpoint that included every dirty entry committed. */
-  markClean(): void {
-    for (const entry of this.dirtyEntries) entry.dirty = false;
-    this.dirtyEntries = [];
-  }
-
   /**
    * Starts a checkpoint: returns the dirty entries, now clean and marked `inSnapshot` until their
    * state is encoded. Entries changed from now on are dirty for the next checkpoint.

@@ -9,7 +9,7 @@ import { CheckpointWriter } from "../checkpoint/writer.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
 import { silentLogger } from "../logger.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
-import { Shard } from "./shard.ts";
+import { Shard, type ShardOptions } from "./shard.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "coelho-shard-"));
 const writer = new CheckpointWriter();
@@ -18,22 +18,49 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+type CounterEvent = ReturnType<ReturnType<typeof counterModel>["decode"]>;
+
+/** The counter model with an update in place, so a state encoded after its update would show it. */
+function inPlaceCounter(
+  topic: string,
+  onUpdate = () => {},
+): EntityModel<CounterState, CounterEvent> {
+  return {
+    ...counterModel(topic),
+    updateInPlace: (state, event) => {
+      onUpdate();
+      state.count += 1;
+      state.sum += event.value;
+      return state;
+    },
+  };
+}
+
+/** A shard of partition 0 with long intervals, so only `checkpointMaxEvents` starts a checkpoint. */
+function shardOf(
+  options: Pick<ShardOptions<CounterState, CounterEvent>, "model" | "log" | "storePath"> &
+    Partial<ShardOptions<CounterState, CounterEvent>>,
+): Shard<CounterState, CounterEvent> {
+  return new Shard({
+    partition: 0,
+    maxEntities: 10_000,
+    idleMs: 60_000,
+    checkpointIntervalMs: 60_000,
+    checkpointMaxEvents: 1_000,
+    batchMax: 10_000,
+    writer,
+    logger: silentLogger,
+    ...options,
+  });
+}
+
 describe("a shard whose model updates in place", () => {
   test("observers see each state before its event, and entity queries get a copy", async () => {
     const log = await openEmbeddedLog({ dir: join(dir, "log"), fsync: "never" });
-    const pure = counterModel("inplace.events");
     let inPlaceUpdates = 0;
-    const model: EntityModel<CounterState, ReturnType<typeof pure.decode>> = {
-      ...pure,
-      updateInPlace: (state, event) => {
-        inPlaceUpdates++;
-        state.count += 1;
-        state.sum += event.value;
-        return state;
-      },
-    };
+    const model = inPlaceCounter("inplace.events", () => inPlaceUpdates++);
     const seen: string[] = [];
-    const processor: BatchProcessor<CounterState, ReturnType<typeof pure.decode>> = {
+    const processor: BatchProcessor<CounterState, CounterEvent> = {
       onEvent: (key, before, event) =>
         seen.push(`${key}:${before.count}/${before.sum}+${event.value}`),
       flush: async () => {},
@@ -44,19 +71,7 @@ describe("a shard whose model updates in place", () => {
       counterRecord("a", 2),
       counterRecord("b", 5),
     ]);
-    const shard = new Shard({
-      model,
-      log,
-      partition: 0,
-      storePath: join(dir, "p0.sqlite"),
-      maxEntities: 100,
-      idleMs: 60_000,
-      checkpointIntervalMs: 60_000,
-      checkpointMaxEvents: 1_000,
-      batchMax: 100,
-      processor,
-      logger: silentLogger,
-    });
+    const shard = shardOf({ model, log, storePath: join(dir, "p0.sqlite"), processor });
     await shard.restore();
     await shard.apply(await log.read(model.inputTopic, 0, 0, 10));
     // Point in time: each event saw the state as the events before it left it.
@@ -77,16 +92,7 @@ describe("a shard whose model updates in place", () => {
 describe("a checkpoint encoded a slice at a time", () => {
   test("holds each state as of its positions, even when the next batch updates it meanwhile", async () => {
     const log = await openEmbeddedLog({ dir: join(dir, "slices-log"), fsync: "never" });
-    const pure = counterModel("slices.events");
-    // In place, so a state encoded after its update would show the update.
-    const model: EntityModel<CounterState, ReturnType<typeof pure.decode>> = {
-      ...pure,
-      updateInPlace: (state, event) => {
-        state.count += 1;
-        state.sum += event.value;
-        return state;
-      },
-    };
+    const model = inPlaceCounter("slices.events");
     await log.ensureTopic({ name: model.inputTopic, partitions: 1 });
     const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
     await log.append(
@@ -96,19 +102,7 @@ describe("a checkpoint encoded a slice at a time", () => {
     );
     await log.append(model.inputTopic, 0, [counterRecord("k2999", 100)]);
     const storePath = join(dir, "slices.sqlite");
-    const shard = new Shard({
-      model,
-      log,
-      partition: 0,
-      storePath,
-      maxEntities: 10_000,
-      idleMs: 60_000,
-      checkpointIntervalMs: 60_000,
-      checkpointMaxEvents: 3000,
-      batchMax: 10_000,
-      writer,
-      logger: silentLogger,
-    });
+    const shard = shardOf({ model, log, storePath, checkpointMaxEvents: 3000 });
     await shard.restore();
     // 3000 changed states: the checkpoint encodes a first slice and yields; the next batch
     // (one event for the last key, not encoded yet) is applied before the encoding ends.

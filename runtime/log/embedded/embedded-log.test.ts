@@ -57,6 +57,34 @@ describe("embedded log: append and read", () => {
     expect(await log.read("t", 0, 10, 0)).toEqual([]);
   });
 
+  test("many readers following the tail in small steps each see every record once, in order", async () => {
+    // Segments read from where the last read ended (a remembered position per offset): with more
+    // readers than it remembers and appends in between, every read must still start right.
+    const dir = logs.tempDir();
+    const log = await logs.open({ dir, segmentBytes: 16_384 });
+    await log.ensureTopic({ name: "t", partitions: 1 });
+    const readers = Array.from({ length: 100 }, (_, i) => ({ next: 0, step: 1 + (i % 7) }));
+    let appended = 0;
+    while (appended < 3000) {
+      await log.append("t", 0, recordsFrom(appended, 37));
+      appended += 37;
+      for (const reader of readers) {
+        const records = await log.read("t", 0, reader.next, reader.step);
+        records.forEach((record, i) => {
+          expect(record.offset).toBe(reader.next + i);
+          expectRecordMatches(record);
+        });
+        reader.next += records.length;
+      }
+    }
+    for (const reader of readers) {
+      const rest = await log.read("t", 0, reader.next, 5000);
+      expect(rest.map((r) => r.offset)).toEqual(
+        Array.from({ length: appended - reader.next }, (_, i) => reader.next + i),
+      );
+    }
+  });
+
   test("timestamps default to the clock at append; given ones are kept", async () => {
     let now = 1_000;
     const log = await logs.open({ dir: logs.tempDir(), nowMs: () => now });

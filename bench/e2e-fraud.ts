@@ -20,17 +20,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildPlatform } from "../actors/platform.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import { FRAUD_SCORES_TOPIC } from "../models/fraud/serving.ts";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
-import { useCases } from "../models/index.ts";
 import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
-import { loadConfig } from "../runtime/config.ts";
 import { repartitionTopic } from "../runtime/ingest/rekeyer.ts";
 import type { LogRecord, StoredRecord } from "../runtime/log/log.ts";
-import { silentLogger } from "../runtime/logger.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
+import { benchFraudPlatform } from "./support/fraud-platform.ts";
 import { quantile } from "./support/stats.ts";
 import { eventLoopCpuSeconds } from "./support/thread-cpu.ts";
 
@@ -91,19 +88,11 @@ try {
   const simulated = simulate();
 
   // ---- the platform, in this process -------------------------------------------------------------
-  const config = loadConfig({
-    COELHO_DATA_DIR: dataDir,
-    COELHO_USECASES: "fraud",
-    COELHO_SIMULATE: "false",
-    COELHO_AUTO_TRAIN: "false",
-    COELHO_HTTP_PORT: "0",
-    COELHO_INSTANCE_ID: "bench",
-    COELHO_PARTITIONS: process.env.BENCH_E2E_PARTITIONS ?? "3",
-    COELHO_LOG_LEVEL: "error",
-    COELHO_LOG_FSYNC: process.env.BENCH_E2E_FSYNC ?? "always",
-    COELHO_CHECKPOINT_INTERVAL_MS: process.env.BENCH_E2E_CHECKPOINT_MS ?? "1000",
+  const { platform, appId } = await benchFraudPlatform(dataDir, {
+    partitions: process.env.BENCH_E2E_PARTITIONS ?? "3",
+    fsync: process.env.BENCH_E2E_FSYNC ?? "always",
+    checkpointIntervalMs: process.env.BENCH_E2E_CHECKPOINT_MS ?? "1000",
   });
-  const platform = await buildPlatform(config, useCases(config), { logger: silentLogger });
   await platform.root.start();
   const readyBy = Date.now() + 60_000;
   for (;;) {
@@ -212,7 +201,7 @@ try {
     process.env.BENCH_E2E_STAGES === "1"
       ? await watchTransactionIds(
           "bench-repartition-reader",
-          repartitionTopic(config.appId, "fraud"),
+          repartitionTopic(appId, "fraud"),
           (id, now) => {
             const at = sentAt.get(id);
             if (at !== undefined && measuring) rekeyedLatencies.push(now - at);

@@ -1,0 +1,190 @@
+/**
+ * Where the fraud pipeline's garbage comes from (`bun run bench -- allocation`): bytes the event
+ * loop allocates per transaction at 10 000 transactions/s in embedded mode (fsync interval), and
+ * how often its heap is collected. The latency tail of `bun run bench -- e2e-fraud` sits in the
+ * collector's cycles, so bytes per event is the figure to bring down.
+ *
+ * Each configuration runs in a child process with JSC's GC log on (BUN_JSC_logGC=1); the bytes
+ * allocated between two collections are the heap size at the start of the second minus the size
+ * the first left. A child prints a tick every 50 ms to place the collections in time; three
+ * seconds after a one-second warm-up are counted.
+ *
+ * Configurations: the producer alone (the platform built, not started), the platform without a
+ * champion (re-keying, card state, checkpoints; nothing scored), the same with no checkpoint in
+ * the window, and the platform scoring with a trained champion.
+ */
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
+import { fraudEvents } from "../models/fraud/simulator/events.ts";
+import type { LogRecord } from "../runtime/log/log.ts";
+import { trainFraudChampion } from "../test/support/train-champion.ts";
+import { benchFraudPlatform } from "./support/fraud-platform.ts";
+
+const RATE_PER_S = 10_000;
+const WARMUP_MS = 1_000;
+const MEASURED_MS = 3_000;
+const TICK_MS = 50;
+
+interface Configuration {
+  name: string;
+  start: boolean;
+  champion: boolean;
+  checkpointMs: number;
+}
+
+const CONFIGURATIONS: Configuration[] = [
+  { name: "producer and log appends only", start: false, champion: false, checkpointMs: 1000 },
+  { name: "platform, no champion", start: true, champion: false, checkpointMs: 1000 },
+  {
+    name: "platform, no champion, no checkpoint",
+    start: true,
+    champion: false,
+    checkpointMs: 60_000,
+  },
+  { name: "platform scoring (champion)", start: true, champion: true, checkpointMs: 1000 },
+];
+
+if (process.argv[2] === "--child") await child(JSON.parse(process.argv[3] as string));
+else await parent();
+
+async function parent(): Promise<void> {
+  const championDir = mkdtempSync(join(tmpdir(), "coelho-bench-alloc-champion-"));
+  try {
+    const trained = await trainFraudChampion(championDir);
+    if (trained.code !== 0) throw new Error(`training failed: ${trained.stderr}`);
+    for (const configuration of CONFIGURATIONS) {
+      const proc = Bun.spawn(
+        ["bun", import.meta.path, "--child", JSON.stringify({ ...configuration, championDir })],
+        { env: { ...process.env, BUN_JSC_logGC: "1" }, stdout: "pipe", stderr: "pipe" },
+      );
+      const [stderr, stdout, code] = await Promise.all([
+        new Response(proc.stderr).text(),
+        new Response(proc.stdout).text(),
+        proc.exited,
+      ]);
+      if (code !== 0) throw new Error(`${configuration.name}: exit ${code}: ${stdout.slice(-500)}`);
+      console.log(`${configuration.name}: ${summarise(stderr)} (${stdout.trim()})`);
+    }
+  } finally {
+    rmSync(championDir, { recursive: true, force: true });
+  }
+}
+
+/** The event loop's heap (the one allocating most) over the measured window, from the GC log. */
+function summarise(log: string): string {
+  const heaps = new Map<
+    string,
+    { afterKb: number; cycles: { atMs: number; kb: number; ms: number }[] }
+  >();
+  let nowMs = 0;
+  // Workers' heaps log too, and their lines interleave with the event loop's: by heap.
+  const startedKb = new Map<string, number>();
+  for (const line of log.split("\n")) {
+    const tick = /^TICK (\d+)/.exec(line);
+    if (tick) {
+      nowMs = Number(tick[1]);
+      continue;
+    }
+    const start = /GC<(0x[0-9a-f]+)>: START M (\d+)kb/.exec(line);
+    if (start) startedKb.set(start[1] as string, Number(start[2]));
+    const end = /GC<(0x[0-9a-f]+)>.*=> (\d+)kb, p=[0-9.]+ms.*cycle ([0-9.]+)ms END/.exec(line);
+    if (end) {
+      const heap = heaps.get(end[1] as string) ?? { afterKb: Number.NaN, cycles: [] };
+      heaps.set(end[1] as string, heap);
+      const kb = startedKb.get(end[1] as string);
+      if (kb !== undefined && Number.isFinite(heap.afterKb)) {
+        heap.cycles.push({ atMs: nowMs, kb: kb - heap.afterKb, ms: Number(end[3]) });
+      }
+      heap.afterKb = Number(end[2]);
+      startedKb.delete(end[1] as string);
+    }
+  }
+  let best = { kbPerS: 0, perS: 0, longestMs: 0 };
+  for (const { cycles } of heaps.values()) {
+    const inWindow = cycles.filter((c) => c.atMs >= WARMUP_MS && c.atMs <= WARMUP_MS + MEASURED_MS);
+    if (inWindow.length < 2) continue;
+    const first = inWindow[0] as { atMs: number };
+    const last = inWindow[inWindow.length - 1] as { atMs: number };
+    const seconds = (last.atMs - first.atMs) / 1000;
+    if (seconds <= 0) continue;
+    const kb = inWindow.slice(1).reduce((sum, c) => sum + c.kb, 0);
+    if (kb / seconds > best.kbPerS) {
+      best = {
+        kbPerS: kb / seconds,
+        perS: (inWindow.length - 1) / seconds,
+        longestMs: Math.max(...inWindow.map((c) => c.ms)),
+      };
+    }
+  }
+  if (best.kbPerS === 0) return "fewer than two collections in the window";
+  const bytesPerEvent = (best.kbPerS * 1024) / RATE_PER_S;
+  return `${(best.kbPerS / 1024).toFixed(0)} MB/s allocated on the event loop = ${(bytesPerEvent / 1024).toFixed(1)} KB a transaction; ${best.perS.toFixed(1)} collections/s, longest cycle ${best.longestMs.toFixed(1)} ms`;
+}
+
+async function child(configuration: Configuration & { championDir: string }): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "coelho-bench-alloc-"));
+  try {
+    if (configuration.champion) {
+      const registry = join(configuration.championDir, "registry.sqlite");
+      cpSync(registry, join(dataDir, "registry.sqlite"));
+    }
+    // Simulated before the platform starts: the producers' work, not the platform's garbage.
+    const units: { topic: string; record: LogRecord }[][] = [];
+    let unit: { topic: string; record: LogRecord }[] = [];
+    const needed = ((WARMUP_MS + MEASURED_MS) * RATE_PER_S) / 1000 + RATE_PER_S;
+    for (const item of fraudEvents({ seed: 42, cards: 50_000 })) {
+      const topic = item.kind === "transaction" ? FRAUD_TRANSACTIONS_TOPIC : FRAUD_LABELS_TOPIC;
+      unit.push({ topic, record: item.record });
+      if (item.kind !== "transaction") continue;
+      units.push(unit);
+      unit = [];
+      if (units.length >= needed) break;
+    }
+    const { platform } = await benchFraudPlatform(dataDir, {
+      partitions: "3",
+      fsync: "interval",
+      checkpointIntervalMs: String(configuration.checkpointMs),
+    });
+    if (configuration.start) {
+      await platform.root.start();
+      const readyBy = Date.now() + 60_000;
+      while (configuration.champion && (await platform.notReadyReasons()).length > 0) {
+        if (Date.now() > readyBy) throw new Error("not ready after 60 s");
+        await Bun.sleep(100);
+      }
+    }
+    const { log } = platform;
+    const begin = performance.now();
+    const ticks = setInterval(
+      () => console.error(`TICK ${Math.round(performance.now() - begin)}`),
+      TICK_MS,
+    );
+    let sent = 0;
+    while (performance.now() - begin < WARMUP_MS + MEASURED_MS && sent < units.length) {
+      const due = Math.min(
+        units.length,
+        Math.floor(((performance.now() - begin) * RATE_PER_S) / 1000),
+      );
+      if (due > sent) {
+        const byTopic = new Map<string, LogRecord[]>();
+        for (const item of units.slice(sent, due).flat()) {
+          const list = byTopic.get(item.topic);
+          if (list) list.push(item.record);
+          else byTopic.set(item.topic, [item.record]);
+        }
+        await Promise.all([...byTopic].map(([topic, records]) => log.produce(topic, records)));
+        sent = due;
+      }
+      await Bun.sleep(1);
+    }
+    clearInterval(ticks);
+    console.log(`${sent} transactions sent`);
+    if (configuration.start) await platform.root.stop(10_000);
+    await log.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}

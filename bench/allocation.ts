@@ -16,11 +16,15 @@
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
-import type { LogRecord } from "../runtime/log/log.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
-import { benchFraudPlatform } from "./support/fraud-platform.ts";
+import {
+  benchFraudPlatform,
+  type Item,
+  itemOf,
+  produceItems,
+  untilReady,
+} from "./support/fraud-platform.ts";
 
 const RATE_PER_S = 10_000;
 const WARMUP_MS = 1_000;
@@ -131,12 +135,11 @@ async function child(configuration: Configuration & { championDir: string }): Pr
       cpSync(registry, join(dataDir, "registry.sqlite"));
     }
     // Simulated before the platform starts: the producers' work, not the platform's garbage.
-    const units: { topic: string; record: LogRecord }[][] = [];
-    let unit: { topic: string; record: LogRecord }[] = [];
+    const units: Item[][] = [];
+    let unit: Item[] = [];
     const needed = ((WARMUP_MS + MEASURED_MS) * RATE_PER_S) / 1000 + RATE_PER_S;
     for (const item of fraudEvents({ seed: 42, cards: 50_000 })) {
-      const topic = item.kind === "transaction" ? FRAUD_TRANSACTIONS_TOPIC : FRAUD_LABELS_TOPIC;
-      unit.push({ topic, record: item.record });
+      unit.push(itemOf(item));
       if (item.kind !== "transaction") continue;
       units.push(unit);
       unit = [];
@@ -149,11 +152,7 @@ async function child(configuration: Configuration & { championDir: string }): Pr
     });
     if (configuration.start) {
       await platform.root.start();
-      const readyBy = Date.now() + 60_000;
-      while (configuration.champion && (await platform.notReadyReasons()).length > 0) {
-        if (Date.now() > readyBy) throw new Error("not ready after 60 s");
-        await Bun.sleep(100);
-      }
+      if (configuration.champion) await untilReady(platform);
     }
     const { log } = platform;
     const begin = performance.now();
@@ -168,13 +167,7 @@ async function child(configuration: Configuration & { championDir: string }): Pr
         Math.floor(((performance.now() - begin) * RATE_PER_S) / 1000),
       );
       if (due > sent) {
-        const byTopic = new Map<string, LogRecord[]>();
-        for (const item of units.slice(sent, due).flat()) {
-          const list = byTopic.get(item.topic);
-          if (list) list.push(item.record);
-          else byTopic.set(item.topic, [item.record]);
-        }
-        await Promise.all([...byTopic].map(([topic, records]) => log.produce(topic, records)));
+        await produceItems(log, units.slice(sent, due).flat());
         sent = due;
       }
       await Bun.sleep(1);

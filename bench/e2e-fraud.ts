@@ -20,14 +20,19 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import { FRAUD_SCORES_TOPIC } from "../models/fraud/serving.ts";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
 import { repartitionTopic } from "../runtime/ingest/rekeyer.ts";
-import type { LogRecord, StoredRecord } from "../runtime/log/log.ts";
+import type { StoredRecord } from "../runtime/log/log.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
-import { benchFraudPlatform } from "./support/fraud-platform.ts";
+import {
+  benchFraudPlatform,
+  type Item,
+  itemOf,
+  produceItems,
+  untilReady,
+} from "./support/fraud-platform.ts";
 import { quantile } from "./support/stats.ts";
 import { eventLoopCpuSeconds } from "./support/thread-cpu.ts";
 
@@ -36,8 +41,6 @@ const OFFERED_PER_S = 10_000;
 const OPEN_LOOP_MS = 5_000;
 const WARMUP_MS = 1_000;
 const TICK_MS = 1;
-
-type Item = { topic: string; record: LogRecord };
 
 /**
  * The throughput run's transactions and labels, and the latency run's, one unit per transaction
@@ -51,13 +54,12 @@ function simulate(): { throughput: Item[]; latency: { items: Item[]; id: string 
   const latencyCount = Math.ceil(((WARMUP_MS + OPEN_LOOP_MS) * OFFERED_PER_S) / 1000) + 1;
   let unit: Item[] = [];
   for (const item of events) {
-    const topic = item.kind === "transaction" ? FRAUD_TRANSACTIONS_TOPIC : FRAUD_LABELS_TOPIC;
     if (transactions < THROUGHPUT_TRANSACTIONS) {
-      throughput.push({ topic, record: item.record });
+      throughput.push(itemOf(item));
       if (item.kind === "transaction") transactions++;
       continue;
     }
-    unit.push({ topic, record: item.record });
+    unit.push(itemOf(item));
     if (item.kind === "transaction") {
       latency.push({ items: unit, id: item.event.transaction_id });
       unit = [];
@@ -94,13 +96,7 @@ try {
     checkpointIntervalMs: process.env.BENCH_E2E_CHECKPOINT_MS ?? "1000",
   });
   await platform.root.start();
-  const readyBy = Date.now() + 60_000;
-  for (;;) {
-    const reasons = await platform.notReadyReasons();
-    if (reasons.length === 0) break;
-    if (Date.now() > readyBy) throw new Error(`not ready after 60 s: ${reasons.join("; ")}`);
-    await Bun.sleep(100);
-  }
+  await untilReady(platform);
   const { log } = platform;
   const partitions = await log.partitionCount(FRAUD_SCORES_TOPIC);
 
@@ -110,17 +106,6 @@ try {
     return total;
   }
 
-  /** Appends items, transactions and labels to their topics, keyed as the simulator keys them. */
-  async function produce(records: { topic: string; record: LogRecord }[]): Promise<void> {
-    const byTopic = new Map<string, LogRecord[]>();
-    for (const { topic, record } of records) {
-      const list = byTopic.get(topic);
-      if (list) list.push(record);
-      else byTopic.set(topic, [record]);
-    }
-    await Promise.all([...byTopic].map(([topic, list]) => log.produce(topic, list)));
-  }
-
   // ---- throughput ---------------------------------------------------------------------------------
   const batchItems = simulated.throughput;
   const labels = batchItems.length - THROUGHPUT_TRANSACTIONS;
@@ -128,7 +113,9 @@ try {
   const cpuBefore = process.cpuUsage();
   const loopCpuBefore = eventLoopCpuSeconds();
   const started = performance.now();
-  for (let i = 0; i < batchItems.length; i += 5_000) await produce(batchItems.slice(i, i + 5_000));
+  for (let i = 0; i < batchItems.length; i += 5_000) {
+    await produceItems(log, batchItems.slice(i, i + 5_000));
+  }
   const appendedMs = performance.now() - started;
   const deadline = Date.now() + 600_000;
   while ((await scoresWritten()) - before < THROUGHPUT_TRANSACTIONS) {
@@ -221,7 +208,10 @@ try {
       const units = planned.slice(sent, due);
       const now = performance.now();
       for (const unit of units) sentAt.set(unit.id, now);
-      await produce(units.flatMap((unit) => unit.items));
+      await produceItems(
+        log,
+        units.flatMap((unit) => unit.items),
+      );
       sent = due;
       if (performance.now() - now > TICK_MS) lateTicks++;
     }

@@ -15,6 +15,7 @@
  * rejected model leaves nothing on the server. Versions are immutable, so their records are
  * cached (bounded). See docs/mlflow.md.
  */
+import { setBounded } from "../../runtime/bounded-map.ts";
 import { CoelhoError, ValidationError } from "../../runtime/errors.ts";
 import { RegistryClosedError, VersionNotFoundError } from "./errors.ts";
 import { isNotFound, MlflowClient, MlflowError } from "./mlflow-client.ts";
@@ -375,11 +376,7 @@ export class MlflowRegistry implements ModelRegistry {
         .then((bytes) => JSON.parse(new TextDecoder().decode(bytes)) as VersionRecord);
       // A failed read is not cached: the next call tries again.
       record.catch(() => this.records.delete(key));
-      if (this.records.size >= CACHE_MAX) {
-        const oldest = this.records.keys().next().value;
-        if (oldest !== undefined) this.records.delete(oldest);
-      }
-      this.records.set(key, record);
+      setBounded(this.records, key, record, CACHE_MAX);
     }
     const r = await record;
     return {

@@ -3,6 +3,7 @@
  * keeps both scores (bounded, oldest dropped first) until its label arrives; labelled pairs feed a
  * window from which both PR-AUCs and log losses are computed.
  */
+import { setBounded } from "../../runtime/bounded-map.ts";
 import { averagePrecision, logLoss } from "../trainers/metrics.ts";
 
 export interface ComparisonResult {
@@ -27,11 +28,7 @@ export class ShadowComparison {
 
   /** Both scores of a scored event. */
   scored(id: string, championScore: number, challengerScore: number): void {
-    if (this.pending.size >= this.pendingMax) {
-      const oldest = this.pending.keys().next().value;
-      if (oldest !== undefined) this.pending.delete(oldest);
-    }
-    this.pending.set(id, [championScore, challengerScore]);
+    setBounded(this.pending, id, [championScore, challengerScore], this.pendingMax);
   }
 
   /** The label of a scored event (ignored when its scores were not kept). */

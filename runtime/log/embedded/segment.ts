@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { setBounded } from "../../bounded-map.ts";
 import type { StoredRecord } from "../log.ts";
 import {
   checkFrame,
@@ -269,7 +270,7 @@ export class Segment {
   ): number {
     const limit = this.visibleBytes;
     let position = this.readEnds.get(fromOffset) ?? this.index.floorPosition(fromOffset);
-    const found = out.length;
+    const recordsBefore = out.length;
     let bytesRead = 0;
     // Raised when the last chunk ended inside its first frame: the next read takes that frame whole.
     let chunkBytesMin = 1;
@@ -306,16 +307,10 @@ export class Segment {
       position += cursor;
       bytesRead += cursor;
     }
-    if (out.length > found) this.noteReadEnd(lastOffsetOf(out) + 1, position);
-    return bytesRead;
-  }
-
-  private noteReadEnd(nextOffset: number, position: number): void {
-    if (this.readEnds.size >= READ_ENDS_MAX && !this.readEnds.has(nextOffset)) {
-      const oldest = this.readEnds.keys().next().value as number;
-      this.readEnds.delete(oldest);
+    if (out.length > recordsBefore) {
+      setBounded(this.readEnds, lastOffsetOf(out) + 1, position, READ_ENDS_MAX);
     }
-    this.readEnds.set(nextOffset, position);
+    return bytesRead;
   }
 
   private corruptAt(position: number): LogCorruptError {

@@ -176,8 +176,8 @@ interface Served {
   inference: InferenceActor | null;
   watcher: ChampionWatcher | null;
   manager: ShardManager<unknown, unknown>;
-  /** The topic the shards read: the input topic, or the repartition topic when re-keying. */
-  shardTopic: string;
+  /** The topics the shards read: the keyed inputs, and the repartition topic when re-keying. */
+  shardTopics: string[];
   partitions: number;
   group: string;
   rekeyer: Rekeyer<unknown> | null;
@@ -270,6 +270,33 @@ function withSourceTopic(listener: PartitionListener): PartitionListener {
   };
 }
 
+/**
+ * The topics a use case's shards read, and those its re-keying step reads. Keyed inputs are read
+ * directly where the log co-partitions a group's topics (embedded): one log hop less per event.
+ * On Kafka, several keyed inputs are re-keyed into the repartition topic, so one member reads all
+ * of an entity's inputs. Topics of COELHO_UNKEYED_TOPICS are always re-keyed; then on Kafka every
+ * input goes through the repartition topic, so that the shards read one topic.
+ */
+function shardInputs(
+  useCase: UseCase,
+  config: Config,
+  log: Log,
+): { shardTopics: string[]; rekeyTopics: string[] } {
+  const { model } = useCase;
+  const unkeyed = config.unkeyedTopics[model.name] ?? [];
+  const keyed = (useCase.keyedInputs ?? [model.inputTopic]).filter((t) => !unkeyed.includes(t));
+  const repartition = repartitionTopic(config.appId, model.name);
+  if (log.coPartitionedGroups) {
+    return unkeyed.length > 0
+      ? { shardTopics: [...keyed, repartition], rekeyTopics: unkeyed }
+      : { shardTopics: keyed, rekeyTopics: [] };
+  }
+  const rekeyTopics = [...new Set([...keyed, ...unkeyed])];
+  return rekeyTopics.length > 1 || unkeyed.length > 0
+    ? { shardTopics: [repartition], rekeyTopics }
+    : { shardTopics: rekeyTopics, rekeyTopics: [] };
+}
+
 /** Builds the platform's supervision tree; `root.start()` starts it. */
 export async function buildPlatform(
   config: Config,
@@ -329,13 +356,10 @@ export async function buildPlatform(
     : null;
   for (const useCase of useCases) {
     const { model } = useCase;
-    // With re-keying on, every source (the keyed input topic too) goes through the repartition
-    // topic: the shards read one topic, in one order.
-    const unkeyed = [...(useCase.sources ?? []), ...(config.unkeyedTopics[model.name] ?? [])];
-    const rekeyTopics = unkeyed.length > 0 ? [...new Set([model.inputTopic, ...unkeyed])] : [];
-    const shardTopic =
-      rekeyTopics.length > 0 ? repartitionTopic(config.appId, model.name) : model.inputTopic;
-    for (const topic of new Set([model.inputTopic, shardTopic, ...rekeyTopics])) {
+    const { shardTopics, rekeyTopics } = shardInputs(useCase, config, log);
+    // The primary topic: the changelog mirrors its partitions, and entity queries report its position.
+    const shardTopic = shardTopics[0] as string;
+    for (const topic of new Set([model.inputTopic, ...shardTopics, ...rekeyTopics])) {
       await log.ensureTopic({ name: topic, partitions: config.partitions });
       await log.ensureTopic({
         name: deadLetterTopic(topic),
@@ -343,6 +367,14 @@ export async function buildPlatform(
       });
     }
     const partitions = await log.partitionCount(shardTopic);
+    for (const topic of shardTopics) {
+      const count = await log.partitionCount(topic);
+      if (count !== partitions) {
+        throw new ConfigError(
+          `topic "${topic}" has ${count} partitions and "${shardTopic}" ${partitions}; the keyed inputs of use case "${model.name}" must have the same count (the shard of partition p reads partition p of each)`,
+        );
+      }
+    }
     const group = `${config.appId}-${model.name}`;
     const changelog = await changelogs(log, model.name, shardTopic, group, partitions);
     let inference: InferenceActor | null = null;
@@ -372,7 +404,6 @@ export async function buildPlatform(
       watcher = watching;
       processor = useCase.serving.processor({
         log,
-        inputTopic: shardTopic,
         inference,
         serving: () => watching.serving(),
         onScored: (scores, features) => {
@@ -390,10 +421,11 @@ export async function buildPlatform(
     const manager = new ShardManager({
       model,
       log,
-      topic: shardTopic,
+      topics: shardTopics,
       changelog,
       processor,
       maxEventBytes: config.maxEventBytes,
+      partitionCount: partitions,
       group,
       supervisor: shards,
       dataDir: config.dataDir,
@@ -411,7 +443,7 @@ export async function buildPlatform(
             model,
             log,
             group: `${config.appId}-${model.name}-rekey`,
-            targetTopic: shardTopic,
+            targetTopic: repartitionTopic(config.appId, model.name),
             maxEventBytes: config.maxEventBytes,
             // The use case's own inputs are keyed by entity; only the configured unkeyed topics
             // (and records without a key) need decoding to find their entity.
@@ -426,7 +458,7 @@ export async function buildPlatform(
       inference,
       watcher,
       manager,
-      shardTopic,
+      shardTopics,
       partitions,
       group,
       rekeyer,
@@ -503,7 +535,7 @@ export async function buildPlatform(
         log,
         `ingest-${name}`,
         entry.group,
-        [entry.shardTopic],
+        entry.shardTopics,
         entry.manager,
         config,
         consumerFailures,

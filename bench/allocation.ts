@@ -10,7 +10,7 @@
  * seconds after a one-second warm-up are counted.
  *
  * Configurations: the producer alone (the platform built, not started), the platform without a
- * champion (re-keying, card state, checkpoints; nothing scored), the same with no checkpoint in
+ * champion (shards reading the keyed inputs, card state, checkpoints; nothing scored), the same with no checkpoint in
  * the window, and the platform scoring with a trained champion.
  */
 import { cpSync, mkdtempSync, rmSync } from "node:fs";

@@ -1,7 +1,7 @@
 /**
  * End-to-end fraud benchmark in embedded mode (`bun run bench -- e2e-fraud`): the whole platform
- * in this process (embedded log with fsync=always, re-keying of transactions and labels, shards
- * with per-card features, the micro-batching inference actor, scores appended to `fraud.scores`),
+ * in this process (embedded log with fsync=always, shards reading transactions and labels keyed
+ * by card, per-card features, the micro-batching inference actor, scores appended to `fraud.scores`),
  * serving a GBT champion trained by `bun run train fraud` (its tree count is printed).
  *
  * - Throughput: N simulated transactions (with their labels) appended as fast as the log takes
@@ -14,8 +14,7 @@
  * Targets (issue 4): >= 50k events/s; p50 <= 1 ms and p99 <= 5 ms at 10k events/s.
  *
  * Knobs (defaults are the platform's): BENCH_E2E_TRANSACTIONS (300000), BENCH_E2E_LATENCY=0 skips
- * the latency run, BENCH_E2E_FSYNC (always), BENCH_E2E_CHECKPOINT_MS (1000), BENCH_E2E_STAGES=1
- * also prints the latency to the re-keyed copy (where the time goes).
+ * the latency run, BENCH_E2E_FSYNC (always), BENCH_E2E_CHECKPOINT_MS (1000).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +22,6 @@ import { join } from "node:path";
 import { FRAUD_SCORES_TOPIC } from "../models/fraud/serving.ts";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
-import { repartitionTopic } from "../runtime/ingest/rekeyer.ts";
 import type { StoredRecord } from "../runtime/log/log.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
 import {
@@ -90,7 +88,7 @@ try {
   const simulated = simulate();
 
   // ---- the platform, in this process -------------------------------------------------------------
-  const { platform, appId } = await benchFraudPlatform(dataDir, {
+  const { platform } = await benchFraudPlatform(dataDir, {
     partitions: process.env.BENCH_E2E_PARTITIONS ?? "3",
     fsync: process.env.BENCH_E2E_FSYNC ?? "always",
     checkpointIntervalMs: process.env.BENCH_E2E_CHECKPOINT_MS ?? "1000",
@@ -182,19 +180,6 @@ try {
       if (measuring) latencies.push(now - at);
     },
   );
-  // Where the time goes: the same latency to the re-keyed copy in the repartition topic.
-  const rekeyedLatencies: number[] = [];
-  const stages =
-    process.env.BENCH_E2E_STAGES === "1"
-      ? await watchTransactionIds(
-          "bench-repartition-reader",
-          repartitionTopic(appId, "fraud"),
-          (id, now) => {
-            const at = sentAt.get(id);
-            if (at !== undefined && measuring) rekeyedLatencies.push(now - at);
-          },
-        )
-      : null;
   const runMs = WARMUP_MS + OPEN_LOOP_MS;
   const planned = simulated.latency;
   const begin = performance.now();
@@ -220,14 +205,6 @@ try {
   const drainBy = Date.now() + 10_000;
   while (sentAt.size > 0 && Date.now() < drainBy) await Bun.sleep(10);
   await consumer.stop();
-  await stages?.stop();
-  if (stages) {
-    rekeyedLatencies.sort((a, b) => a - b);
-    const r = (p: number) => quantile(rekeyedLatencies, p);
-    console.log(
-      `stage: append -> re-keyed copy readable: p50 ${r(0.5).toFixed(2)} ms, p99 ${r(0.99).toFixed(2)} ms`,
-    );
-  }
   latencies.sort((a, b) => a - b);
   const q = (p: number) => quantile(latencies, p);
   console.log(

@@ -54,7 +54,7 @@ async function shardPath(dir: string): Promise<void> {
   let started = performance.now();
   const map = new Map<string, CounterState>();
   for (const record of records) {
-    const event = model.decode(record);
+    const event = model.decode(record, model.inputTopic);
     const key = model.key(event);
     map.set(key, model.update(map.get(key) ?? model.initial(key), event));
   }

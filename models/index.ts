@@ -16,8 +16,6 @@ import type { LifecycleContext } from "./retraining/lifecycle.ts";
 /** What a use case's serving path is given by the platform. */
 export interface ServingContext {
   log: Log;
-  /** The topic the shards read. */
-  inputTopic: string;
   inference: InferenceActor;
   serving: () => ServingModel | null;
   /**
@@ -106,11 +104,14 @@ export interface UseCase {
   // biome-ignore lint/suspicious/noExplicitAny: the registry holds models of different types.
   model: EntityModel<any, any>;
   /**
-   * Topics always re-keyed by entity into the use case's repartition topic, which the shards then
-   * read (e.g. the input and its delayed labels, so both reach the entity's shard in one order).
-   * Added to the topics of `COELHO_UNKEYED_TOPICS`; none: the shards read the input topic.
+   * The topics keyed by entity and partitioned alike that the shards read, the model's input
+   * topic first (e.g. transactions and their delayed labels, both keyed by card); default: the
+   * input topic alone. On a log that assigns co-partitioned groups (embedded) the shards read them
+   * directly; otherwise (Kafka) several are re-keyed into the use case's repartition topic, so
+   * that one member reads every input of its entities. Topics of `COELHO_UNKEYED_TOPICS` are
+   * always re-keyed.
    */
-  sources?: string[];
+  keyedInputs?: string[];
   /** Online model quality, for the API (the use case's own shape). */
   quality?: () => unknown;
   /** Starts the built-in simulator; returns its stop function. */

@@ -2,9 +2,10 @@
  * The fraud use case inside the real platform (embedded log): keyed simulator events and the
  * original producers' unkeyed events (a new user_id each) are scored by the registered champion,
  * and events that fail validation go to the dead-letter topics with the field named. Labels (the
- * original format's inline is_fraud, and the delayed ones on `fraud.labels`, re-keyed by card to
- * the shard holding the prediction) are joined to the stored predictions: training examples on
- * `fraud.examples` with the score given before the label, and the online quality gauges.
+ * original format's inline is_fraud, and the delayed ones on `fraud.labels`, keyed by card, read
+ * by the shard holding the prediction) are joined to the stored predictions: training examples on
+ * `fraud.examples` with the score given before the label, and the online quality gauges. A label
+ * that reaches its shard before its transaction waits for it.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -71,12 +72,15 @@ async function readAll<T>(log: Log, topic: string): Promise<{ partition: number;
   return out;
 }
 
+type LabelsOrder = "transactions first" | "labels first";
+
 /**
  * A platform process (as actors/main.ts, the HTTP server included) that writes the simulator's
- * transactions, waits until the champion scored them all, then writes their labels. Not in the
- * test process: Elysia's TypeBox formats would leak into other test files.
+ * transactions, waits until the champion scored them all, then writes their labels; or, labels
+ * first, writes the labels, waits until the shards read them all, then writes the transactions.
+ * Not in the test process: Elysia's TypeBox formats would leak into other test files.
  */
-function labelsRunScript(transactionsTopic: string, labelsTopic: string): string {
+function labelsRunScript(transactionsTopic: string, labelsTopic: string, order: LabelsOrder) {
   const at = (path: string) => JSON.stringify(join(ROOT, path));
   return `
 import { buildPlatform } from ${at("actors/platform.ts")};
@@ -102,13 +106,24 @@ const options = { seed: Number(process.env.TEST_SEED), count: Number(process.env
 for (const item of fraudEvents({ ...options, drainLabels: true })) {
   (item.kind === "label" ? labels : transactions).push(item.record);
 }
-await platform.log.produce(${JSON.stringify(transactionsTopic)}, transactions);
 const scored = async () =>
   (await inferenceRows.get()).values
     .filter((v) => v.labels.role === "champion")
     .reduce((n, v) => n + v.value, 0);
-while ((await scored()) < transactions.length) await Bun.sleep(50);
-await platform.log.produce(${JSON.stringify(labelsTopic)}, labels);
+const labelsRead = async () =>
+  (await platform.shardStatuses())
+    .flatMap((s) => s.inputs)
+    .filter((i) => i.topic === ${JSON.stringify(labelsTopic)})
+    .reduce((n, i) => n + i.nextOffset, 0);
+if (${JSON.stringify(order)} === "labels first") {
+  await platform.log.produce(${JSON.stringify(labelsTopic)}, labels);
+  while ((await labelsRead()) < labels.length) await Bun.sleep(50);
+  await platform.log.produce(${JSON.stringify(transactionsTopic)}, transactions);
+} else {
+  await platform.log.produce(${JSON.stringify(transactionsTopic)}, transactions);
+  while ((await scored()) < transactions.length) await Bun.sleep(50);
+  await platform.log.produce(${JSON.stringify(labelsTopic)}, labels);
+}
 `;
 }
 
@@ -221,6 +236,14 @@ test("keyed and original-format events are scored by the champion; invalid ones 
 });
 
 test("delayed labels reach the card's shard and become examples with the score given before them; online quality in /metrics", async () => {
+  await labelsRun("transactions first");
+});
+
+test("labels read before their transactions wait for them: every one still becomes an example", async () => {
+  await labelsRun("labels first");
+});
+
+async function labelsRun(order: LabelsOrder): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "coelho-fraud-labels-"));
   dirs.push(dataDir);
   await trainChampion(dataDir);
@@ -236,11 +259,10 @@ test("delayed labels reach the card's shard and become examples with the score g
   expect(labels.length).toBeGreaterThan(1000);
   expect([...labelOf.values()]).toContain(1);
 
-  // The labels must be written once the transactions are scored (written first, they could be
-  // re-keyed before their transactions and find no prediction), and the embedded log is one
-  // process's: so a small script runs the platform and writes both, in that order.
+  // The order must be exact, and the embedded log is one process's: so a small script runs the
+  // platform and writes both, in that order.
   const script = join(dataDir, "run-with-labels.ts");
-  await Bun.write(script, labelsRunScript(FRAUD_TRANSACTIONS_TOPIC, FRAUD_LABELS_TOPIC));
+  await Bun.write(script, labelsRunScript(FRAUD_TRANSACTIONS_TOPIC, FRAUD_LABELS_TOPIC, order));
   const port = freePort();
   const proc = Bun.spawn(["bun", script], {
     cwd: ROOT,
@@ -331,4 +353,4 @@ test("delayed labels reach the card's shard and become examples with the score g
     expect(["chargeback", "confirmed"]).toContain(example.label_kind);
     expect(Date.parse(example.label_time)).toBeGreaterThanOrEqual(Date.parse(example.event_time));
   }
-});
+}

@@ -53,7 +53,7 @@ export interface BenchPlatformOptions {
 export async function benchFraudPlatform(
   dataDir: string,
   options: BenchPlatformOptions,
-): Promise<{ platform: Platform; appId: string }> {
+): Promise<{ platform: Platform }> {
   const config = loadConfig({
     COELHO_DATA_DIR: dataDir,
     COELHO_USECASES: "fraud",
@@ -67,5 +67,5 @@ export async function benchFraudPlatform(
     COELHO_CHECKPOINT_INTERVAL_MS: options.checkpointIntervalMs,
   });
   const platform = await buildPlatform(config, useCases(config), { logger: silentLogger });
-  return { platform, appId: config.appId };
+  return { platform };
 }

@@ -2,10 +2,9 @@
  * The card-fraud use case as the runtime sees it: an {@link EntityModel} whose entity is the card.
  * Scoring hooks in through the shard's observer, computing features from the `before` state.
  *
- * The shards read transactions and delayed labels in one stream (both are re-keyed by card into
- * the use case's repartition topic, see docs/fraud.md): a record whose source topic (header
- * `coelho.src.topic`) is the labels topic decodes as a {@link Label}, anything else as a
- * {@link Transaction}. Labels do not change the card's state.
+ * The shards read transactions and delayed labels, both keyed by card (see docs/fraud.md): a
+ * record read from the labels topic, or re-keyed from it (header `coelho.src.topic`), decodes as
+ * a {@link Label}, anything else as a {@link Transaction}. Labels do not change the card's state.
  */
 import type { StoredRecord } from "../../runtime/log/log.ts";
 import type { EntityModel } from "../../runtime/shard/entity-model.ts";
@@ -67,8 +66,8 @@ export function fraudEntityModel(
   return {
     name: "fraud",
     inputTopic: options.inputTopic ?? FRAUD_TRANSACTIONS_TOPIC,
-    decode: (record: StoredRecord): FraudEvent =>
-      labelsTopic !== undefined && record.headers[SOURCE_TOPIC_HEADER] === labelsTopic
+    decode: (record: StoredRecord, topic: string): FraudEvent =>
+      labelsTopic !== undefined && (record.headers[SOURCE_TOPIC_HEADER] ?? topic) === labelsTopic
         ? parseLabel(record.value)
         : parseTransaction(record.value),
     key: (event) => (isLabel(event) ? event.card_id : transactionEntityKey(event)),

@@ -27,9 +27,9 @@ export interface FraudUseCaseOptions {
 
 /**
  * The fraud use case for the platform: shards keyed by card over `fraud.transactions` and the
- * delayed labels of `fraud.labels`, both always re-keyed by card into the use case's repartition
- * topic (so a label reaches the shard holding its transaction's prediction, in Kafka and in the
- * embedded log alike), and a simulator producing transactions and labels. Scores go to
+ * delayed labels of `fraud.labels` (both keyed by card, so a label reaches the shard holding its
+ * transaction's prediction; read directly on the embedded log, re-keyed into the repartition
+ * topic on Kafka), and a simulator producing transactions and labels. Scores go to
  * `fraud.scores`, labelled predictions to `fraud.examples` and the online quality gauges.
  *
  * @example useCases().push(fraudUseCase());
@@ -41,7 +41,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
   const lifecycle = fraudLifecycle(model.name);
   return {
     model,
-    sources: [model.inputTopic, labelsTopic],
+    keyedInputs: [model.inputTopic, labelsTopic],
     api: fraudApi(),
     quality: () => quality.snapshot(),
     simulate: (log, ratePerSecond) =>
@@ -63,7 +63,6 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
         fraudServing(
           {
             log: context.log,
-            inputTopic: context.inputTopic,
             scoresTopic: FRAUD_SCORES_TOPIC,
             inference: context.inference,
             serving: context.serving,

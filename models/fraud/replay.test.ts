@@ -50,7 +50,7 @@ function servingFeatures(records: StoredRecord[]): Float64Array[] {
   let states = new Map<string, CardState>();
   const rows: Float64Array[] = [];
   records.forEach((stored, i) => {
-    const event = model.decode(stored);
+    const event = model.decode(stored, model.inputTopic);
     const key = model.key(event);
     const before = states.get(key) ?? model.initial(key);
     rows.push(computeFeatures(before, event, schema));

@@ -3,16 +3,19 @@
  * the features from the card's state BEFORE the transaction (point in time), and after each
  * shard batch it scores the batch's rows in one micro-batched call to the inference actor and
  * appends the scores to `fraud.scores` (same partition as the card), with the decision at the
- * champion's saved threshold, the model version, and a deterministic id (input topic, partition,
- * offset) so a consumer can drop the duplicates a crash replay may write.
+ * champion's saved threshold, the model version, and a deterministic id (the topic, partition and
+ * offset the transaction was written to) so a consumer can drop the duplicates a crash replay may
+ * write.
  *
  * Predict first, then learn: each scored transaction's prediction (with its feature row) is kept
- * in the shard's {@link PredictionStore} until its label arrives on the same stream (labels are
- * re-keyed by card into the shards' topic). In the batch's flush, AFTER the batch is scored, each
- * label is joined to its stored prediction: the pair becomes a training example on
- * `fraud.examples` (same partition) and feeds the online quality window; a label with no stored
- * prediction is counted as unmatched. An inline `is_fraud` (the original producers' format) is a
- * label applied right after its own transaction was scored.
+ * in the shard's {@link PredictionStore} until its label reaches the same shard (labels are keyed
+ * by card too). In the batch's flush, AFTER the batch is scored, each label is joined to its
+ * stored prediction: the pair becomes a training example on `fraud.examples` (same partition) and
+ * feeds the online quality window. A label with no stored prediction waits in
+ * {@link EarlyLabels} for its transaction (the shard may read the labels topic ahead of the
+ * transactions); one whose transaction does not come is counted as unmatched. An inline
+ * `is_fraud` (the original producers' format) is a label applied right after its own transaction
+ * was scored.
  *
  * With no champion nothing is scored (never an untrained model's output); the state still
  * advances and readiness says why.
@@ -29,8 +32,14 @@ import {
   trainingExamples,
 } from "../../runtime/metrics.ts";
 import type { BatchProcessor } from "../../runtime/shard/entity-model.ts";
+import {
+  SOURCE_OFFSET_HEADER,
+  SOURCE_PARTITION_HEADER,
+  SOURCE_TOPIC_HEADER,
+} from "../../runtime/shard/shard.ts";
 import type { LifecycleHooks } from "../retraining/lifecycle.ts";
 import type { CardState } from "./card-state.ts";
+import { EarlyLabels } from "./early-labels.ts";
 import { type FraudEvent, isLabel } from "./entity.ts";
 import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
 import { computeFeatures } from "./features.ts";
@@ -57,7 +66,7 @@ export interface FraudScore {
 
 /** One training example, as written to the examples topic: features at prediction time + label. */
 export interface FraudExample {
-  /** Deterministic: the label's input topic, partition and offset (inline: the transaction's). */
+  /** Deterministic: the label's topic, partition and offset (inline: the transaction's). */
   id: string;
   transaction_id: string;
   card_id: string;
@@ -79,7 +88,6 @@ export interface FraudExample {
 
 export interface FraudServingOptions {
   log: Log;
-  inputTopic: string;
   scoresTopic: string;
   /** Where training examples go (default `fraud.examples`). */
   examplesTopic?: string;
@@ -91,6 +99,8 @@ export interface FraudServingOptions {
   /** Bounds of the shard's prediction store. */
   predictionsMax?: number;
   predictionAgeMaxMs?: number;
+  /** Most labels held for transactions not yet scored (default 10,000; see EarlyLabels). */
+  earlyLabelsMax?: number;
   /** Use case name for the metrics (default `fraud`). */
   usecase?: string;
   /** Called with the number of events left unscored because there is no champion. */
@@ -118,12 +128,23 @@ function schemaOf(model: ServingModel): FeatureSchema {
 interface Pending {
   key: string;
   tx: Transaction;
-  record: StoredRecord;
+  /** The transaction's deterministic id (see {@link recordId}). */
+  id: string;
 }
 
 interface PendingLabel {
   label: Label;
-  record: StoredRecord;
+  id: string;
+}
+
+/**
+ * Where the user wrote a record, as `topic/partition/offset`: for a re-keyed copy its source (from
+ * its headers), so an id is the same whether the shard read the input or the repartition topic.
+ */
+function recordId(topic: string, partition: number, record: StoredRecord): string {
+  const source = record.headers[SOURCE_TOPIC_HEADER];
+  if (source === undefined) return `${topic}/${partition}/${record.offset}`;
+  return `${source}/${record.headers[SOURCE_PARTITION_HEADER]}/${record.headers[SOURCE_OFFSET_HEADER]}`;
 }
 
 export function fraudServing(
@@ -138,6 +159,9 @@ export function fraudServing(
     maxAgeMs: options.predictionAgeMaxMs,
     onEvict: (reason, count) => predictionsEvicted.inc({ usecase, reason }, count),
   });
+  const early = new EarlyLabels<PendingLabel>(options.earlyLabelsMax);
+  /** Event time of the newest transaction applied: early labels up to it are given up. */
+  let transactionsReachedMs = Number.NEGATIVE_INFINITY;
   const outcomes = new OutcomeMetrics(usecase);
   let batchStartedMs = 0;
   let started = false;
@@ -181,6 +205,17 @@ export function fraudServing(
     return exampleOf(prediction, isFraud, labelTime, kind, id);
   }
 
+  function joinLabel({ label, id }: PendingLabel): FraudExample | null {
+    return join(
+      label.transaction_id,
+      label.is_fraud,
+      label.labelTimeMs,
+      label.label_time,
+      label.kind,
+      id,
+    );
+  }
+
   function exampleOf(
     p: StoredPrediction,
     label: 0 | 1,
@@ -205,7 +240,7 @@ export function fraudServing(
   }
 
   return {
-    onEvent(key, before, event, record) {
+    onEvent(key, before, event, record, topic) {
       if (!started) {
         // One model per batch: the features and the scores must come from the same version.
         started = true;
@@ -214,10 +249,11 @@ export function fraudServing(
         schema = model ? schemaOf(model) : null;
       }
       if (isLabel(event)) {
-        labels.push({ label: event, record });
+        labels.push({ label: event, id: recordId(topic, partition, record) });
         return;
       }
       const tx = event;
+      if (tx.timeMs > transactionsReachedMs) transactionsReachedMs = tx.timeMs;
       if (!model || !schema) {
         outcomes.unscored();
         options.onUnscored?.(1);
@@ -234,7 +270,7 @@ export function fraudServing(
       if (row.length !== cols) row = new Float64Array(cols);
       computeFeatures(before, tx, schema, row);
       rows.set(row, pending.length * cols);
-      pending.push({ key, tx, record });
+      pending.push({ key, tx, id: recordId(topic, partition, record) });
     },
     async flush() {
       const batch = pending;
@@ -267,12 +303,11 @@ export function fraudServing(
             ? { plan, scores: result.challengerScores }
             : null;
         for (let i = 0; i < batch.length; i++) {
-          const { key, tx, record } = batch[i] as Pending;
+          const { key, tx, id } = batch[i] as Pending;
           const onCanary = canary?.plan.includes(key) === true;
           const score = (onCanary ? canary?.scores[i] : result.scores[i]) ?? Number.NaN;
           const rowThreshold = onCanary ? (canary?.plan.threshold ?? threshold) : threshold;
           const rowVersion = onCanary ? (canary?.plan.version ?? version) : version;
-          const id = `${options.inputTopic}/${partition}/${record.offset}`;
           const decision = score >= rowThreshold ? "flag" : "pass";
           const out: FraudScore = {
             id,
@@ -312,6 +347,11 @@ export function fraudServing(
             );
             if (example) examples.push(example);
           }
+          const waiting = early.take(tx.transaction_id);
+          if (waiting) {
+            const example = joinLabel(waiting);
+            if (example) examples.push(example);
+          }
         }
         await options.log.append(options.scoresTopic, partition, records);
         recordScores(usecase, version, result.scores, batch.length, threshold, batchStartedMs);
@@ -327,19 +367,18 @@ export function fraudServing(
           eventTimeMs: (batch[batch.length - 1] as Pending).tx.timeMs,
         });
       }
-      for (const { label, record } of batchLabels) {
+      for (const pendingLabel of batchLabels) {
+        const { label } = pendingLabel;
         store.advance(label.labelTimeMs);
-        const id = `${options.inputTopic}/${partition}/${record.offset}`;
-        const example = join(
-          label.transaction_id,
-          label.is_fraud,
-          label.labelTimeMs,
-          label.label_time,
-          label.kind,
-          id,
-        );
+        if (!store.has(label.transaction_id)) {
+          // Its transaction may not be scored yet: it waits (bounded) rather than being lost.
+          unmatched += early.hold(label.transaction_id, label.labelTimeMs, pendingLabel).length;
+          continue;
+        }
+        const example = joinLabel(pendingLabel);
         if (example) examples.push(example);
       }
+      unmatched += early.expire(transactionsReachedMs).length;
       if (batch.length > 0 || batchLabels.length > 0) predictionsStored.set(shard, store.size);
       if (examples.length > 0) {
         await options.log.append(
@@ -362,6 +401,7 @@ export function fraudServing(
     },
     async close() {
       store.clear();
+      early.clear();
       predictionsStored.remove(shard);
     },
   };

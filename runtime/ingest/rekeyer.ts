@@ -101,7 +101,7 @@ export class Rekeyer<E> implements PartitionListener {
         const key =
           trustKeys && record.key !== null
             ? record.key
-            : encoder.encode(model.key(model.decode(record)));
+            : encoder.encode(model.key(model.decode(record, tp.topic)));
         keyed.push({
           key,
           value: record.value,

@@ -75,6 +75,14 @@ export interface Consumer {
 export interface Log {
   /** Which implementation this is, for logs and readiness (`embedded` or `kafka`). */
   readonly kind: "embedded" | "kafka";
+  /**
+   * True when a group member consuming several topics is always assigned the same partition
+   * numbers of each, so one shard can read partition p of several topics keyed alike (a use
+   * case's keyed inputs) with no re-keying hop in between. The embedded log's one member gets
+   * every partition. Kafka: false, because kafkajs's round-robin assignor spreads each topic's
+   * partitions independently; its use cases re-key every input into one repartition topic.
+   */
+  readonly coPartitionedGroups: boolean;
   /** Create the topic if absent; an existing topic keeps its partition count. */
   ensureTopic(spec: TopicSpec): Promise<void>;
   /** Number of partitions, or throws a ValidationError when the topic does not exist. */

@@ -11,8 +11,11 @@ export interface EntityModel<S, E> {
   readonly name: string;
   /** Topic the shards read (keyed by entity; see the ingestion step for unkeyed input). */
   readonly inputTopic: string;
-  /** Decode and validate one record; throw a ValidationError naming the field on bad input. */
-  decode(record: StoredRecord): E;
+  /**
+   * Decode and validate one record read from `topic` (a re-keyed record's source topic is in its
+   * `coelho.src.topic` header); throw a ValidationError naming the field on bad input.
+   */
+  decode(record: StoredRecord, topic: string): E;
   /** The entity this event belongs to. */
   key(event: E): string;
   /** State of an entity never seen before. */
@@ -40,7 +43,8 @@ export interface EntityModel<S, E> {
  * call and one append of scores) slow the partition down instead of queueing without bound.
  */
 export interface BatchProcessor<S, E> {
-  onEvent(key: string, before: S, event: E, record: StoredRecord): void;
+  /** `topic` is the topic the record was read from. */
+  onEvent(key: string, before: S, event: E, record: StoredRecord, topic: string): void;
   flush(): Promise<void>;
   /** The shard is going away (revoked, stopped or crashed); release what the processor holds. */
   close?(): Promise<void>;

@@ -9,7 +9,7 @@ import { Shard, type ShardOptions, type ShardStatus } from "./shard.ts";
 import type { ShardLifecycle } from "./shard-lifecycle.ts";
 
 export type ShardMessage =
-  | { type: "batch"; records: StoredRecord[] }
+  | { type: "batch"; topic: string; records: StoredRecord[] }
   | { type: "tick" }
   | { type: "checkpoint" }
   | { type: "get"; key: string }
@@ -46,7 +46,7 @@ export function shardBehavior<S, E>(
     receive(message): Promise<ShardReply> | ShardReply {
       switch (message.type) {
         case "batch":
-          return shard.apply(message.records);
+          return shard.apply(message.records, message.topic);
         case "tick":
           return shard.maybeCheckpoint();
         case "checkpoint":

@@ -2,6 +2,11 @@
  * Turns partition assignment into shards: on assign a shard actor is started (restoring its
  * checkpoint) under the shards supervisor; batches go through its mailbox; on revoke it
  * checkpoints and is removed. The same code serves the embedded log and Kafka.
+ *
+ * A shard may read several topics keyed by entity and partitioned alike (a use case's keyed
+ * inputs): partition p of each goes to the one shard of p, created when the first of them is
+ * assigned, and the others get its position in their topic. That needs a log that assigns a
+ * member the same partitions of every topic (`Log.coPartitionedGroups`).
  */
 import { join } from "node:path";
 import { spawn } from "../actor/actor.ts";
@@ -21,10 +26,15 @@ import { ShardLifecycle, type ShardLifecycleState } from "./shard-lifecycle.ts";
 export interface ShardManagerOptions<S, E> {
   model: EntityModel<S, E>;
   log: Log;
-  /** The topic the shards read, when not the model's input topic (re-keyed input). */
-  topic?: string;
+  /**
+   * The topics the shards read, keyed by entity and partitioned alike; the model's input topic by
+   * default (see `ShardOptions.topics`).
+   */
+  topics?: string[];
   changelog?: ShardChangelog;
   maxEventBytes?: number;
+  /** The topics' partition count: unkeyed records of another partition's entity are dead letters. */
+  partitionCount?: number;
   /** Consumer group whose positions are committed after each checkpoint. */
   group: string;
   supervisor: Supervisor;
@@ -53,6 +63,8 @@ const SHARD_MAILBOX_CAPACITY = 64;
 
 export class ShardManager<S, E> implements PartitionListener {
   private readonly shards = new Map<number, ActorRef<ShardMessage, ShardReply>>();
+  /** Each partition's shard while it starts: the assignment of its other topics waits for it. */
+  private readonly starting = new Map<number, Promise<ActorRef<ShardMessage, ShardReply>>>();
   private readonly lifecycles = new Map<number, ShardLifecycle>();
   /** Unregisters each partition's lifecycle from the process's machine registry (the API's view). */
   private readonly unregisterMachine = new Map<number, () => void>();
@@ -72,6 +84,30 @@ export class ShardManager<S, E> implements PartitionListener {
   }
 
   async onAssigned(tp: TopicPartition): Promise<number> {
+    const topics = this.topics();
+    if (!topics.includes(tp.topic)) {
+      throw new Error(`${tp.topic}/${tp.partition} is not one of the shards' topics ${topics}`);
+    }
+    let starting = this.starting.get(tp.partition);
+    if (!starting) {
+      starting = this.startShard(tp.partition);
+      this.starting.set(tp.partition, starting);
+      starting.catch(() => this.starting.delete(tp.partition));
+    }
+    const actor = await starting;
+    const status = (await actor.ask({ type: "status" }, 30_000)) as ShardStatus;
+    const input = status.inputs.find((i) => i.topic === tp.topic);
+    if (!input) throw new Error(`shard ${tp.partition} has no position in ${tp.topic}`);
+    return input.nextOffset;
+  }
+
+  private topics(): string[] {
+    return this.options.topics ?? [this.options.model.inputTopic];
+  }
+
+  /** Starts (and restores) the shard of a partition, for whichever of its topics came first. */
+  private async startShard(partition: number): Promise<ActorRef<ShardMessage, ShardReply>> {
+    const tp = { topic: this.topics()[0] as string, partition };
     const { model, log, group } = this.options;
     const logger = this.options.logger.child({ usecase: model.name, partition: tp.partition });
     let previous: Shard<S, E> | null = null;
@@ -101,9 +137,10 @@ export class ShardManager<S, E> implements PartitionListener {
           {
             model,
             log,
-            topic: this.options.topic,
+            topics: this.options.topics,
             changelog: this.options.changelog,
             maxEventBytes: this.options.maxEventBytes,
+            partitionCount: this.options.partitionCount,
             partition: tp.partition,
             storePath: this.storePath(tp.partition),
             maxEntities: this.options.maxEntitiesPerShard,
@@ -112,7 +149,9 @@ export class ShardManager<S, E> implements PartitionListener {
             checkpointMaxEvents: this.options.checkpointMaxEvents,
             batchMax: this.options.batchMax,
             processor: this.options.processor?.(tp.partition),
-            onCheckpoint: (nextOffset) => log.commit(group, tp, nextOffset),
+            onCheckpoint: async (positions) => {
+              for (const p of positions) await log.commit(group, p, p.nextOffset);
+            },
             logger,
           },
           lifecycle,
@@ -133,7 +172,7 @@ export class ShardManager<S, E> implements PartitionListener {
         await syncStoreWithChangelog({
           store,
           changelog,
-          topic: this.options.topic ?? model.inputTopic,
+          topic: tp.topic,
           partition: tp.partition,
           logger,
         });
@@ -149,9 +188,8 @@ export class ShardManager<S, E> implements PartitionListener {
     });
     this.shards.set(tp.partition, actor);
     this.startTicker();
-    const status = (await actor.ask({ type: "status" }, 30_000)) as ShardStatus;
     this.options.onOwnershipChange?.();
-    return status.nextOffset;
+    return actor;
   }
 
   /**
@@ -169,7 +207,10 @@ export class ShardManager<S, E> implements PartitionListener {
       // Revoked meanwhile: the partition's new owner reads it from its own position.
       if (!shard) return;
       try {
-        await shard.ask({ type: "batch", records }, this.options.batchTimeoutMs ?? 120_000);
+        await shard.ask(
+          { type: "batch", topic: tp.topic, records },
+          this.options.batchTimeoutMs ?? 120_000,
+        );
         return;
       } catch (error) {
         if (Date.now() >= retryUntilMs) throw error;
@@ -186,11 +227,18 @@ export class ShardManager<S, E> implements PartitionListener {
     }
   }
 
+  /**
+   * The partition is leaving: its shard stops taking input, checkpoints and is dropped, on the
+   * revocation of the first of its topics (a log revokes them together; see the class comment).
+   */
   async onRevoked(tp: TopicPartition): Promise<void> {
+    // Still starting: revoke what it becomes (a failed start has nothing to revoke).
+    await this.starting.get(tp.partition)?.catch(() => {});
     const shard = this.shards.get(tp.partition);
     const lifecycle = this.lifecycles.get(tp.partition);
     if (!shard || !lifecycle) return;
     this.shards.delete(tp.partition);
+    this.starting.delete(tp.partition);
     lifecycle.send({ type: "REVOKE" });
     // Stopping the actor drains its mailbox and checkpoints in onStop.
     await this.options.supervisor.terminateChild(this.childId(tp.partition));

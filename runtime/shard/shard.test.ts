@@ -7,6 +7,7 @@ import { counterRecord } from "../../models/counter/simulator.ts";
 import { CheckpointStore } from "../checkpoint/store.ts";
 import { CheckpointWriter } from "../checkpoint/writer.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
+import { partitionForString } from "../log/partitioner.ts";
 import { silentLogger } from "../logger.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
 import { Shard, type ShardOptions } from "./shard.ts";
@@ -122,6 +123,74 @@ describe("a checkpoint encoded a slice at a time", () => {
     } finally {
       store.close();
     }
+    await shard.close();
+    await log.close();
+  });
+});
+
+describe("a shard reading two topics keyed alike", () => {
+  test("keeps a position per topic: each record applied once across a restart, gaps filled from the log", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "two-topics-log"), fsync: "never" });
+    const model = counterModel("two.a");
+    const topics = ["two.a", "two.b"];
+    for (const topic of topics) await log.ensureTopic({ name: topic, partitions: 1 });
+    await log.append("two.a", 0, [counterRecord("k", 1), counterRecord("k", 2)]);
+    await log.append("two.b", 0, [counterRecord("k", 10)]);
+    const storePath = join(dir, "two-topics.sqlite");
+    const shard = shardOf({ model, log, storePath, topics });
+    await shard.restore();
+    await shard.apply(await log.read("two.a", 0, 0, 10), "two.a");
+    await shard.apply(await log.read("two.b", 0, 0, 10), "two.b");
+    // Delivered again (a consumer that restarted behind the shard): skipped, per topic.
+    await shard.apply(await log.read("two.a", 0, 0, 10), "two.a");
+    expect(shard.get("k")).toEqual({ count: 3, sum: 13 });
+    expect(shard.status().inputs.map((i) => [i.topic, i.nextOffset])).toEqual([
+      ["two.a", 2],
+      ["two.b", 1],
+    ]);
+    await expect(shard.apply([], "two.c")).rejects.toThrow('does not read topic "two.c"');
+    await shard.close();
+
+    // Restored, it reads each topic from its own position; a batch past a gap fills it.
+    await log.append("two.b", 0, [counterRecord("k", 100), counterRecord("k", 1000)]);
+    const restored = shardOf({ model, log, storePath, topics });
+    await restored.restore();
+    expect(restored.status().inputs.map((i) => [i.topic, i.nextOffset])).toEqual([
+      ["two.a", 2],
+      ["two.b", 1],
+    ]);
+    await restored.apply(await log.read("two.b", 0, 2, 10), "two.b");
+    expect(restored.get("k")).toEqual({ count: 5, sum: 1113 });
+    await restored.close();
+    await log.close();
+  });
+
+  test("an unkeyed record whose entity belongs to another partition goes to the dead-letter topic", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "misrouted-log"), fsync: "never" });
+    const model = counterModel("misrouted.events");
+    await log.ensureTopic({ name: model.inputTopic, partitions: 2 });
+    await log.ensureTopic({ name: "misrouted.events.dlq", partitions: 2 });
+    // Two keys, one per partition of two; both written to partition 0 without a key.
+    const keys = ["a", "b", "c", "d", "e"];
+    const mine = keys.find((k) => partitionForString(k, 2) === 0) as string;
+    const theirs = keys.find((k) => partitionForString(k, 2) === 1) as string;
+    const unkeyed = (key: string) => ({ ...counterRecord(key, 1), key: null });
+    await log.append(model.inputTopic, 0, [unkeyed(mine), unkeyed(theirs)]);
+    const shard = shardOf({
+      model,
+      log,
+      storePath: join(dir, "misrouted.sqlite"),
+      partitionCount: 2,
+    });
+    await shard.restore();
+    await shard.apply(await log.read(model.inputTopic, 0, 0, 10));
+    expect(shard.get(mine)).toEqual({ count: 1, sum: 1 });
+    expect(shard.get(theirs)).toBeNull();
+    const letters = await log.read("misrouted.events.dlq", 0, 0, 10);
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.headers["coelho.dlq.reason"]).toContain(
+      `entity "${theirs}" belongs to partition 1, not 0`,
+    );
     await shard.close();
     await log.close();
   });

@@ -1,10 +1,13 @@
 /**
- * A shard: the owner of one input partition's entities, their state and their checkpoint.
+ * A shard: the owner of one partition's entities, their state and their checkpoint.
  *
- * It applies records strictly in offset order from the position its state includes, so state is
- * exactly-once however records reach it: a record below the position was already applied and is
- * skipped; a record above it means records are missing (the shard restarted from its checkpoint
- * while the consumer went on), and the shard reads the gap from the log itself before going on.
+ * It reads that partition of one or more input topics keyed by the entity and partitioned alike
+ * (e.g. transactions and their delayed labels, both keyed by card), and keeps one position per
+ * topic. It applies each topic's records strictly in offset order from the position its state
+ * includes, so state is exactly-once however records reach it: a record below the position was
+ * already applied and is skipped; a record above it means records are missing (the shard
+ * restarted from its checkpoint while the consumer went on), and the shard reads the gap from the
+ * log itself before going on. Records of different topics interleave in the order they arrive.
  */
 
 import { CheckpointStore } from "../checkpoint/store.ts";
@@ -12,6 +15,7 @@ import { type CheckpointWriter, checkpointWriter } from "../checkpoint/writer.ts
 import { ValidationError } from "../errors.ts";
 import { deadLetterRecord } from "../log/dead-letter.ts";
 import { deadLetterTopic, type Log, type LogRecord, type StoredRecord } from "../log/log.ts";
+import { partitionForString } from "../log/partitioner.ts";
 import type { Logger } from "../logger.ts";
 import {
   checkpointLagEvents,
@@ -30,8 +34,12 @@ import { EntityTable, type Entry } from "./entity-table.ts";
 export interface ShardOptions<S, E> {
   model: EntityModel<S, E>;
   log: Log;
-  /** The topic this shard reads: the model's input topic, or its repartition topic. */
-  topic?: string;
+  /**
+   * The topics this shard reads, keyed by entity and partitioned alike: the model's input topic
+   * by default; a use case's keyed inputs, or its repartition topic. The first is the primary:
+   * entity queries report its position.
+   */
+  topics?: string[];
   partition: number;
   /** The checkpoint database file of this shard. */
   storePath: string;
@@ -45,12 +53,19 @@ export interface ShardOptions<S, E> {
   /** Kafka mode: where checkpoints are published first, and restored from when the local is stale. */
   changelog?: ShardChangelog;
   /**
-   * Called after each checkpoint with the input position it includes, to commit the group.
-   * Not called with a changelog, whose publish commits the group in the same transaction.
+   * Called after each checkpoint with the input positions it includes (one per topic read), to
+   * commit the group. Not called with a changelog, whose publish commits the group in the same
+   * transaction.
    */
-  onCheckpoint?: (nextOffset: number) => Promise<void>;
+  onCheckpoint?: (positions: SourcePosition[]) => Promise<void>;
   /** Records larger than this go to the dead-letter topic undecoded. */
   maxEventBytes?: number;
+  /**
+   * The input topics' partition count. When given, a record with no key whose entity belongs to
+   * another partition goes to the dead-letter topic: applied here, its entity's state would be
+   * split between two shards.
+   */
+  partitionCount?: number;
   /** A changelog publish taking longer fails the shard (default 60 s). */
   publishTimeoutMs?: number;
   /** Where checkpoints are written (default: the process's worker thread). */
@@ -88,14 +103,26 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
   }
 }
 
-export interface ShardStatus {
-  usecase: string;
+/** Where a shard stands in one of the topics it reads. */
+export interface InputPosition {
   topic: string;
-  partition: number;
   /** First offset not yet applied to the in-memory state. */
   nextOffset: number;
   /** First offset not included in the last checkpoint. */
   checkpointedOffset: number;
+}
+
+export interface ShardStatus {
+  usecase: string;
+  /** The primary input topic (see `ShardOptions.topics`); `nextOffset` and `checkpointedOffset` are its. */
+  topic: string;
+  partition: number;
+  /** First offset of the primary topic not yet applied to the in-memory state. */
+  nextOffset: number;
+  /** First offset of the primary topic not included in the last checkpoint. */
+  checkpointedOffset: number;
+  /** Every topic the shard reads, the primary first. */
+  inputs: InputPosition[];
   entities: number;
   dirty: number;
   /** Re-keyed records skipped because the re-keying step wrote them again after a crash. */
@@ -125,8 +152,9 @@ const GOLDEN_RATIO_FRACTION = 0.6180339887498949;
 export class Shard<S, E> {
   private readonly table: EntityTable<S>;
   private store: CheckpointStore | null = null;
-  private nextOffset = 0;
-  private checkpointedOffset = 0;
+  /** Per topic read, in `topics` order: where the state and the last checkpoint stand. */
+  private readonly inputs: InputPosition[];
+  private readonly inputByTopic = new Map<string, InputPosition>();
   /**
    * For re-keyed input: per source topic partition, the next source offset not yet applied. The
    * re-keying step may write a record again after a crash; its source offset is then below this
@@ -158,17 +186,29 @@ export class Shard<S, E> {
     this.table = new EntityTable<S>(options.maxEntities);
     this.writer = options.writer ?? checkpointWriter();
     this.labels = { usecase: options.model.name, shard: String(options.partition) };
+    const topics = options.topics ?? [options.model.inputTopic];
+    if (topics.length === 0 || new Set(topics).size !== topics.length) {
+      throw new Error(`a shard reads one or more distinct topics; got ${JSON.stringify(topics)}`);
+    }
+    // The changelog's freshness check compares one input position (Kafka mode re-keys every
+    // input into one repartition topic; see `Log.coPartitionedGroups`).
+    if (options.changelog && topics.length > 1) {
+      throw new Error(`a shard with a changelog reads one topic; got ${JSON.stringify(topics)}`);
+    }
+    this.inputs = topics.map((topic) => ({ topic, nextOffset: 0, checkpointedOffset: 0 }));
+    for (const input of this.inputs) this.inputByTopic.set(input.topic, input);
     // Phases spread by the golden ratio: apart for any number of partitions.
     const phase = (options.partition * GOLDEN_RATIO_FRACTION) % 1;
     this.lastCheckpointAtMs = Date.now() - phase * options.checkpointIntervalMs;
   }
 
+  /** The primary input topic. */
   get topic(): string {
-    return this.options.topic ?? this.options.model.inputTopic;
+    return (this.inputs[0] as InputPosition).topic;
   }
 
-  /** Opens the checkpoint and loads states; returns the offset to read from. */
-  async restore(): Promise<number> {
+  /** Opens the checkpoint and loads states; afterwards `status().inputs` says where to read from. */
+  async restore(): Promise<void> {
     const { model, log, partition, storePath } = this.options;
     // A crashed run's checkpoint may still be landing in the writer: read the file after it.
     await this.writer.sync();
@@ -185,13 +225,15 @@ export class Shard<S, E> {
       });
     }
     const stored = new Map(store.positions().map((p) => [`${p.topic}\u0000${p.partition}`, p]));
-    const own = stored.get(`${this.topic}\u0000${partition}`);
-    stored.delete(`${this.topic}\u0000${partition}`);
+    for (const input of this.inputs) {
+      const own = stored.get(`${input.topic}\u0000${partition}`);
+      stored.delete(`${input.topic}\u0000${partition}`);
+      // Never checkpointed: the empty state includes nothing, so read from the oldest record kept.
+      input.nextOffset = own?.nextOffset ?? (await log.startOffset(input.topic, partition));
+      input.checkpointedOffset = input.nextOffset;
+    }
     this.sourceMarks.clear();
     for (const [id, position] of stored) this.sourceMarks.set(id, position);
-    // Never checkpointed: the empty state includes nothing, so read from the oldest record kept.
-    this.nextOffset = own?.nextOffset ?? (await log.startOffset(this.topic, partition));
-    this.checkpointedOffset = this.nextOffset;
     this.table.clear();
     const loaded = store.scan(this.options.maxEntities, (key, text) =>
       this.table.load(key, model.decodeState(text)),
@@ -200,20 +242,26 @@ export class Shard<S, E> {
     entitiesActive.set(this.labels, this.table.size);
     this.options.logger.info("shard restored", {
       partition,
-      nextOffset: this.nextOffset,
+      positions: Object.fromEntries(this.inputs.map((i) => [i.topic, i.nextOffset])),
       entities: loaded,
     });
-    return this.nextOffset;
   }
 
-  /** Applies a batch (records in offset order), then checkpoints and passivates when due. */
-  async apply(records: StoredRecord[]): Promise<void> {
+  /**
+   * Applies a batch of one topic's records in offset order (the primary topic's by default),
+   * then checkpoints and passivates when due.
+   */
+  async apply(records: StoredRecord[], topic: string = this.topic): Promise<void> {
     // A checkpoint that failed in the background: crash now, before applying more.
     if (this.writeFailure) throw this.writeFailure;
+    const input = this.inputByTopic.get(topic);
+    if (!input) {
+      throw new Error(`shard ${this.options.partition} does not read topic "${topic}"`);
+    }
     const first = records[0];
     if (!first) return;
-    if (first.offset > this.nextOffset) await this.fillGap(first.offset);
-    await this.applyContiguous(records);
+    if (first.offset > input.nextOffset) await this.fillGap(input, first.offset);
+    await this.applyContiguous(input, records);
     await this.maybeCheckpoint();
   }
 
@@ -237,8 +285,9 @@ export class Shard<S, E> {
       usecase: this.options.model.name,
       topic: this.topic,
       partition: this.options.partition,
-      nextOffset: this.nextOffset,
-      checkpointedOffset: this.checkpointedOffset,
+      nextOffset: (this.inputs[0] as InputPosition).nextOffset,
+      checkpointedOffset: (this.inputs[0] as InputPosition).checkpointedOffset,
+      inputs: this.inputs.map((input) => ({ ...input })),
       entities: this.table.size,
       dirty: this.table.dirtyCount,
       duplicatesSkipped: this.duplicatesSkipped,
@@ -251,7 +300,7 @@ export class Shard<S, E> {
    */
   async maybeCheckpoint(): Promise<void> {
     if (this.writeFailure) throw this.writeFailure;
-    const lag = this.nextOffset - this.checkpointedOffset;
+    const lag = this.uncheckpointed();
     checkpointLagEvents.set(this.labels, lag);
     if (this.writing) {
       // Too far ahead of the store: wait for the write rather than pile up dirty states.
@@ -266,15 +315,26 @@ export class Shard<S, E> {
     if (!this.writing) this.passivate();
   }
 
-  /** Positions the in-memory state includes: the input partition's and the re-keyed sources'. */
+  /** Records applied but not yet in a checkpoint, over every topic read. */
+  private uncheckpointed(): number {
+    let lag = 0;
+    for (const input of this.inputs) lag += input.nextOffset - input.checkpointedOffset;
+    return lag;
+  }
+
+  /** The input partitions' positions the in-memory state includes. */
+  private inputPositions(): SourcePosition[] {
+    const partition = this.options.partition;
+    return this.inputs.map(({ topic, nextOffset }) => ({ topic, partition, nextOffset }));
+  }
+
+  /** Positions the in-memory state includes: the input partitions' and the re-keyed sources'. */
   private positions(): SourcePosition[] {
-    const own = {
-      topic: this.topic,
-      partition: this.options.partition,
-      nextOffset: this.nextOffset,
-    };
     // Copies: the marks move on with the next batches while a checkpoint is being written.
-    return [own, ...[...this.sourceMarks.values()].map((mark) => ({ ...mark }))];
+    return [
+      ...this.inputPositions(),
+      ...[...this.sourceMarks.values()].map((mark) => ({ ...mark })),
+    ];
   }
 
   /** Checkpoints now and waits until it is written (a checkpoint request, revocation, stop). */
@@ -298,16 +358,14 @@ export class Shard<S, E> {
    */
   private startCheckpoint(): void {
     const store = this.store;
-    if (!store || (this.nextOffset === this.checkpointedOffset && this.table.dirtyCount === 0)) {
-      return;
-    }
+    if (!store || (this.uncheckpointed() === 0 && this.table.dirtyCount === 0)) return;
     const started = performance.now();
     const snapshot: Snapshot<S> = { entries: this.table.takeDirty(), keys: [], states: [] };
     const positions = this.positions();
     const changelog = this.options.changelog;
     this.snapshot = snapshot;
     this.lastCheckpointAtMs = Date.now();
-    const offset = this.nextOffset;
+    const included = this.inputPositions();
     this.writing = (async () => {
       await this.encodeInSlices(snapshot);
       // Packed once, for both workers (changelog and checkpoint writer): packing is most of what
@@ -336,13 +394,15 @@ export class Shard<S, E> {
       if (this.abandoned) return;
       await this.writer.writePacked(this.options.storePath, packedKeys, packedStates, positions);
       if (this.abandoned) return;
-      this.checkpointedOffset = offset;
+      for (const [i, position] of included.entries()) {
+        (this.inputs[i] as InputPosition).checkpointedOffset = position.nextOffset;
+      }
       checkpointSeconds.observe(
         { usecase: this.options.model.name },
         (performance.now() - started) / 1000,
       );
-      checkpointLagEvents.set(this.labels, this.nextOffset - offset);
-      if (!changelog) await this.options.onCheckpoint?.(offset);
+      checkpointLagEvents.set(this.labels, this.uncheckpointed());
+      if (!changelog) await this.options.onCheckpoint?.(included);
     })()
       .catch((error: unknown) => {
         // The next message the shard takes (a batch, or the manager's periodic tick) throws it,
@@ -428,33 +488,34 @@ export class Shard<S, E> {
     entitiesActive.set(this.labels, this.table.size);
   }
 
-  /** Reads and applies the records in [nextOffset, untilOffset) that did not reach us. */
-  private async fillGap(untilOffset: number): Promise<void> {
-    while (this.nextOffset < untilOffset) {
-      const want = Math.min(this.options.batchMax, untilOffset - this.nextOffset);
+  /** Reads and applies the records of `input` in [nextOffset, untilOffset) that did not reach us. */
+  private async fillGap(input: InputPosition, untilOffset: number): Promise<void> {
+    while (input.nextOffset < untilOffset) {
+      const want = Math.min(this.options.batchMax, untilOffset - input.nextOffset);
       const read = await this.options.log.read(
-        this.topic,
+        input.topic,
         this.options.partition,
-        this.nextOffset,
+        input.nextOffset,
         want,
       );
       const missing = read.filter((r) => r.offset < untilOffset);
       if (missing.length === 0) {
         // Nothing stored in the gap (a compacted or transactional topic skips offsets).
-        this.nextOffset = untilOffset;
+        input.nextOffset = untilOffset;
         return;
       }
-      await this.applyContiguous(missing);
+      await this.applyContiguous(input, missing);
     }
   }
 
-  private async applyContiguous(records: StoredRecord[]): Promise<void> {
+  private async applyContiguous(input: InputPosition, records: StoredRecord[]): Promise<void> {
     const { model, processor } = this.options;
     const decoded: Decoded<E>[] = [];
     const deadLetters: { record: StoredRecord; error: ValidationError }[] = [];
     const maxEventBytes = this.options.maxEventBytes ?? EVENT_BYTES_MAX_DEFAULT;
+    const topic = input.topic;
     for (const record of records) {
-      if (record.offset < this.nextOffset) continue; // applied before a restart or a rebalance
+      if (record.offset < input.nextOffset) continue; // applied before a restart or a rebalance
       if (record.headers[SOURCE_OFFSET_HEADER] !== undefined && this.isReplayedSource(record)) {
         continue;
       }
@@ -467,14 +528,16 @@ export class Shard<S, E> {
         continue;
       }
       try {
-        const event = model.decode(record);
-        decoded.push({ record, key: model.key(event), event });
+        const event = model.decode(record, topic);
+        const key = model.key(event);
+        if (record.key === null) this.checkOwned(key);
+        decoded.push({ record, key, event });
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         deadLetters.push({ record, error });
       }
     }
-    if (deadLetters.length > 0) await this.sendToDeadLetters(deadLetters);
+    if (deadLetters.length > 0) await this.sendToDeadLetters(topic, deadLetters);
     if (this.storeMayHoldMore) this.loadMissing(decoded);
     this.table.nextTick();
     const table = this.table;
@@ -485,16 +548,28 @@ export class Shard<S, E> {
       // In a checkpoint still being encoded: its state as of the checkpoint goes in first.
       if (entry?.inSnapshot && this.snapshot) this.encodeEntry(this.snapshot, entry);
       const before = entry ? entry.state : model.initial(key);
-      processor?.onEvent(key, before, event, record);
+      processor?.onEvent(key, before, event, record, topic);
       const after = update(before, event);
       if (entry) table.update(entry, after);
       else table.insert(key, after);
     }
     if (processor && decoded.length > 0) await processor.flush();
     const last = records[records.length - 1];
-    if (last && last.offset + 1 > this.nextOffset) this.nextOffset = last.offset + 1;
-    eventsIn.inc({ topic: this.topic }, decoded.length + deadLetters.length);
+    if (last && last.offset + 1 > input.nextOffset) input.nextOffset = last.offset + 1;
+    eventsIn.inc({ topic }, decoded.length + deadLetters.length);
     entitiesActive.set(this.labels, this.table.size);
+  }
+
+  /** Throws a ValidationError when an unkeyed record's entity belongs to another partition. */
+  private checkOwned(key: string): void {
+    const { partitionCount, partition } = this.options;
+    if (partitionCount === undefined) return;
+    const owner = partitionForString(key, partitionCount);
+    if (owner === partition) return;
+    throw new ValidationError(
+      "key",
+      `the record has no key, and its entity ${JSON.stringify(key)} belongs to partition ${owner}, not ${partition}; produce it keyed by its entity, or list its topic in COELHO_UNKEYED_TOPICS to have it re-keyed`,
+    );
   }
 
   /**
@@ -528,10 +603,11 @@ export class Shard<S, E> {
   }
 
   /**
-   * Dead letters go to the `.dlq` of the topic the user wrote them to: for a re-keyed record that
-   * is its source topic (from its headers), at its source partition and offset.
+   * Dead letters go to the `.dlq` of the topic the user wrote them to: the topic read, or for a
+   * re-keyed record its source topic (from its headers), at its source partition and offset.
    */
   private async sendToDeadLetters(
+    readTopic: string,
     items: { record: StoredRecord; error: ValidationError }[],
   ): Promise<void> {
     const byTopic = new Map<string, { topic: string; partition: number; records: LogRecord[] }>();
@@ -543,7 +619,7 @@ export class Shard<S, E> {
         sourceTopic !== undefined &&
         Number.isSafeInteger(sourcePartition) &&
         Number.isSafeInteger(sourceOffset);
-      const topic = fromSource ? sourceTopic : this.topic;
+      const topic = fromSource ? sourceTopic : readTopic;
       const partition = fromSource ? sourcePartition : this.options.partition;
       const letter = deadLetterRecord(
         fromSource ? { ...record, offset: sourceOffset } : record,

@@ -163,7 +163,6 @@ export class LifecycleHarness {
     this.processor = fraudServing(
       {
         log: this.log,
-        inputTopic: FRAUD_TRANSACTIONS_TOPIC,
         scoresTopic: FRAUD_SCORES_TOPIC,
         inference: this.inference,
         serving: () => this.watcher.serving(),
@@ -196,21 +195,18 @@ export class LifecycleHarness {
           offset: this.offset++,
           key: item.record.key,
           value: item.record.value,
-          headers: {
-            "coelho-source-topic":
-              item.kind === "label" ? FRAUD_LABELS_TOPIC : FRAUD_TRANSACTIONS_TOPIC,
-          },
+          headers: {},
           timestampMs: item.record.timestampMs ?? 0,
         };
         if (item.kind === "label") {
           const state = this.states.get(item.label.card_id) ?? initialCardState();
-          this.processor.onEvent(item.label.card_id, state, item.label, record);
+          this.processor.onEvent(item.label.card_id, state, item.label, record, FRAUD_LABELS_TOPIC);
           continue;
         }
         const tx = item.event;
         const key = transactionEntityKey(tx);
         const before = this.states.get(key) ?? initialCardState();
-        this.processor.onEvent(key, before, tx, record);
+        this.processor.onEvent(key, before, tx, record, FRAUD_TRANSACTIONS_TOPIC);
         this.states.set(key, updateCardState(before, tx));
         this.clockMs = tx.timeMs;
         inBatch++;

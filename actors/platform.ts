@@ -149,21 +149,23 @@ export async function openLog(
 export type ChangelogFactory = (
   log: Log,
   usecase: string,
-  inputTopic: string,
+  /** The topics the shards read, the primary first. */
+  inputTopics: string[],
   group: string,
   partitions: number,
 ) => Promise<ShardChangelog | undefined>;
 
 /** In Kafka mode, a transactional changelog per use case; none on the embedded log. */
 function kafkaChangelogs(config: Config): ChangelogFactory {
-  return async (log, usecase, inputTopic, group, partitions) => {
+  return async (log, usecase, inputTopics, group, partitions) => {
     if (log.kind !== "kafka") return undefined;
     const { createWorkerKafkaChangelog, KafkaLog } = await import("../runtime/log/kafka/index.ts");
     if (!(log instanceof KafkaLog)) return undefined;
     return createWorkerKafkaChangelog(log, {
       appId: config.appId,
       usecase,
-      inputTopic,
+      inputTopic: inputTopics[0] as string,
+      inputTopics,
       group,
       partitions,
     });
@@ -376,7 +378,7 @@ export async function buildPlatform(
       }
     }
     const group = `${config.appId}-${model.name}`;
-    const changelog = await changelogs(log, model.name, shardTopic, group, partitions);
+    const changelog = await changelogs(log, model.name, shardTopics, group, partitions);
     let inference: InferenceActor | null = null;
     let watcher: ChampionWatcher | null = null;
     let processor: ((partition: number) => BatchProcessor<unknown, unknown>) | undefined;

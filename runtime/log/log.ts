@@ -79,8 +79,8 @@ export interface Log {
    * True when a group member consuming several topics is always assigned the same partition
    * numbers of each, so one shard can read partition p of several topics keyed alike (a use
    * case's keyed inputs) with no re-keying hop in between. The embedded log's one member gets
-   * every partition. Kafka: false, because kafkajs's round-robin assignor spreads each topic's
-   * partitions independently; its use cases re-key every input into one repartition topic.
+   * every partition; on Kafka the platform's members use a co-partitioning assignor. A log
+   * without it makes the platform re-key several inputs into one repartition topic.
    */
   readonly coPartitionedGroups: boolean;
   /** Create the topic if absent; an existing topic keeps its partition count. */

@@ -2,8 +2,8 @@
  * Bringing a shard's local checkpoint up to its changelog (Kafka mode).
  *
  * The changelog is published before the local commit, so the local store is fresh exactly when
- * its position equals the changelog's; behind it (or missing), another process moved on, and the
- * local store is replaced, atomically, by the changelog's state and positions.
+ * its positions equal the changelog's; behind in any input topic (or missing), another process
+ * moved on, and the local store is replaced, atomically, by the changelog's state and positions.
  */
 import type { CheckpointStore } from "../checkpoint/store.ts";
 import type { Logger } from "../logger.ts";
@@ -12,27 +12,36 @@ import type { ShardChangelog } from "./changelog.ts";
 export interface ChangelogSync {
   store: CheckpointStore;
   changelog: ShardChangelog;
-  /** The topic the shard reads, and its partition. */
-  topic: string;
+  /** The topics the shard reads (the primary first), and its partition. */
+  topics: string[];
   partition: number;
   logger: Logger;
 }
 
 /** Returns true when the local store was replaced from the changelog. */
 export async function syncStoreWithChangelog(sync: ChangelogSync): Promise<boolean> {
-  const { store, changelog, topic, partition, logger } = sync;
+  const { store, changelog, topics, partition, logger } = sync;
   await changelog.claim?.(partition);
-  const published = await changelog.position(partition);
-  const local = store.position(topic, partition)?.nextOffset ?? null;
-  if (published === null || (local !== null && local >= published)) return false;
+  // Stale when the changelog went further in any input (every publish moves all of them at once).
+  let stale: { topic: string; local: number | null; published: number } | null = null;
+  for (const topic of topics) {
+    const published = await changelog.position(partition, topic);
+    const local = store.position(topic, partition)?.nextOffset ?? null;
+    if (published !== null && (local === null || local < published)) {
+      stale = { topic, local, published };
+      break;
+    }
+  }
+  if (!stale) return false;
   const started = performance.now();
   const states = new Map<string, string>();
   const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
   store.replaceAll(states, positions);
   logger.info("shard restored from the changelog", {
     partition,
-    localOffset: local,
-    changelogOffset: published,
+    topic: stale.topic,
+    localOffset: stale.local,
+    changelogOffset: stale.published,
     entities: states.size,
     seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
   });

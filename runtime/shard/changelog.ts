@@ -4,7 +4,7 @@
  *
  * The contract that keeps state exactly-once across processes:
  * - `publish` makes a checkpoint's changed states AND its positions visible atomically, and
- *   moves the input group's committed offset to the input position in the same step (a Kafka
+ *   moves the input group's committed offsets to the input positions in the same step (a Kafka
  *   transaction: changelog records + `sendOffsets`). A reader never sees half a checkpoint.
  * - The shard publishes BEFORE it commits the same checkpoint locally. So the local store is never
  *   ahead of the changelog: local == changelog means the local store is fresh; local < changelog
@@ -45,8 +45,11 @@ export interface ShardChangelog {
    * may still be writing, and ends what it left open, so the restore sees its final state.
    */
   claim?(partition: number): Promise<void>;
-  /** The input position the changelog holds for the partition (the group's committed offset). */
-  position(partition: number): Promise<number | null>;
+  /**
+   * The input position the changelog holds for the partition of `topic` (the group's committed
+   * offset); `topic` defaults to the primary input topic.
+   */
+  position(partition: number, topic?: string): Promise<number | null>;
   /** Reads the partition's latest state per key and its positions, as of the last publish. */
   restore(
     partition: number,

@@ -172,7 +172,7 @@ export class ShardManager<S, E> implements PartitionListener {
         await syncStoreWithChangelog({
           store,
           changelog,
-          topic: tp.topic,
+          topics: this.topics(),
           partition: tp.partition,
           logger,
         });

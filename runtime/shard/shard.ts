@@ -190,11 +190,6 @@ export class Shard<S, E> {
     if (topics.length === 0 || new Set(topics).size !== topics.length) {
       throw new Error(`a shard reads one or more distinct topics; got ${JSON.stringify(topics)}`);
     }
-    // The changelog's freshness check compares one input position (Kafka mode re-keys every
-    // input into one repartition topic; see `Log.coPartitionedGroups`).
-    if (options.changelog && topics.length > 1) {
-      throw new Error(`a shard with a changelog reads one topic; got ${JSON.stringify(topics)}`);
-    }
     this.inputs = topics.map((topic) => ({ topic, nextOffset: 0, checkpointedOffset: 0 }));
     for (const input of this.inputs) this.inputByTopic.set(input.topic, input);
     // Phases spread by the golden ratio: apart for any number of partitions.
@@ -219,7 +214,7 @@ export class Shard<S, E> {
       await syncStoreWithChangelog({
         store,
         changelog,
-        topic: this.topic,
+        topics: this.inputs.map((input) => input.topic),
         partition,
         logger: this.options.logger,
       });

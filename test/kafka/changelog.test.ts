@@ -97,6 +97,39 @@ afterAll(async () => {
 }, 120_000);
 
 describe("publish, position and restore", () => {
+  test("with several input topics, a publish commits the group on each, and position answers per topic", async () => {
+    const options = await useCase("inputs");
+    const labels = `${options.inputTopic}.labels`;
+    await log.ensureTopic({ name: labels, partitions: 2 });
+    const changelog = createKafkaChangelog(log, {
+      ...options,
+      inputTopics: [options.inputTopic, labels],
+    });
+    try {
+      await changelog.publish(
+        0,
+        [["card-1", "s"]],
+        [inputPosition(options.inputTopic, 5), inputPosition(labels, 3)],
+      );
+      expect(await changelog.position(0)).toBe(5);
+      expect(await changelog.position(0, labels)).toBe(3);
+      expect(await log.committed(options.group, { topic: labels, partition: 0 })).toBe(3);
+      // Every input's position must be in the checkpoint: one missing is refused, nothing written.
+      await expect(
+        changelog.publish(0, [["card-1", "t"]], [inputPosition(options.inputTopic, 6)]),
+      ).rejects.toThrow(`has no position for ${labels}/0`);
+      expect(await changelog.position(0)).toBe(5);
+      await expect(changelog.position(0, "elsewhere")).rejects.toThrow(
+        '"elsewhere" is not one of the input topics',
+      );
+      expect(() =>
+        createKafkaChangelog(log, { ...options, inputTopics: [labels, options.inputTopic] }),
+      ).toThrow("starting with inputTopic");
+    } finally {
+      await changelog.close();
+    }
+  });
+
   test("restore returns the latest state per key and the positions; position is the input's", async () => {
     const options = await useCase("basic");
     const changelog = createKafkaChangelog(log, options);

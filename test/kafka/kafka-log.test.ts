@@ -387,6 +387,51 @@ describe("group consumers", () => {
     await first.stop();
   });
 
+  test("two members reading two topics get the same partition numbers of each (co-partitioned)", async () => {
+    const topics = [topicName("copart-a"), topicName("copart-b")];
+    for (const topic of topics) await log.ensureTopic({ name: topic, partitions: 4 });
+    const group = `test.${RUN}.copart`;
+    /** A member's assigned partition numbers per topic, as its listener saw them. */
+    const member = () => {
+      const owned = new Map<string, Set<number>>(topics.map((t) => [t, new Set<number>()]));
+      const listener: PartitionListener = {
+        onAssigned: async (tp) => {
+          owned.get(tp.topic)?.add(tp.partition);
+          return 0;
+        },
+        onBatch: async () => {},
+        onRevoked: async (tp) => {
+          owned.get(tp.topic)?.delete(tp.partition);
+        },
+      };
+      const of = (topic: string) => [...(owned.get(topic) ?? [])].sort();
+      return { listener, of };
+    };
+    const a = member();
+    const b = member();
+    const state = () => topics.map((t) => `${t}: a ${a.of(t)} b ${b.of(t)}`).join("; ");
+    const first = await log.consume({ group, topics, listener: a.listener, maxBatch: 10 });
+    consumers.push(first);
+    const second = await log.consume({ group, topics, listener: b.listener, maxBatch: 10 });
+    consumers.push(second);
+    await waitFor(
+      "the partitions of both topics to be split between a and b",
+      () =>
+        topics.every((t) => a.of(t).length > 0 && b.of(t).length > 0) &&
+        topics.every((t) => a.of(t).length + b.of(t).length === 4),
+      state,
+    );
+    // Partition p of both topics on one member: a shard of p can read p of each.
+    expect(a.of(topics[1] as string)).toEqual(a.of(topics[0] as string));
+    expect(b.of(topics[1] as string)).toEqual(b.of(topics[0] as string));
+    expect([...a.of(topics[0] as string), ...b.of(topics[0] as string)].sort()).toEqual([
+      0, 1, 2, 3,
+    ]);
+    await second.stop();
+    await waitFor("a to own every partition of both", () => first.assignment().length === 8, state);
+    await first.stop();
+  });
+
   test("pause holds a partition back and resume lets it through", async () => {
     const topic = topicName("pause");
     await log.ensureTopic({ name: topic, partitions: 2 });

@@ -7,13 +7,13 @@ import { seededRandom } from "../../models/counter/simulator.ts";
 import { startPlatform, waitFor } from "./platform-process.ts";
 
 interface ShardsBody {
-  shards: { partition: number; topic: string; nextOffset: number; checkpointedOffset: number }[];
+  shards: { partition: number; inputs: { nextOffset: number; checkpointedOffset: number }[] }[];
 }
 
 export interface KillLoopOptions {
   env: Record<string, string>;
   /**
-   * Records the shards must apply in all: the sum of their topic's end offsets. Asked at the
+   * Records the shards must apply in all: the sum of their topics' end offsets. Asked at the
    * start to place the kills, and again until the last run has checkpointed that many.
    */
   endOffsets: () => Promise<number>;
@@ -28,13 +28,14 @@ export interface KillLoopOptions {
   timeoutMs?: number;
 }
 
-/** Applied offsets of a running platform, summed over its shards. */
+/** Applied offsets of a running platform, summed over its shards and the topics they read. */
 async function applied(run: ReturnType<typeof startPlatform>, partitions: number) {
   const { body } = await run.get<ShardsBody>("/api/v1/shards");
   if (body.shards.length !== partitions) return null;
+  const inputs = body.shards.flatMap((s) => s.inputs);
   return {
-    applied: body.shards.reduce((n, s) => n + s.nextOffset, 0),
-    checkpointed: body.shards.reduce((n, s) => n + s.checkpointedOffset, 0),
+    applied: inputs.reduce((n, i) => n + i.nextOffset, 0),
+    checkpointed: inputs.reduce((n, i) => n + i.checkpointedOffset, 0),
   };
 }
 

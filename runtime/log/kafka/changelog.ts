@@ -33,7 +33,12 @@ export interface KafkaChangelogOptions {
   usecase: string;
   /** The topic the shards read (the input or its repartition topic); the changelog mirrors its partitions. */
   inputTopic: string;
-  /** The shards' consumer group: `publish` commits its offset on `inputTopic`. */
+  /**
+   * Every topic the shards read, `inputTopic` first, partitioned alike (a use case's keyed
+   * inputs); default `[inputTopic]`. `publish` commits the group's offset on each.
+   */
+  inputTopics?: string[];
+  /** The shards' consumer group: `publish` commits its offset on the input topics. */
   group: string;
   /** The changelog's partition count; defaults to the input topic's, and must equal it. */
   partitions?: number;
@@ -139,15 +144,18 @@ function parsePosition(key: string, value: string): SourcePosition | null {
   return { topic, partition, nextOffset };
 }
 
-/** Checks positions; returns the one of the input partition, which the group commit needs. */
+/**
+ * Checks positions; returns those of the input partitions (in `inputTopics` order), which the
+ * group commit needs.
+ */
 function validatePositions(
   positions: SourcePosition[],
-  inputTopic: string,
+  inputTopics: string[],
   partition: number,
-): SourcePosition {
+): SourcePosition[] {
   if (!Array.isArray(positions)) throw new ValidationError("positions", "is not an array");
   const seen = new Set<string>();
-  let input: SourcePosition | undefined;
+  const inputs = new Map<string, SourcePosition>();
   positions.forEach((p, i) => {
     if (typeof p?.topic !== "string" || p.topic === "" || p.topic.includes("\u0000")) {
       throw new ValidationError(
@@ -172,15 +180,18 @@ function validatePositions(
       throw new ValidationError(`positions[${i}]`, `${p.topic}/${p.partition} is listed twice`);
     }
     seen.add(id);
-    if (p.topic === inputTopic && p.partition === partition) input = p;
+    if (p.partition === partition && inputTopics.includes(p.topic)) inputs.set(p.topic, p);
   });
-  if (!input) {
-    throw new ValidationError(
-      "positions",
-      `has no position for ${inputTopic}/${partition}; expected the input position the states include`,
-    );
-  }
-  return input;
+  return inputTopics.map((topic) => {
+    const input = inputs.get(topic);
+    if (!input) {
+      throw new ValidationError(
+        "positions",
+        `has no position for ${topic}/${partition}; expected the input position the states include`,
+      );
+    }
+    return input;
+  });
 }
 
 /** Checks entries' types and keys without encoding them; returns them as an array to replay. */
@@ -266,7 +277,7 @@ export class KafkaChangelog implements ShardChangelog {
     states: Iterable<[string, string]>,
     positions: SourcePosition[],
   ): Promise<void> {
-    const input = validatePositions(positions, this.options.inputTopic, partition);
+    const inputs = validatePositions(positions, this.options.inputTopics, partition);
     const entries = validateStates(states);
     await this.checkPartition("publish", partition);
     const operation = `publish ${this.topic}/${partition}`;
@@ -274,8 +285,9 @@ export class KafkaChangelog implements ShardChangelog {
       let delayMs = PUBLISH_RETRY_DELAY_MS_INITIAL;
       for (let attempt = 1; ; attempt += 1) {
         try {
-          const lastOffset = await this.publishOnce(lane, partition, entries, positions, input);
-          await this.awaitVisible(partition, lastOffset, input.nextOffset);
+          const lastOffset = await this.publishOnce(lane, partition, entries, positions, inputs);
+          // One transaction commits every input's offset: the first one showing is enough.
+          await this.awaitVisible(partition, lastOffset, (inputs[0] as SourcePosition).nextOffset);
           return;
         } catch (error) {
           if (!(error instanceof RetriableError)) throw error;
@@ -301,9 +313,9 @@ export class KafkaChangelog implements ShardChangelog {
     partition: number,
     entries: [string, string][],
     positions: SourcePosition[],
-    input: SourcePosition,
+    inputs: SourcePosition[],
   ): Promise<number> {
-    const { inputTopic, group } = this.options;
+    const { group } = this.options;
     let transaction: Transaction | null = null;
     try {
       const producer = await this.producerFor(lane, partition);
@@ -324,9 +336,10 @@ export class KafkaChangelog implements ShardChangelog {
       }
       await transaction.sendOffsets({
         consumerGroupId: group,
-        topics: [
-          { topic: inputTopic, partitions: [{ partition, offset: String(input.nextOffset) }] },
-        ],
+        topics: inputs.map((input) => ({
+          topic: input.topic,
+          partitions: [{ partition, offset: String(input.nextOffset) }],
+        })),
       });
       await transaction.commit();
       return lastOffset;
@@ -415,9 +428,15 @@ export class KafkaChangelog implements ShardChangelog {
     }
   }
 
-  async position(partition: number): Promise<number | null> {
+  async position(partition: number, topic = this.options.inputTopic): Promise<number | null> {
     await this.checkPartition("position", partition);
-    return this.log.committed(this.options.group, { topic: this.options.inputTopic, partition });
+    if (!this.options.inputTopics.includes(topic)) {
+      throw new ValidationError(
+        "topic",
+        `"${topic}" is not one of the input topics ${this.options.inputTopics}`,
+      );
+    }
+    return this.log.committed(this.options.group, { topic, partition });
   }
 
   /**
@@ -665,11 +684,24 @@ export function createKafkaChangelog(
     throw new ValidationError("group", "is empty; expected the shards' consumer group");
   }
   if (options.partitions !== undefined) positiveInt("partitions", options.partitions);
+  const inputTopics = options.inputTopics ?? [options.inputTopic];
+  if (
+    !Array.isArray(inputTopics) ||
+    inputTopics[0] !== options.inputTopic ||
+    inputTopics.some((t) => typeof t !== "string" || t === "") ||
+    new Set(inputTopics).size !== inputTopics.length
+  ) {
+    throw new ValidationError(
+      "inputTopics",
+      `${JSON.stringify(inputTopics)} is not a list of distinct topics starting with inputTopic "${options.inputTopic}"`,
+    );
+  }
   const d = KAFKA_CHANGELOG_DEFAULTS;
   return new KafkaChangelog(log, {
     appId: options.appId,
     usecase: options.usecase,
     inputTopic: options.inputTopic,
+    inputTopics,
     group: options.group,
     partitions: options.partitions,
     transactionTimeoutMs: positiveInt(

@@ -44,6 +44,7 @@ import { RetriableError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import { consumerLagRecords, consumerRebalances } from "../../metrics.ts";
 import type { ConsumeOptions, Consumer, PartitionListener, TopicPartition } from "../log.ts";
+import { coPartitionedAssigner } from "./co-partitioned-assigner.ts";
 import { toOffset, toStoredRecord } from "./codec.ts";
 import { protocolType, translateError } from "./errors.ts";
 import type { HealthTracker } from "./health.ts";
@@ -138,6 +139,8 @@ export class KafkaGroupConsumer implements Consumer {
     this.listener = deps.consume.listener;
     this.consumer = deps.kafka.consumer({
       groupId: deps.consume.group,
+      // Partition p of every topic to one member: a shard reads p of each keyed input.
+      partitionAssigners: [coPartitionedAssigner],
       sessionTimeout: tuning.sessionTimeoutMs,
       heartbeatInterval: tuning.heartbeatIntervalMs,
       rebalanceTimeout: tuning.rebalanceTimeoutMs,

@@ -127,8 +127,8 @@ export class WorkerKafkaChangelog implements ShardChangelog {
     await this.call(`claim ${this.topic}/${partition}`, { type: "claim", partition });
   }
 
-  position(partition: number): Promise<number | null> {
-    return this.reader.position(partition);
+  position(partition: number, topic?: string): Promise<number | null> {
+    return this.reader.position(partition, topic);
   }
 
   restore(

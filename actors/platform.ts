@@ -21,7 +21,7 @@ import { partitionForString } from "../runtime/log/partitioner.ts";
 import { type Logger, log as rootLogger } from "../runtime/logger.ts";
 import type { ShardChangelog } from "../runtime/shard/changelog.ts";
 import type { BatchProcessor } from "../runtime/shard/entity-model.ts";
-import { type ShardStatus, SOURCE_TOPIC_HEADER } from "../runtime/shard/shard.ts";
+import type { ShardStatus } from "../runtime/shard/shard.ts";
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import { httpApp } from "./http/app.ts";
 import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
@@ -257,46 +257,21 @@ function initialTrainingChild(
 }
 
 /**
- * The re-keying listener, its records stamped with the topic they were read from (the header the
- * re-keyed copies carry), so that a use case's `decode` can tell its sources apart there too.
- */
-function withSourceTopic(listener: PartitionListener): PartitionListener {
-  return {
-    onAssigned: (tp) => listener.onAssigned(tp),
-    onBatch: (tp, records) =>
-      listener.onBatch(
-        tp,
-        records.map((r) => ({ ...r, headers: { ...r.headers, [SOURCE_TOPIC_HEADER]: tp.topic } })),
-      ),
-    onRevoked: (tp) => listener.onRevoked(tp),
-  };
-}
-
-/**
- * The topics a use case's shards read, and those its re-keying step reads. Keyed inputs are read
- * directly where the log co-partitions a group's topics (embedded): one log hop less per event.
- * On Kafka, several keyed inputs are re-keyed into the repartition topic, so one member reads all
- * of an entity's inputs. Topics of COELHO_UNKEYED_TOPICS are always re-keyed; then on Kafka every
- * input goes through the repartition topic, so that the shards read one topic.
+ * The topics a use case's shards read, and those its re-keying step reads. The keyed inputs are
+ * read directly (a group member gets partition p of each, see `Log.consume`); topics of
+ * COELHO_UNKEYED_TOPICS (a keyed input listed there too) are re-keyed into the repartition topic,
+ * which the shards then read as well.
  */
 function shardInputs(
   useCase: UseCase,
   config: Config,
-  log: Log,
 ): { shardTopics: string[]; rekeyTopics: string[] } {
   const { model } = useCase;
   const unkeyed = config.unkeyedTopics[model.name] ?? [];
   const keyed = (useCase.keyedInputs ?? [model.inputTopic]).filter((t) => !unkeyed.includes(t));
-  const repartition = repartitionTopic(config.appId, model.name);
-  if (log.coPartitionedGroups) {
-    return unkeyed.length > 0
-      ? { shardTopics: [...keyed, repartition], rekeyTopics: unkeyed }
-      : { shardTopics: keyed, rekeyTopics: [] };
-  }
-  const rekeyTopics = [...new Set([...keyed, ...unkeyed])];
-  return rekeyTopics.length > 1 || unkeyed.length > 0
-    ? { shardTopics: [repartition], rekeyTopics }
-    : { shardTopics: rekeyTopics, rekeyTopics: [] };
+  return unkeyed.length > 0
+    ? { shardTopics: [...keyed, repartitionTopic(config.appId, model.name)], rekeyTopics: unkeyed }
+    : { shardTopics: keyed, rekeyTopics: [] };
 }
 
 /** Builds the platform's supervision tree; `root.start()` starts it. */
@@ -358,7 +333,7 @@ export async function buildPlatform(
     : null;
   for (const useCase of useCases) {
     const { model } = useCase;
-    const { shardTopics, rekeyTopics } = shardInputs(useCase, config, log);
+    const { shardTopics, rekeyTopics } = shardInputs(useCase, config);
     // The primary topic: the changelog mirrors its partitions, and entity queries report its position.
     const shardTopic = shardTopics[0] as string;
     for (const topic of new Set([model.inputTopic, ...shardTopics, ...rekeyTopics])) {
@@ -447,11 +422,6 @@ export async function buildPlatform(
             group: `${config.appId}-${model.name}-rekey`,
             targetTopic: repartitionTopic(config.appId, model.name),
             maxEventBytes: config.maxEventBytes,
-            // The use case's own inputs are keyed by entity; only the configured unkeyed topics
-            // (and records without a key) need decoding to find their entity.
-            keyedTopics: new Set(
-              rekeyTopics.filter((t) => !(config.unkeyedTopics[model.name] ?? []).includes(t)),
-            ),
             logger: logger.child({ component: "rekey", usecase: model.name }),
           })
         : null;
@@ -551,7 +521,7 @@ export async function buildPlatform(
           `rekey-${name}`,
           group,
           entry.rekeyTopics,
-          withSourceTopic(entry.rekeyer),
+          entry.rekeyer,
           config,
           consumerFailures,
         ),

@@ -7,7 +7,7 @@ import { type EmbeddedLog, openEmbeddedLog } from "../log/embedded/index.ts";
 import type { LogRecord, StoredRecord } from "../log/log.ts";
 import { partitionForString } from "../log/partitioner.ts";
 import { silentLogger } from "../logger.ts";
-import { SOURCE_OFFSET_HEADER, SOURCE_TOPIC_HEADER } from "../shard/shard.ts";
+import { SOURCE_TOPIC_HEADER } from "../shard/shard.ts";
 import { Rekeyer } from "./rekeyer.ts";
 
 // Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
@@ -53,7 +53,6 @@ describe("re-keying", () => {
       group: "rekey",
       targetTopic: "target",
       maxEventBytes: 1024,
-      keyedTopics: new Set(["keyed"]),
       logger: silentLogger,
     }));
 
@@ -73,24 +72,6 @@ describe("re-keying", () => {
     expect(dead.map((r) => text(r.value))).toEqual(["not json"]);
     expect(dead[0]?.headers["coelho.dlq.offset"]).toBe("2");
     expect(await log.committed("rekey", { topic: "raw", partition: 0 })).toBe(3);
-  });
-
-  test("a keyed topic's keys are kept without decoding; its records without a key are decoded", async () => {
-    const before = (await readAll("target")).length;
-    await feed(rekeyer(), "keyed", [
-      { key: bytes("dave"), value: bytes('{"key":"dave","value":1}') },
-      // Not decoded here: the shard refuses it later, into keyed.dlq.
-      { key: bytes("erin"), value: bytes("not json") },
-      { key: null, value: bytes('{"key":"frank","value":3}') },
-    ]);
-    const added = (await readAll("target"))
-      .slice(0)
-      .filter((r) => r.headers[SOURCE_TOPIC_HEADER] === "keyed");
-    expect(added).toHaveLength(3);
-    expect((await readAll("target")).length).toBe(before + 3);
-    expect(added.map((r) => text(r.key)).sort()).toEqual(["dave", "erin", "frank"]);
-    expect(added.find((r) => text(r.key) === "erin")?.headers[SOURCE_OFFSET_HEADER]).toBe("1");
-    expect(await readAll("keyed.dlq")).toHaveLength(0);
   });
 
   test("source positions are committed at most every commitIntervalMs, and once the stream goes quiet", async () => {

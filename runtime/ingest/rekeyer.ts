@@ -39,14 +39,6 @@ export interface RekeyerOptions<E> {
   /** The repartition topic the shards read. */
   targetTopic: string;
   maxEventBytes: number;
-  /**
-   * Source topics keyed by entity by contract (a use case's own keyed inputs): a record from one
-   * of them that has a key keeps it without being decoded here, as Kafka Streams skips a
-   * repartition when the key is unchanged. The shard decodes it anyway, and dead-letters it to
-   * the source's `.dlq` if it is bad. Topics not listed (e.g. COELHO_UNKEYED_TOPICS) are always
-   * decoded for their entity key.
-   */
-  keyedTopics?: ReadonlySet<string>;
   /** Commit source positions at most this often (default 200 ms); and always on revoke. */
   commitIntervalMs?: number;
   logger: Logger;
@@ -84,7 +76,6 @@ export class Rekeyer<E> implements PartitionListener {
     const { model, log, targetTopic, maxEventBytes } = this.options;
     const keyed: LogRecord[] = [];
     const rejected: LogRecord[] = [];
-    const trustKeys = this.options.keyedTopics?.has(tp.topic) ?? false;
     for (const record of records) {
       const source = {
         [SOURCE_TOPIC_HEADER]: tp.topic,
@@ -98,10 +89,7 @@ export class Rekeyer<E> implements PartitionListener {
             `event is ${record.value.byteLength} bytes; expected at most ${maxEventBytes}`,
           );
         }
-        const key =
-          trustKeys && record.key !== null
-            ? record.key
-            : encoder.encode(model.key(model.decode(record, tp.topic)));
+        const key = encoder.encode(model.key(model.decode(record, tp.topic)));
         keyed.push({
           key,
           value: record.value,

@@ -75,14 +75,6 @@ export interface Consumer {
 export interface Log {
   /** Which implementation this is, for logs and readiness (`embedded` or `kafka`). */
   readonly kind: "embedded" | "kafka";
-  /**
-   * True when a group member consuming several topics is always assigned the same partition
-   * numbers of each, so one shard can read partition p of several topics keyed alike (a use
-   * case's keyed inputs) with no re-keying hop in between. The embedded log's one member gets
-   * every partition; on Kafka the platform's members use a co-partitioning assignor. A log
-   * without it makes the platform re-key several inputs into one repartition topic.
-   */
-  readonly coPartitionedGroups: boolean;
   /** Create the topic if absent; an existing topic keeps its partition count. */
   ensureTopic(spec: TopicSpec): Promise<void>;
   /** Number of partitions, or throws a ValidationError when the topic does not exist. */
@@ -102,7 +94,12 @@ export interface Log {
   endOffset(topic: string, partition: number): Promise<number>;
   /** Oldest offset still retained. */
   startOffset(topic: string, partition: number): Promise<number>;
-  /** Join a consumer group over `topics`. */
+  /**
+   * Join a consumer group over `topics`. Co-partitioned: a member is always assigned the same
+   * partition numbers of every topic, so one listener (a shard) can read partition p of several
+   * topics keyed alike. The embedded log's one member gets every partition; Kafka's members use
+   * a co-partitioning assignor (`kafka/co-partitioned-assigner.ts`).
+   */
   consume(options: ConsumeOptions): Promise<Consumer>;
   /** Store a group's position (the next offset to read) for one partition. */
   commit(group: string, tp: TopicPartition, nextOffset: number): Promise<void>;

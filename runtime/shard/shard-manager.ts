@@ -6,7 +6,7 @@
  * A shard may read several topics keyed by entity and partitioned alike (a use case's keyed
  * inputs): partition p of each goes to the one shard of p, created when the first of them is
  * assigned, and the others get its position in their topic. That needs a log that assigns a
- * member the same partitions of every topic (`Log.coPartitionedGroups`).
+ * member the same partitions of every topic, as `Log.consume` promises.
  */
 import { join } from "node:path";
 import { spawn } from "../actor/actor.ts";

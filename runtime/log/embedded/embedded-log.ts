@@ -98,8 +98,6 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
 
 export class EmbeddedLog implements Log {
   readonly kind = "embedded" as const;
-  /** A group has one member, assigned every partition of its topics. */
-  readonly coPartitionedGroups = true;
   readonly dir: string;
   /** Partitions that opening had to repair (torn tails cut, damaged segments dropped). */
   readonly recovery: readonly RecoveryEntry[];

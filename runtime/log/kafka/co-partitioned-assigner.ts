@@ -6,8 +6,9 @@
  * Why: a shard reads partition p of several topics keyed alike (a use case's keyed inputs, e.g.
  * transactions and labels keyed by card), so those partitions must land on one process.
  * kafkajs's default round-robin assigner deals the partitions of all topics out in one sequence,
- * so partition p of two topics can go to two members. With this one, `KafkaLog.coPartitionedGroups`
- * holds and the shards read keyed inputs directly, with no repartition hop.
+ * so partition p of two topics can go to two members. With this one, `KafkaLog.consume` is
+ * co-partitioned as `Log.consume` promises, and the shards read keyed inputs directly, with no
+ * repartition hop.
  *
  * Every member of a group must use it (a group agrees on one assignor protocol); all of the
  * platform's members do, through `GroupConsumer`. A member that subscribed to only some of the

@@ -95,8 +95,6 @@ export interface TransactionalProducerOptions {
 /** A `Log` on Kafka, plus the health the platform reports in readiness. */
 export class KafkaLog implements Log {
   readonly kind = "kafka" as const;
-  /** Its group members assign partition p of every topic to one member (co-partitioned-assigner.ts). */
-  readonly coPartitionedGroups = true;
   private readonly partitionCounts = new Map<string, number>();
   private readonly consumers = new Set<KafkaGroupConsumer>();
   private closed = false;

@@ -4,6 +4,13 @@
  * label arrives, and bounded by count and by age in EVENT time (labels and transactions carry
  * event time, so the bound does not depend on how fast a replay runs). The oldest are evicted
  * first (insertion order, which is the partition's order), and evictions are counted.
+ *
+ * Stored by column, in a ring of typed arrays (features, scores, times...) indexed from a map of
+ * transaction ids: a prediction costs its numbers, its id and one map entry, not an object, a
+ * feature array and their headers. Every scored transaction stays here until its label comes, so
+ * they outlive the young generation: fewer objects per prediction is less for the collector to
+ * trace on every young collection (the latency tail, see the README's Performance), and less
+ * memory at the count bound.
  */
 
 export interface StoredPrediction {
@@ -22,6 +29,9 @@ export interface StoredPrediction {
   eventTimeMs: number;
 }
 
+/** What `put` takes besides the feature row. */
+export type PredictionFields = Omit<StoredPrediction, "features">;
+
 export type EvictionReason = "count" | "age";
 
 export interface PredictionStoreOptions {
@@ -34,16 +44,51 @@ export interface PredictionStoreOptions {
 
 export const PREDICTIONS_MAX_DEFAULT = 200_000;
 export const PREDICTION_AGE_MAX_MS_DEFAULT = 60 * 24 * 3600 * 1000;
+/** Slots of a store's first ring; it doubles as predictions accumulate, up to the count bound. */
+const INITIAL_SLOTS = 1024;
+
+/** The columns of the ring; slot i of each is one prediction. */
+class Columns {
+  readonly ids: (string | undefined)[];
+  readonly cards: string[];
+  readonly features: Float32Array;
+  readonly scores: Float64Array;
+  readonly thresholds: Float64Array;
+  readonly amounts: Float64Array;
+  readonly eventTimes: Float64Array;
+  readonly versions: Int32Array;
+  readonly schemaVersions: Int32Array;
+
+  constructor(
+    readonly slots: number,
+    readonly width: number,
+  ) {
+    this.ids = new Array<string | undefined>(slots).fill(undefined);
+    this.cards = new Array<string>(slots).fill("");
+    this.features = new Float32Array(slots * width);
+    this.scores = new Float64Array(slots);
+    this.thresholds = new Float64Array(slots);
+    this.amounts = new Float64Array(slots);
+    this.eventTimes = new Float64Array(slots);
+    this.versions = new Int32Array(slots);
+    this.schemaVersions = new Int32Array(slots);
+  }
+}
 
 /**
  * @example
  * const store = new PredictionStore({ maxCount: 1000 });
- * store.put(prediction);
+ * store.put(fields, featureRows, rowIndex * featureCount);
  * const found = store.take(label.transaction_id); // and it is gone from the store
  */
 export class PredictionStore {
-  /** By transaction id; Map iteration is insertion order, so the first entry is the oldest. */
-  private readonly byId = new Map<string, StoredPrediction>();
+  /** Transaction id → its slot in the ring. */
+  private readonly slotOf = new Map<string, number>();
+  private columns: Columns | null = null;
+  /** Oldest slot in use (possibly a hole: taken or replaced) and the next slot to fill. */
+  private head = 0;
+  /** Slots between head and the next free one, holes included. */
+  private span = 0;
   private readonly maxCount: number;
   private readonly maxAgeMs: number;
   private newestMs = Number.NEGATIVE_INFINITY;
@@ -57,35 +102,80 @@ export class PredictionStore {
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.slotOf.size;
   }
 
-  /** Keeps a prediction (a re-scored transaction replaces its older prediction). */
-  put(prediction: StoredPrediction): void {
-    this.byId.delete(prediction.transaction_id);
-    this.byId.set(prediction.transaction_id, prediction);
-    let over = this.byId.size - this.maxCount;
-    if (over > 0) {
-      const n = over;
-      for (const id of this.byId.keys()) {
-        this.byId.delete(id);
-        if (--over === 0) break;
-      }
-      this.evicted.count += n;
-      this.options.onEvict?.("count", n);
+  /**
+   * Keeps a prediction with its feature row, the `width` values of `features` from `featuresAt`
+   * (a batch's rows are one buffer). Every row has the width of the first one stored (the use
+   * case's feature count). A re-scored transaction replaces its older prediction.
+   */
+  put(
+    fields: PredictionFields,
+    features: Float32Array,
+    featuresAt = 0,
+    width = features.length - featuresAt,
+  ): void {
+    if (featuresAt < 0 || width < 0 || featuresAt + width > features.length) {
+      throw new RangeError(
+        `a feature row of ${width} from ${featuresAt} does not fit ${features.length} values`,
+      );
     }
-    this.advance(prediction.eventTimeMs);
+    if (this.columns && this.columns.width !== width) {
+      throw new RangeError(
+        `a feature row of ${width}; this store holds rows of ${this.columns.width}`,
+      );
+    }
+    this.forget(fields.transaction_id);
+    const columns = this.room(width);
+    const slot = (this.head + this.span) % columns.slots;
+    this.span++;
+    columns.ids[slot] = fields.transaction_id;
+    columns.cards[slot] = fields.card_id;
+    const base = slot * width;
+    for (let k = 0; k < width; k++) columns.features[base + k] = features[featuresAt + k] as number;
+    columns.scores[slot] = fields.score;
+    columns.thresholds[slot] = fields.threshold;
+    columns.amounts[slot] = fields.amount;
+    columns.eventTimes[slot] = fields.eventTimeMs;
+    columns.versions[slot] = fields.model_version;
+    columns.schemaVersions[slot] = fields.featureSchemaVersion;
+    this.slotOf.set(fields.transaction_id, slot);
+    const over = this.slotOf.size - this.maxCount;
+    if (over > 0) {
+      this.dropOldest(over);
+      this.evicted.count += over;
+      this.options.onEvict?.("count", over);
+    }
+    this.advance(fields.eventTimeMs);
   }
 
   /** The prediction of a transaction, removed from the store; undefined when not held. */
   take(transactionId: string): StoredPrediction | undefined {
-    const found = this.byId.get(transactionId);
-    if (found) this.byId.delete(transactionId);
+    const slot = this.slotOf.get(transactionId);
+    const columns = this.columns;
+    if (slot === undefined || !columns) return undefined;
+    const { width } = columns;
+    const score = columns.scores[slot] as number;
+    const threshold = columns.thresholds[slot] as number;
+    const found: StoredPrediction = {
+      transaction_id: transactionId,
+      card_id: columns.cards[slot] as string,
+      score,
+      decision: score >= threshold ? "flag" : "pass",
+      threshold,
+      model_version: columns.versions[slot] as number,
+      features: columns.features.slice(slot * width, (slot + 1) * width),
+      featureSchemaVersion: columns.schemaVersions[slot] as number,
+      amount: columns.amounts[slot] as number,
+      eventTimeMs: columns.eventTimes[slot] as number,
+    };
+    this.forget(transactionId);
     return found;
   }
 
   has(transactionId: string): boolean {
-    return this.byId.has(transactionId);
+    return this.slotOf.has(transactionId);
   }
 
   /**
@@ -95,12 +185,19 @@ export class PredictionStore {
   advance(eventTimeMs: number): void {
     if (!(eventTimeMs > this.newestMs)) return;
     this.newestMs = eventTimeMs;
+    const columns = this.columns;
+    if (!columns) return;
     const oldestKept = eventTimeMs - this.maxAgeMs;
     let n = 0;
-    for (const [id, prediction] of this.byId) {
-      if (prediction.eventTimeMs >= oldestKept) break;
-      this.byId.delete(id);
-      n++;
+    while (this.span > 0) {
+      const slot = this.head;
+      const id = columns.ids[slot];
+      if (id !== undefined && (columns.eventTimes[slot] as number) >= oldestKept) break;
+      if (id !== undefined) {
+        this.slotOf.delete(id);
+        n++;
+      }
+      this.release(columns, slot);
     }
     if (n > 0) {
       this.evicted.age += n;
@@ -109,6 +206,80 @@ export class PredictionStore {
   }
 
   clear(): void {
-    this.byId.clear();
+    this.slotOf.clear();
+    this.columns = null;
+    this.head = 0;
+    this.span = 0;
+  }
+
+  /** Removes a transaction's prediction, leaving a hole its slot's turn at the head clears. */
+  private forget(transactionId: string): void {
+    const slot = this.slotOf.get(transactionId);
+    if (slot === undefined || !this.columns) return;
+    this.slotOf.delete(transactionId);
+    this.columns.ids[slot] = undefined;
+    while (this.span > 0 && this.columns.ids[this.head] === undefined) {
+      this.release(this.columns, this.head);
+    }
+  }
+
+  /** Evicts the `count` oldest predictions held (holes on the way are cleared). */
+  private dropOldest(count: number): void {
+    const columns = this.columns;
+    if (!columns) return;
+    let left = count;
+    while (left > 0 && this.span > 0) {
+      const id = columns.ids[this.head];
+      if (id !== undefined) {
+        this.slotOf.delete(id);
+        left--;
+      }
+      this.release(columns, this.head);
+    }
+  }
+
+  /** Frees the head slot. */
+  private release(columns: Columns, slot: number): void {
+    columns.ids[slot] = undefined;
+    columns.cards[slot] = "";
+    this.head = (this.head + 1) % columns.slots;
+    this.span--;
+  }
+
+  /**
+   * Columns with a free slot after the last one in use: the ring as it is, or a new one holding
+   * the live predictions in order (twice as many slots, within the count bound plus a quarter for
+   * the holes that taken and replaced predictions leave until they reach the head).
+   */
+  private room(width: number): Columns {
+    const current = this.columns;
+    if (current && this.span < current.slots) return current;
+    const live = this.slotOf.size;
+    const cap = this.maxCount + Math.max(INITIAL_SLOTS, Math.ceil(this.maxCount / 4));
+    const slots = Math.min(cap, Math.max(INITIAL_SLOTS, 2 * (live + 1)));
+    const next = new Columns(slots, width);
+    let to = 0;
+    if (current) {
+      for (let k = 0; k < this.span; k++) {
+        const from = (this.head + k) % current.slots;
+        const id = current.ids[from];
+        if (id === undefined) continue;
+        next.ids[to] = id;
+        next.cards[to] = current.cards[from] as string;
+        next.features.set(current.features.subarray(from * width, (from + 1) * width), to * width);
+        next.scores[to] = current.scores[from] as number;
+        next.thresholds[to] = current.thresholds[from] as number;
+        next.amounts[to] = current.amounts[from] as number;
+        next.eventTimes[to] = current.eventTimes[from] as number;
+        next.versions[to] = current.versions[from] as number;
+        next.schemaVersions[to] = current.schemaVersions[from] as number;
+        this.slotOf.set(id, to);
+        to++;
+      }
+    }
+    this.columns = next;
+    this.head = 0;
+    this.span = to;
+    return next;
   }
 }

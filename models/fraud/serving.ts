@@ -322,19 +322,22 @@ export function fraudServing(
           };
           scores.push(out);
           records.push({ key: encoder.encode(key), value: encoder.encode(JSON.stringify(out)) });
-          const prediction: StoredPrediction = {
-            transaction_id: tx.transaction_id,
-            card_id: key,
-            score,
-            decision,
-            threshold: rowThreshold,
-            model_version: rowVersion,
-            features: rows.slice(i * cols, (i + 1) * cols),
-            amount: tx.amount,
-            eventTimeMs: tx.timeMs,
-            featureSchemaVersion: batchSchema.version,
-          };
-          store.put(prediction);
+          store.put(
+            {
+              transaction_id: tx.transaction_id,
+              card_id: key,
+              score,
+              decision,
+              threshold: rowThreshold,
+              model_version: rowVersion,
+              amount: tx.amount,
+              eventTimeMs: tx.timeMs,
+              featureSchemaVersion: batchSchema.version,
+            },
+            rows,
+            i * cols,
+            cols,
+          );
           if (tx.is_fraud !== undefined) {
             // The original producers' inline label: known now, applied after the score.
             const example = join(

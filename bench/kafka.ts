@@ -12,7 +12,7 @@
  *   partition makes no progress (target ≤ 5 s).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { counterModel } from "../models/counter/model.ts";
@@ -27,6 +27,7 @@ import { createLogger, type Logger, setLogLevel } from "../runtime/logger.ts";
 import { ShardManager } from "../runtime/shard/shard-manager.ts";
 import { ensureBroker, stopBrokerIfStarted, uniqueName } from "../test/support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../test/support/platform-process.ts";
+import { localBrokerPid, processCpuSeconds } from "./support/thread-cpu.ts";
 
 setLogLevel("error");
 const PARTITIONS = 4;
@@ -106,8 +107,17 @@ async function kafkajsConsumerSeconds(topic: string, total: number, fold = false
   return seconds;
 }
 
+/** The platform's run: seconds from its first applied record to its last, and the CPU meanwhile. */
+interface PlatformRun {
+  seconds: number;
+  /** CPU seconds of this process, every thread (event loop, changelog and checkpoint workers). */
+  cpu: number;
+  /** CPU seconds of the local broker, or null when it runs elsewhere. */
+  brokerCpu: number | null;
+}
+
 /** Seconds for the platform's consumer + shards (+ changelog) to apply `total` records. */
-async function platformSeconds(log: KafkaLog, topic: string, total: number): Promise<number> {
+async function platformSeconds(log: KafkaLog, topic: string, total: number): Promise<PlatformRun> {
   const model = counterModel(topic);
   const appId = uniqueName("benchapp");
   const group = `${appId}-counter`;
@@ -139,21 +149,40 @@ async function platformSeconds(log: KafkaLog, topic: string, total: number): Pro
     logger,
   });
   const consumer = await log.consume({ group, topics: [topic], listener: manager, maxBatch: 5000 });
+  const brokerPid = localBrokerPid();
   let started = 0;
+  let cpuAtStart = cpuNow(brokerPid);
   for (;;) {
     const statuses = await manager.statuses();
     const applied = statuses.reduce((n, s) => n + s.nextOffset, 0);
-    if (started === 0 && applied > 0) started = performance.now();
+    if (started === 0 && applied > 0) {
+      started = performance.now();
+      cpuAtStart = cpuNow(brokerPid);
+    }
     if (statuses.length === PARTITIONS && applied >= total) break;
     // Every 10 ms: polling every 2 ms cost the platform's thread ~3 % (profile), for a
     // resolution it does not need over runs of seconds.
     await Bun.sleep(10);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuAtEnd = cpuNow(brokerPid);
   await consumer.stop();
   await supervisor.stop(10_000);
   await changelog.close();
-  return seconds;
+  const brokerCpu =
+    cpuAtStart.broker === null || cpuAtEnd.broker === null
+      ? null
+      : cpuAtEnd.broker - cpuAtStart.broker;
+  return { seconds, cpu: cpuAtEnd.own - cpuAtStart.own, brokerCpu };
+}
+
+/** CPU seconds so far: this process's (every thread) and the local broker's (null if not local). */
+function cpuNow(brokerPid: number | null): { own: number; broker: number | null } {
+  const used = process.cpuUsage();
+  return {
+    own: (used.user + used.system) / 1e6,
+    broker: brokerPid === null ? null : processCpuSeconds(brokerPid),
+  };
 }
 
 async function throughput(log: KafkaLog): Promise<void> {
@@ -165,8 +194,12 @@ async function throughput(log: KafkaLog): Promise<void> {
   let bare = Number.POSITIVE_INFINITY;
   let platform = Number.POSITIVE_INFINITY;
   let folding = Number.POSITIVE_INFINITY;
+  // The platform's fastest run, for its CPU an event.
+  let fastest: PlatformRun | null = null;
   for (let round = 0; round < 2; round++) {
-    platform = Math.min(platform, await platformSeconds(log, topic, total));
+    const run = await platformSeconds(log, topic, total);
+    if (run.seconds < platform) fastest = run;
+    platform = Math.min(platform, run.seconds);
     bare = Math.min(bare, await kafkajsConsumerSeconds(topic, total));
     folding = Math.min(folding, await kafkajsConsumerSeconds(topic, total, true));
   }
@@ -176,6 +209,16 @@ async function throughput(log: KafkaLog): Promise<void> {
   );
   console.log(
     `  ceiling on one thread: a kafkajs consumer that only parses each event and counts it in a Map ${rate(folding)}, ratio ${(bare / folding).toFixed(2)}`,
+  );
+  // What the machine allows at best: its cores, busy with nothing but the platform and the
+  // broker, divided by the CPU they spend on an event (spread perfectly over every core).
+  if (!fastest) return;
+  const cores = availableParallelism();
+  const ownPerEvent = fastest.cpu / total;
+  const brokerPerEvent = fastest.brokerCpu === null ? 0 : fastest.brokerCpu / total;
+  const bestRate = cores / (ownPerEvent + brokerPerEvent);
+  console.log(
+    `  CPU an event (fastest platform run): platform ${(ownPerEvent * 1e6).toFixed(2)} µs (its process, every thread), broker ${fastest.brokerCpu === null ? "not measured (not local)" : `${(brokerPerEvent * 1e6).toFixed(2)} µs`}; on ${cores} cores that allows at most ${Math.round(bestRate / 1000)}k events/s however the work is spread over threads: ratio ${((bestRate * bare) / total).toFixed(2)}`,
   );
 }
 

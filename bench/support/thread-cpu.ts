@@ -4,7 +4,7 @@
  * event loop's CPU per event moves less between runs than wall-clock throughput does, and it is
  * what a change to the hot path changes.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
@@ -19,4 +19,33 @@ export function eventLoopCpuSeconds(): number | null {
   } catch {
     return null;
   }
+}
+
+/** CPU time (user + system, every thread) of another process by pid, from /proc; null if gone. */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
+
+/** The pid of the local Kafka broker (a `kafka.Kafka` java process), or null when none runs here. */
+export function localBrokerPid(): number | null {
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+        if (cmdline.includes("\0kafka.Kafka\0")) return Number(entry);
+      } catch {
+        // Gone meanwhile, or not ours to read.
+      }
+    }
+  } catch {
+    // No /proc.
+  }
+  return null;
 }

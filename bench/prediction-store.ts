@@ -1,10 +1,11 @@
 /**
  * Memory of the predictions a fraud shard keeps for their labels (`bun run bench --
- * prediction-store`): bytes per stored prediction with 31 features, for the column store
- * (`models/fraud/prediction-store.ts`) and, as the baseline in the same process, a Map of one
- * object and one feature array per prediction (how the store held them before). Measured after
- * `Bun.gc(true)` as the growth of the JS heap plus the memory outside it (typed arrays' storage);
- * also the objects the collector has to trace, and the time to put them.
+ * prediction-store`): for 200k predictions of 31 features, the growth of JSC's heap (typed arrays'
+ * storage included) and the heap objects the collector has to trace, per prediction, for the store
+ * (`models/fraud/prediction-store.ts`: columns of typed arrays and a typed-array hash table) and, as
+ * the baseline, a Map of one object and one feature array per prediction (how the store held them
+ * before). Each layout is measured in a fresh child process, after `Bun.gc(true)`, so that pages
+ * freed by one are not reused by the other; also the time to put them.
  */
 import { heapStats } from "bun:jsc";
 import { PredictionStore, type StoredPrediction } from "../models/fraud/prediction-store.ts";
@@ -12,27 +13,23 @@ import { PredictionStore, type StoredPrediction } from "../models/fraud/predicti
 const COUNT = Number(process.env.BENCH_PREDICTIONS ?? 200_000);
 const FEATURES = 31;
 
-function footprint(): { bytes: number; objects: number } {
+interface Measured {
+  bytes: number;
+  objects: number;
+  putMicros: number;
+}
+
+function footprint(): { heap: number; objects: number } {
   // Twice: the first collection can leave objects that only die once finalizers ran.
   Bun.gc(true);
   Bun.gc(true);
-  const memory = process.memoryUsage();
-  return { bytes: memory.heapUsed + memory.external, objects: heapStats().objectCount };
-}
-
-/** The ids and rows both layouts store: fresh strings, as JSON.parse gives them. */
-function inputs(): { ids: string[]; cards: string[]; rows: Float32Array } {
-  const ids = Array.from({ length: COUNT }, (_, i) => `tx-${i.toString(16).padStart(12, "0")}-a`);
-  const cards = Array.from({ length: COUNT }, (_, i) => `card-${i % 50_000}`);
-  const rows = new Float32Array(COUNT * FEATURES);
-  for (let i = 0; i < rows.length; i++) rows[i] = (i % 97) / 97;
-  return { ids, cards, rows };
+  return { heap: process.memoryUsage().heapUsed, objects: heapStats().objectCount };
 }
 
 function fields(ids: string[], cards: string[], i: number) {
   return {
     transaction_id: ids[i] as string,
-    card_id: cards[i] as string,
+    card_id: cards[i % cards.length] as string,
     score: (i % 100) / 100,
     decision: i % 100 >= 50 ? ("flag" as const) : ("pass" as const),
     threshold: 0.5,
@@ -43,33 +40,66 @@ function fields(ids: string[], cards: string[], i: number) {
   };
 }
 
-const { ids, cards, rows } = inputs();
-
-const beforeMap = footprint();
-let started = performance.now();
-const map = new Map<string, StoredPrediction>();
-for (let i = 0; i < COUNT; i++) {
-  map.set(ids[i] as string, {
-    ...fields(ids, cards, i),
-    features: rows.slice(i * FEATURES, (i + 1) * FEATURES),
-  });
+/** The inputs both layouts store, built apart so that nothing of their making stays on the stack. */
+function inputs(): { ids: string[]; cards: string[]; rows: Float32Array } {
+  // Flat strings, as JSON.parse gives them (a template literal would be a rope, flattened and its
+  // parts freed during the measurement); held by both layouts' callers alike.
+  const ids = JSON.parse(
+    JSON.stringify(
+      Array.from({ length: COUNT }, (_, i) => `tx-${i.toString(16).padStart(12, "0")}-a`),
+    ),
+  ) as string[];
+  const cards = JSON.parse(
+    JSON.stringify(Array.from({ length: 50_000 }, (_, i) => `card-${i}`)),
+  ) as string[];
+  const rows = new Float32Array(COUNT * FEATURES);
+  for (let i = 0; i < rows.length; i++) rows[i] = (i % 97) / 97;
+  return { ids, cards, rows };
 }
-const mapMs = performance.now() - started;
-const afterMap = footprint();
-const mapBytes = (afterMap.bytes - beforeMap.bytes) / COUNT;
-const mapObjects = (afterMap.objects - beforeMap.objects) / COUNT;
-map.clear();
 
-const beforeStore = footprint();
-started = performance.now();
-const store = new PredictionStore({ maxCount: COUNT });
-for (let i = 0; i < COUNT; i++) store.put(fields(ids, cards, i), rows, i * FEATURES, FEATURES);
-const storeMs = performance.now() - started;
-const afterStore = footprint();
-const storeBytes = (afterStore.bytes - beforeStore.bytes) / COUNT;
-const storeObjects = (afterStore.objects - beforeStore.objects) / COUNT;
-if (store.size !== COUNT) throw new Error(`stored ${store.size} of ${COUNT}`);
+/** Stores COUNT predictions in one layout; what it cost. Runs in a child process. */
+async function measure(layout: "store" | "map"): Promise<Measured> {
+  const { ids, cards, rows } = inputs();
+  // A later turn of the event loop: JSC scans the stack conservatively, and a stale slot would
+  // keep the inputs' garbage alive through the first measurement.
+  await Bun.sleep(10);
+  const before = footprint();
+  const started = performance.now();
+  const map = new Map<string, StoredPrediction>();
+  const store = new PredictionStore({ maxCount: COUNT });
+  for (let i = 0; i < COUNT; i++) {
+    if (layout === "store") {
+      store.put(fields(ids, cards, i), rows, i * FEATURES, FEATURES);
+    } else {
+      const f = fields(ids, cards, i);
+      map.set(f.transaction_id, { ...f, features: rows.slice(i * FEATURES, (i + 1) * FEATURES) });
+    }
+  }
+  const putMicros = ((performance.now() - started) * 1000) / COUNT;
+  await Bun.sleep(10);
+  const after = footprint();
+  if (store.size + map.size !== COUNT) throw new Error("not every prediction was stored");
+  return {
+    bytes: (after.heap - before.heap) / COUNT,
+    objects: (after.objects - before.objects) / COUNT,
+    putMicros,
+  };
+}
 
-console.log(
-  `prediction store, ${COUNT} predictions of ${FEATURES} features: ${storeBytes.toFixed(0)} B and ${storeObjects.toFixed(1)} heap objects a prediction (a Map of objects and feature arrays: ${mapBytes.toFixed(0)} B, ${mapObjects.toFixed(1)} objects; ratio ${(storeBytes / mapBytes).toFixed(2)}); put ${((storeMs * 1000) / COUNT).toFixed(2)} µs a prediction (Map of objects ${((mapMs * 1000) / COUNT).toFixed(2)} µs)`,
-);
+async function child(layout: "store" | "map"): Promise<Measured> {
+  const proc = Bun.spawn(["bun", import.meta.path, layout], { stdout: "pipe", stderr: "inherit" });
+  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  if (code !== 0) throw new Error(`${layout}: exit ${code}`);
+  return JSON.parse(out) as Measured;
+}
+
+const layout = process.argv[2];
+if (layout === "store" || layout === "map") {
+  console.log(JSON.stringify(await measure(layout)));
+} else {
+  const store = await child("store");
+  const map = await child("map");
+  console.log(
+    `prediction store, ${COUNT} predictions of ${FEATURES} features: ${store.bytes.toFixed(0)} B and ${store.objects.toFixed(1)} heap objects a prediction; a Map of objects and feature arrays: ${map.bytes.toFixed(0)} B and ${map.objects.toFixed(1)} objects (ratio ${(store.bytes / map.bytes).toFixed(2)}); put ${store.putMicros.toFixed(2)} µs a prediction (Map ${map.putMicros.toFixed(2)} µs)`,
+  );
+}

@@ -23,9 +23,9 @@ describe("PredictionStore", () => {
   test("take returns a prediction once, then it is gone", () => {
     const store = new PredictionStore();
     store.put(prediction("a", 0, 0.7), ROW);
-    expect(store.take("a")?.score).toBeCloseTo(0.7);
-    expect(store.take("a")).toBeUndefined();
-    expect(store.take("never")).toBeUndefined();
+    expect(store.take("a", "card-a")?.score).toBeCloseTo(0.7);
+    expect(store.take("a", "card-a")).toBeUndefined();
+    expect(store.take("never", "card-never")).toBeUndefined();
     expect(store.size).toBe(0);
   });
 
@@ -54,7 +54,7 @@ describe("PredictionStore", () => {
     store.put(prediction("a", 2, 0.9), ROW);
     store.put(prediction("c", 3), ROW);
     expect(store.has("b")).toBe(false);
-    expect(store.take("a")?.score).toBeCloseTo(0.9);
+    expect(store.take("a", "card-a")?.score).toBeCloseTo(0.9);
   });
 
   test("bounded by age in event time, by transactions and labels alike", () => {
@@ -87,11 +87,12 @@ describe("PredictionStore's ring", () => {
     for (let i = 0; i < 3000; i++) {
       store.put({ ...prediction(`t${i}`, i, (i % 10) / 10), amount: i * 1.5 }, rows, i * 4, 4);
       // Holes in the middle of the ring: every third taken as it goes.
-      if (i % 3 === 2) expect(store.take(`t${i - 1}`)?.transaction_id).toBe(`t${i - 1}`);
+      if (i % 3 === 2)
+        expect(store.take(`t${i - 1}`, `card-t${i - 1}`)?.transaction_id).toBe(`t${i - 1}`);
     }
     expect(store.size).toBe(2000);
     for (const i of [0, 2, 1500, 2999]) {
-      const found = store.take(`t${i}`);
+      const found = store.take(`t${i}`, `card-t${i}`);
       expect(found?.features).toEqual(rows.slice(i * 4, i * 4 + 4));
       expect(found?.amount).toBe(i * 1.5);
       expect(found?.score).toBeCloseTo((i % 10) / 10, 12);
@@ -99,6 +100,9 @@ describe("PredictionStore's ring", () => {
       expect(found?.card_id).toBe(`card-t${i}`);
       expect(found?.eventTimeMs).toBe(i);
     }
+    // A transaction id held for another card is not that card's prediction.
+    expect(store.take("t3", "card-t4")).toBeUndefined();
+    expect(store.has("t3")).toBe(true);
     expect(() => store.put(prediction("wide", 1), new Float32Array(5))).toThrow(
       "a feature row of 5; this store holds rows of 4",
     );
@@ -129,7 +133,7 @@ describe("PredictionStore's ring", () => {
     let clock = 0;
     for (let step = 0; step < 20_000; step++) {
       const roll = random();
-      const id = `t${Math.floor(random() * 120)}`;
+      const id = `t${Math.floor(random() * 400)}`;
       clock += Math.floor(random() * 5);
       if (roll < 0.6) {
         const time = clock - Math.floor(random() * 20); // near-ordered, as event time is
@@ -143,7 +147,7 @@ describe("PredictionStore's ring", () => {
         }
         advance(time);
       } else if (roll < 0.9) {
-        expect(store.take(id)?.eventTimeMs).toBe(reference.get(id));
+        expect(store.take(id, `card-${id}`)?.eventTimeMs).toBe(reference.get(id));
         reference.delete(id);
       } else {
         store.advance(clock);

@@ -5,12 +5,14 @@
  * event time, so the bound does not depend on how fast a replay runs). The oldest are evicted
  * first (insertion order, which is the partition's order), and evictions are counted.
  *
- * Stored by column, in a ring of typed arrays (features, scores, times...) indexed from a map of
- * transaction ids: a prediction costs its numbers, its id and one map entry, not an object, a
- * feature array and their headers. Every scored transaction stays here until its label comes, so
- * they outlive the young generation: fewer objects per prediction is less for the collector to
- * trace on every young collection (the latency tail, see the README's Performance), and less
- * memory at the count bound.
+ * Nothing here is a JS object the collector traces: the predictions are columns of a ring of typed
+ * arrays, found through an open-addressing hash table (also a typed array) on two 32-bit hashes of
+ * the transaction id, checked against a hash of the card id. Every scored transaction waits here
+ * for its label, long enough to be promoted; held in a Map of objects, or in arrays of strings, each
+ * prediction was more for every young collection to trace, and each put and take dirtied a
+ * structure of 200k entries that the collector then scanned again whole: at 10k events/s the
+ * young collections were ~25 % longer with a full store than with a small one (JSC's GC log,
+ * bench/e2e-fraud.ts), and they are the latency tail (README, Performance).
  */
 
 export interface StoredPrediction {
@@ -46,11 +48,34 @@ export const PREDICTIONS_MAX_DEFAULT = 200_000;
 export const PREDICTION_AGE_MAX_MS_DEFAULT = 60 * 24 * 3600 * 1000;
 /** Slots of a store's first ring; it doubles as predictions accumulate, up to the count bound. */
 const INITIAL_SLOTS = 1024;
+const EMPTY = -1;
+const DELETED = -2;
 
-/** The columns of the ring; slot i of each is one prediction. */
+/**
+ * Two independent 32-bit hashes of a string (FNV-1a and a multiplicative one, over UTF-16 code
+ * units): with 64 bits, two of 200k ids collide with probability ~1e-9, and a match must also
+ * have the same card.
+ */
+function hashA(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function hashB(text: string): number {
+  let h = 0x9e3779b9 ^ text.length;
+  for (let i = 0; i < text.length; i++)
+    h = Math.imul(h + text.charCodeAt(i), 0x85ebca6b) ^ (h >>> 13);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The ring's columns: slot i of each is one prediction. */
 class Columns {
-  readonly ids: (string | undefined)[];
-  readonly cards: string[];
+  /** 1 where the slot holds a prediction, 0 for a hole (taken, replaced or evicted). */
+  readonly live: Uint8Array;
+  readonly idA: Uint32Array;
+  readonly idB: Uint32Array;
+  readonly card: Uint32Array;
   readonly features: Float32Array;
   readonly scores: Float64Array;
   readonly thresholds: Float64Array;
@@ -58,13 +83,17 @@ class Columns {
   readonly eventTimes: Float64Array;
   readonly versions: Int32Array;
   readonly schemaVersions: Int32Array;
+  /** Open addressing, linear probing: a slot index, EMPTY or DELETED. Twice the slots or more. */
+  readonly table: Int32Array;
 
   constructor(
     readonly slots: number,
     readonly width: number,
   ) {
-    this.ids = new Array<string | undefined>(slots).fill(undefined);
-    this.cards = new Array<string>(slots).fill("");
+    this.live = new Uint8Array(slots);
+    this.idA = new Uint32Array(slots);
+    this.idB = new Uint32Array(slots);
+    this.card = new Uint32Array(slots);
     this.features = new Float32Array(slots * width);
     this.scores = new Float64Array(slots);
     this.thresholds = new Float64Array(slots);
@@ -72,23 +101,24 @@ class Columns {
     this.eventTimes = new Float64Array(slots);
     this.versions = new Int32Array(slots);
     this.schemaVersions = new Int32Array(slots);
+    this.table = new Int32Array(2 ** Math.ceil(Math.log2(slots * 2))).fill(EMPTY);
   }
 }
 
 /**
  * @example
  * const store = new PredictionStore({ maxCount: 1000 });
- * store.put(fields, featureRows, rowIndex * featureCount);
- * const found = store.take(label.transaction_id); // and it is gone from the store
+ * store.put(fields, featureRows, rowIndex * featureCount, featureCount);
+ * const found = store.take(label.transaction_id, label.card_id); // and it is gone from the store
  */
 export class PredictionStore {
-  /** Transaction id → its slot in the ring. */
-  private readonly slotOf = new Map<string, number>();
   private columns: Columns | null = null;
-  /** Oldest slot in use (possibly a hole: taken or replaced) and the next slot to fill. */
+  /** Oldest slot in use (possibly a hole) and how many slots from it are in use, holes included. */
   private head = 0;
-  /** Slots between head and the next free one, holes included. */
   private span = 0;
+  private count = 0;
+  /** DELETED marks in the table: probes walk over them, so the table is rebuilt past a bound. */
+  private deleted = 0;
   private readonly maxCount: number;
   private readonly maxAgeMs: number;
   private newestMs = Number.NEGATIVE_INFINITY;
@@ -102,7 +132,7 @@ export class PredictionStore {
   }
 
   get size(): number {
-    return this.slotOf.size;
+    return this.count;
   }
 
   /**
@@ -126,12 +156,19 @@ export class PredictionStore {
         `a feature row of ${width}; this store holds rows of ${this.columns.width}`,
       );
     }
-    this.forget(fields.transaction_id);
+    const a = hashA(fields.transaction_id);
+    const b = hashB(fields.transaction_id);
+    const card = hashA(fields.card_id);
+    const replaced = this.find(a, b);
+    if (replaced >= 0) this.remove(replaced);
     const columns = this.room(width);
     const slot = (this.head + this.span) % columns.slots;
     this.span++;
-    columns.ids[slot] = fields.transaction_id;
-    columns.cards[slot] = fields.card_id;
+    this.count++;
+    columns.live[slot] = 1;
+    columns.idA[slot] = a;
+    columns.idB[slot] = b;
+    columns.card[slot] = card;
     const base = slot * width;
     for (let k = 0; k < width; k++) columns.features[base + k] = features[featuresAt + k] as number;
     columns.scores[slot] = fields.score;
@@ -140,8 +177,8 @@ export class PredictionStore {
     columns.eventTimes[slot] = fields.eventTimeMs;
     columns.versions[slot] = fields.model_version;
     columns.schemaVersions[slot] = fields.featureSchemaVersion;
-    this.slotOf.set(fields.transaction_id, slot);
-    const over = this.slotOf.size - this.maxCount;
+    this.index(columns, slot);
+    const over = this.count - this.maxCount;
     if (over > 0) {
       this.dropOldest(over);
       this.evicted.count += over;
@@ -150,17 +187,22 @@ export class PredictionStore {
     this.advance(fields.eventTimeMs);
   }
 
-  /** The prediction of a transaction, removed from the store; undefined when not held. */
-  take(transactionId: string): StoredPrediction | undefined {
-    const slot = this.slotOf.get(transactionId);
+  /**
+   * The prediction of a transaction of this card, removed from the store; undefined when none is
+   * held (or the one held is another card's: ids are matched by hash, and the card guards that).
+   */
+  take(transactionId: string, cardId: string): StoredPrediction | undefined {
     const columns = this.columns;
-    if (slot === undefined || !columns) return undefined;
+    const at = this.find(hashA(transactionId), hashB(transactionId));
+    if (!columns || at < 0) return undefined;
+    const slot = columns.table[at] as number;
+    if (columns.card[slot] !== hashA(cardId)) return undefined;
     const { width } = columns;
     const score = columns.scores[slot] as number;
     const threshold = columns.thresholds[slot] as number;
     const found: StoredPrediction = {
       transaction_id: transactionId,
-      card_id: columns.cards[slot] as string,
+      card_id: cardId,
       score,
       decision: score >= threshold ? "flag" : "pass",
       threshold,
@@ -170,12 +212,12 @@ export class PredictionStore {
       amount: columns.amounts[slot] as number,
       eventTimeMs: columns.eventTimes[slot] as number,
     };
-    this.forget(transactionId);
+    this.remove(at);
     return found;
   }
 
   has(transactionId: string): boolean {
-    return this.slotOf.has(transactionId);
+    return this.find(hashA(transactionId), hashB(transactionId)) >= 0;
   }
 
   /**
@@ -191,13 +233,9 @@ export class PredictionStore {
     let n = 0;
     while (this.span > 0) {
       const slot = this.head;
-      const id = columns.ids[slot];
-      if (id !== undefined && (columns.eventTimes[slot] as number) >= oldestKept) break;
-      if (id !== undefined) {
-        this.slotOf.delete(id);
-        n++;
-      }
-      this.release(columns, slot);
+      if (columns.live[slot] === 1 && (columns.eventTimes[slot] as number) >= oldestKept) break;
+      if (columns.live[slot] === 1) n++;
+      this.evictHead(columns);
     }
     if (n > 0) {
       this.evicted.age += n;
@@ -206,44 +244,89 @@ export class PredictionStore {
   }
 
   clear(): void {
-    this.slotOf.clear();
     this.columns = null;
     this.head = 0;
     this.span = 0;
+    this.count = 0;
+    this.deleted = 0;
   }
 
-  /** Removes a transaction's prediction, leaving a hole its slot's turn at the head clears. */
-  private forget(transactionId: string): void {
-    const slot = this.slotOf.get(transactionId);
-    if (slot === undefined || !this.columns) return;
-    this.slotOf.delete(transactionId);
-    this.columns.ids[slot] = undefined;
-    while (this.span > 0 && this.columns.ids[this.head] === undefined) {
-      this.release(this.columns, this.head);
+  /** The table position holding the id with these hashes, or -1. */
+  private find(a: number, b: number): number {
+    const columns = this.columns;
+    if (!columns || this.count === 0) return -1;
+    const { table, idA, idB } = columns;
+    const mask = table.length - 1;
+    for (let at = a & mask; ; at = (at + 1) & mask) {
+      const slot = table[at] as number;
+      if (slot === EMPTY) return -1;
+      if (slot >= 0 && idA[slot] === a && idB[slot] === b) return at;
     }
   }
 
-  /** Evicts the `count` oldest predictions held (holes on the way are cleared). */
-  private dropOldest(count: number): void {
+  /** Puts a slot in the table (its id is not there). */
+  private index(columns: Columns, slot: number): void {
+    const { table } = columns;
+    const mask = table.length - 1;
+    let at = (columns.idA[slot] as number) & mask;
+    while ((table[at] as number) >= 0) at = (at + 1) & mask;
+    if (table[at] === DELETED) this.deleted--;
+    table[at] = slot;
+  }
+
+  /** Removes the prediction at a table position: a hole in the ring, a DELETED mark here. */
+  private remove(at: number): void {
+    const columns = this.columns;
+    if (!columns || at < 0) return;
+    const slot = columns.table[at] as number;
+    columns.table[at] = DELETED;
+    this.deleted++;
+    columns.live[slot] = 0;
+    this.count--;
+    while (this.span > 0 && columns.live[this.head] === 0) this.popHead(columns);
+    // Probes cross DELETED marks; too many, and lookups slow down: build the table again.
+    if (this.deleted > columns.table.length / 4) this.reindex(columns);
+  }
+
+  /** Evicts the `n` oldest predictions held. */
+  private dropOldest(n: number): void {
     const columns = this.columns;
     if (!columns) return;
-    let left = count;
+    let left = n;
     while (left > 0 && this.span > 0) {
-      const id = columns.ids[this.head];
-      if (id !== undefined) {
-        this.slotOf.delete(id);
-        left--;
-      }
-      this.release(columns, this.head);
+      if (columns.live[this.head] === 1) left--;
+      this.evictHead(columns);
     }
   }
 
-  /** Frees the head slot. */
-  private release(columns: Columns, slot: number): void {
-    columns.ids[slot] = undefined;
-    columns.cards[slot] = "";
+  /** Removes the head slot's prediction (its table entry too), or skips the head hole. */
+  private evictHead(columns: Columns): void {
+    const slot = this.head;
+    const at =
+      columns.live[slot] === 1
+        ? this.find(columns.idA[slot] as number, columns.idB[slot] as number)
+        : -1;
+    // remove() also moves the head past the hole it leaves.
+    if (at >= 0 && columns.table[at] === slot) this.remove(at);
+    else {
+      if (columns.live[slot] === 1) this.count--;
+      columns.live[slot] = 0;
+      this.popHead(columns);
+    }
+  }
+
+  private popHead(columns: Columns): void {
     this.head = (this.head + 1) % columns.slots;
     this.span--;
+  }
+
+  private reindex(columns: Columns): void {
+    columns.table.fill(EMPTY);
+    this.deleted = 0;
+    for (let k = 0; k < this.span; k++) {
+      const slot = (this.head + k) % columns.slots;
+      if (columns.live[slot] === 1) this.index(columns, slot);
+    }
   }
 
   /**
@@ -254,18 +337,18 @@ export class PredictionStore {
   private room(width: number): Columns {
     const current = this.columns;
     if (current && this.span < current.slots) return current;
-    const live = this.slotOf.size;
     const cap = this.maxCount + Math.max(INITIAL_SLOTS, Math.ceil(this.maxCount / 4));
-    const slots = Math.min(cap, Math.max(INITIAL_SLOTS, 2 * (live + 1)));
+    const slots = Math.min(cap, Math.max(INITIAL_SLOTS, 2 * (this.count + 1)));
     const next = new Columns(slots, width);
     let to = 0;
     if (current) {
       for (let k = 0; k < this.span; k++) {
         const from = (this.head + k) % current.slots;
-        const id = current.ids[from];
-        if (id === undefined) continue;
-        next.ids[to] = id;
-        next.cards[to] = current.cards[from] as string;
+        if (current.live[from] !== 1) continue;
+        next.live[to] = 1;
+        next.idA[to] = current.idA[from] as number;
+        next.idB[to] = current.idB[from] as number;
+        next.card[to] = current.card[from] as number;
         next.features.set(current.features.subarray(from * width, (from + 1) * width), to * width);
         next.scores[to] = current.scores[from] as number;
         next.thresholds[to] = current.thresholds[from] as number;
@@ -273,13 +356,14 @@ export class PredictionStore {
         next.eventTimes[to] = current.eventTimes[from] as number;
         next.versions[to] = current.versions[from] as number;
         next.schemaVersions[to] = current.schemaVersions[from] as number;
-        this.slotOf.set(id, to);
         to++;
       }
     }
     this.columns = next;
     this.head = 0;
     this.span = to;
+    this.deleted = 0;
+    for (let slot = 0; slot < to; slot++) this.index(next, slot);
     return next;
   }
 }

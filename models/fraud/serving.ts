@@ -178,13 +178,14 @@ export function fraudServing(
   /** Joins a label to its stored prediction; the example, or null (counted unmatched). */
   function join(
     transactionId: string,
+    cardId: string,
     isFraud: 0 | 1,
     labelTimeMs: number,
     labelTime: string,
     kind: string,
     id: string,
   ): FraudExample | null {
-    const prediction = store.take(transactionId);
+    const prediction = store.take(transactionId, cardId);
     if (!prediction) {
       unmatched++;
       return null;
@@ -208,6 +209,7 @@ export function fraudServing(
   function joinLabel({ label, id }: PendingLabel): FraudExample | null {
     return join(
       label.transaction_id,
+      label.card_id,
       label.is_fraud,
       label.labelTimeMs,
       label.label_time,
@@ -342,6 +344,7 @@ export function fraudServing(
             // The original producers' inline label: known now, applied after the score.
             const example = join(
               tx.transaction_id,
+              key,
               tx.is_fraud,
               tx.timeMs,
               tx.timestamp,

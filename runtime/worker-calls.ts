@@ -50,8 +50,11 @@ export class WorkerCalls<Message extends Identified, Reply extends WorkerReply> 
     return this.worker !== null;
   }
 
-  /** Posts `message` (the worker starts on first use) and settles with its reply. */
-  call(what: string, message: Unidentified<Message>): Promise<void> {
+  /**
+   * Posts `message` (the worker starts on first use) and settles with its reply. Buffers in
+   * `transfer` move to the worker instead of being copied: the caller must not use them again.
+   */
+  call(what: string, message: Unidentified<Message>, transfer: ArrayBuffer[] = []): Promise<void> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
@@ -60,7 +63,7 @@ export class WorkerCalls<Message extends Identified, Reply extends WorkerReply> 
         reject(this.o.lost(what, `no answer within ${this.o.timeoutMs} ms`));
       }, this.o.timeoutMs);
       this.waiting.set(id, { what, resolve, reject, timer });
-      worker.postMessage({ ...message, id });
+      worker.postMessage({ ...message, id }, transfer);
     });
   }
 

@@ -6,6 +6,7 @@ import { counterModel } from "../../models/counter/model.ts";
 import { counterRecord } from "../../models/counter/simulator.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
 import { silentLogger } from "../logger.ts";
+import { packStrings } from "../packed-strings.ts";
 import { Shard } from "../shard/shard.ts";
 import { CheckpointStore } from "./store.ts";
 import { CheckpointWriteError, CheckpointWriter } from "./writer.ts";
@@ -36,6 +37,26 @@ describe("checkpoint writer (worker thread)", () => {
       ]),
     );
     expect(store.position("t", 0)?.nextOffset).toBe(3);
+    store.close();
+    await writer.close(path);
+  });
+
+  test("packed states handed over move to the writer (not copied) and land", async () => {
+    const path = join(dir, "handed-over.sqlite");
+    const keys = packStrings(["a", "b"]);
+    const states = packStrings(["1", "2".repeat(100_000)]);
+    await writer.writePacked(
+      path,
+      keys,
+      states,
+      [{ topic: "t", partition: 0, nextOffset: 2 }],
+      true,
+    );
+    // Moved: this thread's views are detached.
+    expect("utf8" in states && states.utf8.byteLength).toBe(0);
+    expect(keys.lengths.byteLength).toBe(0);
+    const store = new CheckpointStore(path);
+    expect(store.lookup(["a", "b"]).get("b")).toBe("2".repeat(100_000));
     store.close();
     await writer.close(path);
   });

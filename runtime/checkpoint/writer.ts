@@ -10,7 +10,7 @@
  * within `WRITE_TIMEOUT_MS` fails. A worker that dies fails what it holds; the next call starts a
  * new one (the files are intact: each write is one transaction).
  */
-import { type PackedStrings, packStrings } from "../packed-strings.ts";
+import { type PackedStrings, packedBuffers, packStrings } from "../packed-strings.ts";
 import type { SourcePosition } from "../shard/changelog.ts";
 import { WorkerCalls } from "../worker-calls.ts";
 import type { FromWriter, ToWriter } from "./writer-protocol.ts";
@@ -42,15 +42,20 @@ export class CheckpointWriter {
     states: string[],
     positions: SourcePosition[],
   ): Promise<void> {
-    return this.writePacked(path, packStrings(keys), packStrings(states), positions);
+    return this.writePacked(path, packStrings(keys), packStrings(states), positions, true);
   }
 
-  /** `write` with the keys and states already packed in order (see {@link packStrings}). */
+  /**
+   * `write` with the keys and states already packed in order (see {@link packStrings}). With
+   * `handOver`, their buffers move to the writer's thread instead of being copied (see
+   * {@link packedBuffers}): the caller must not use them again.
+   */
   writePacked(
     path: string,
     keys: PackedStrings,
     states: PackedStrings,
     positions: SourcePosition[],
+    handOver = false,
   ): Promise<void> {
     if (keys.lengths.length !== states.lengths.length) {
       return Promise.reject(
@@ -60,7 +65,10 @@ export class CheckpointWriter {
         ),
       );
     }
-    return this.calls.call(path, { type: "write", path, keys, states, positions });
+    const transfer = handOver
+      ? [...new Set([...packedBuffers(keys), ...packedBuffers(states)])]
+      : [];
+    return this.calls.call(path, { type: "write", path, keys, states, positions }, transfer);
   }
 
   /** Closes the connection to `path` after its pending writes (a shard revoked or abandoned). */

@@ -387,7 +387,14 @@ export class Shard<S, E> {
       // A crashed run's checkpoint is not written locally once its shard was abandoned: the next
       // run's restore may already have read the file (its claim fenced this publish, or saw it).
       if (this.abandoned) return;
-      await this.writer.writePacked(this.options.storePath, packedKeys, packedStates, positions);
+      // Handed over, not copied: the changelog (if any) took its copy when it was posted.
+      await this.writer.writePacked(
+        this.options.storePath,
+        packedKeys,
+        packedStates,
+        positions,
+        true,
+      );
       if (this.abandoned) return;
       for (const [i, position] of included.entries()) {
         (this.inputs[i] as InputPosition).checkpointedOffset = position.nextOffset;

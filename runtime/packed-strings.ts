@@ -30,9 +30,8 @@ export function packStrings(parts: readonly string[]): PackedStrings {
  * loop, moving them ~0.04 ms). The list must not be used after it was handed over.
  */
 export function packedBuffers(packed: PackedStrings): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>([packed.lengths.buffer as ArrayBuffer]);
-  if ("utf8" in packed) buffers.add(packed.utf8.buffer as ArrayBuffer);
-  return [...buffers];
+  const lengths = packed.lengths.buffer as ArrayBuffer;
+  return "utf8" in packed ? [lengths, packed.utf8.buffer as ArrayBuffer] : [lengths];
 }
 
 /** The strings of {@link packStrings}, in order. */

@@ -9,9 +9,10 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
 
-export function eventLoopCpuSeconds(): number | null {
+/** utime + stime of a /proc `stat` file (a process's or a thread's), or null when unreadable. */
+function statCpuSeconds(path: string): number | null {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const stat = readFileSync(path, "utf8");
     // Fields after the command name (which may hold spaces), which ends at the last ')'.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
@@ -21,15 +22,13 @@ export function eventLoopCpuSeconds(): number | null {
   }
 }
 
+export function eventLoopCpuSeconds(): number | null {
+  return statCpuSeconds(`/proc/self/task/${process.pid}/stat`);
+}
+
 /** CPU time (user + system, every thread) of another process by pid, from /proc; null if gone. */
 export function processCpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-  } catch {
-    return null;
-  }
+  return statCpuSeconds(`/proc/${pid}/stat`);
 }
 
 /** The pid of the local Kafka broker (a `kafka.Kafka` java process), or null when none runs here. */

@@ -14,6 +14,7 @@
  * young collections were ~25 % longer with a full store than with a small one (JSC's GC log,
  * bench/e2e-fraud.ts), and they are the latency tail (README, Performance).
  */
+import { hash32 } from "./hash.ts";
 
 export interface StoredPrediction {
   transaction_id: string;
@@ -52,15 +53,11 @@ const EMPTY = -1;
 const DELETED = -2;
 
 /**
- * Two independent 32-bit hashes of a string (FNV-1a and a multiplicative one, over UTF-16 code
- * units): with 64 bits, two of 200k ids collide with probability ~1e-9, and a match must also
- * have the same card.
+ * Two independent 32-bit hashes of a string: the card state's FNV-1a ({@link hash32}) and a
+ * multiplicative one, over UTF-16 code units. With 64 bits, two of 200k ids collide with
+ * probability ~1e-9, and a match must also have the same card.
  */
-function hashA(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+const hashA = hash32;
 
 function hashB(text: string): number {
   let h = 0x9e3779b9 ^ text.length;

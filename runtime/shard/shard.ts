@@ -154,7 +154,6 @@ export class Shard<S, E> {
   private store: CheckpointStore | null = null;
   /** Per topic read, in `topics` order: where the state and the last checkpoint stand. */
   private readonly inputs: InputPosition[];
-  private readonly inputByTopic = new Map<string, InputPosition>();
   /**
    * For re-keyed input: per source topic partition, the next source offset not yet applied. The
    * re-keying step may write a record again after a crash; its source offset is then below this
@@ -191,7 +190,6 @@ export class Shard<S, E> {
       throw new Error(`a shard reads one or more distinct topics; got ${JSON.stringify(topics)}`);
     }
     this.inputs = topics.map((topic) => ({ topic, nextOffset: 0, checkpointedOffset: 0 }));
-    for (const input of this.inputs) this.inputByTopic.set(input.topic, input);
     // Phases spread by the golden ratio: apart for any number of partitions.
     const phase = (options.partition * GOLDEN_RATIO_FRACTION) % 1;
     this.lastCheckpointAtMs = Date.now() - phase * options.checkpointIntervalMs;
@@ -249,7 +247,7 @@ export class Shard<S, E> {
   async apply(records: StoredRecord[], topic: string = this.topic): Promise<void> {
     // A checkpoint that failed in the background: crash now, before applying more.
     if (this.writeFailure) throw this.writeFailure;
-    const input = this.inputByTopic.get(topic);
+    const input = this.inputs.find((i) => i.topic === topic);
     if (!input) {
       throw new Error(`shard ${this.options.partition} does not read topic "${topic}"`);
     }

@@ -107,9 +107,11 @@ async function restore(dir: string): Promise<void> {
   const n = 1_000_000;
   const path = join(dir, "restore", "p0.sqlite");
   const store = new CheckpointStore(path);
-  const rows: [string, string][] = [];
-  for (let i = 0; i < n; i++)
-    rows.push([`card-${i.toString(36).padStart(8, "0")}`, `${i % 977},${i}`]);
+  const rows: [string, Uint8Array][] = [];
+  const text = new TextEncoder();
+  for (let i = 0; i < n; i++) {
+    rows.push([`card-${i.toString(36).padStart(8, "0")}`, text.encode(`${i % 977},${i}`)]);
+  }
   store.write(rows, [{ topic: model.inputTopic, partition: 0, nextOffset: n }]);
   store.close();
   rows.length = 0;

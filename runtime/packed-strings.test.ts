@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { packStrings, unpackPairs, unpackStrings } from "./packed-strings.ts";
+import {
+  PackedBytesBuilder,
+  packBytes,
+  packStrings,
+  unpackBytes,
+  unpackPairs,
+  unpackStrings,
+} from "./packed-strings.ts";
+
+const bytes = (...values: number[]) => Uint8Array.from(values);
 
 describe("packed strings", () => {
   test("round-trip any strings, empty and non-ASCII ones included, in order", () => {
@@ -20,10 +29,35 @@ describe("packed strings", () => {
 
   test("pairs keys with their values, and refuses lists of different lengths", () => {
     const keys = packStrings(["a", "b"]);
-    expect([...unpackPairs(keys, packStrings(["1", "2"]))]).toEqual([
-      ["a", "1"],
-      ["b", "2"],
+    expect([...unpackPairs(keys, packBytes([bytes(1), bytes(2, 3)]))]).toEqual([
+      ["a", bytes(1)],
+      ["b", bytes(2, 3)],
     ]);
-    expect(() => [...unpackPairs(keys, packStrings(["1"]))]).toThrow("2 keys but 1 values");
+    expect(() => [...unpackPairs(keys, packBytes([bytes(1)]))]).toThrow("2 keys but 1 values");
+  });
+});
+
+describe("packed bytes", () => {
+  test("a builder copies each part, so one reused buffer can be added again and again", () => {
+    const scratch = new Uint8Array(3);
+    const builder = new PackedBytesBuilder(400, 16); // grows past its guess several times
+    const expected: Uint8Array[] = [];
+    for (let i = 0; i < 400; i++) {
+      scratch.set([i & 255, (i >> 8) & 255, 7]);
+      const part = i % 5 === 0 ? new Uint8Array(0) : scratch.subarray(0, 1 + (i % 3));
+      builder.add(part);
+      expected.push(part.slice());
+    }
+    expect([...unpackBytes(builder.finish())]).toEqual(expected);
+  });
+
+  test("a builder holds at most the parts it was made for, and packs those it got", () => {
+    const builder = new PackedBytesBuilder(3);
+    builder.add(bytes(1));
+    builder.add(bytes(2));
+    expect([...unpackBytes(builder.finish())]).toEqual([bytes(1), bytes(2)]);
+    const full = new PackedBytesBuilder(1);
+    full.add(bytes(1));
+    expect(() => full.add(bytes(2))).toThrow("more than the 1 parts it was made for");
   });
 });

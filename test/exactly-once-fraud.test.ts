@@ -31,7 +31,7 @@ afterAll(() => {
 function readFraudCheckpoints(dataDir: string) {
   const dir = join(dataDir, "state", "fraud");
   const positions = new Map<string, number>();
-  const states = new Map<string, string>();
+  const states = new Map<string, Uint8Array>();
   for (const file of readdirSync(dir).filter((f) => /^p\d+\.sqlite$/.test(f))) {
     const partition = Number(file.slice(1, -".sqlite".length));
     const db = new Database(join(dir, file), { readonly: true });
@@ -44,7 +44,7 @@ function readFraudCheckpoints(dataDir: string) {
     }
     for (const row of db.query("SELECT key, state FROM entities").all() as {
       key: string;
-      state: string;
+      state: Uint8Array;
     }[]) {
       states.set(row.key, row.state);
     }
@@ -112,11 +112,11 @@ test("transactions and labels as two topics: every card's state exact after SIGK
   let doubled = 0;
   let differ = 0;
   for (const [key, want] of expected) {
-    const text = checkpoints.states.get(key);
-    const have = text === undefined ? null : decodeCardState(text);
+    const stored = checkpoints.states.get(key);
+    const have = stored === undefined ? null : decodeCardState(stored);
     if (!have || have.count < want.count) lost++;
     else if (have.count > want.count) doubled++;
-    else if (text !== encodeCardState(want)) differ++;
+    else if (!Bun.deepEquals(stored, encodeCardState(want))) differ++;
   }
   expect({ lost, doubled, differ, cards: checkpoints.states.size }).toEqual({
     lost: 0,

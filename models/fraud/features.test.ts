@@ -83,9 +83,9 @@ describe("computeFeatures", () => {
 
   test("the update is pure: the state before is left untouched", () => {
     const before = fold([tx({ timeMs: T0 - 60_000 })]);
-    const copy = encodeCardState(before);
+    const copy = encodeCardState(before).slice();
     updateCardState(before, tx({ merchant_id: "merchant_9" }));
-    expect(encodeCardState(before)).toBe(copy);
+    expect(encodeCardState(before)).toEqual(copy);
   });
 
   test("point in time: appending later events never changes earlier features", () => {
@@ -240,23 +240,36 @@ describe("state codec", () => {
     }
     const probe = events[events.length - 1] as Transaction;
     for (const state of byCard.values()) {
-      const text = encodeCardState(state);
-      const restored = decodeCardState(text);
-      expect(encodeCardState(restored)).toBe(text);
+      // A copy: the encoder hands out its scratch buffer.
+      const bytes = encodeCardState(state).slice();
+      const restored = decodeCardState(bytes);
+      expect(encodeCardState(restored)).toEqual(bytes);
       expect(Array.from(computeFeatures(restored, probe, schema))).toEqual(
         Array.from(computeFeatures(state, probe, schema)),
       );
-      expect(text.length).toBeLessThan(1100);
+      expect(bytes.length).toBe(680);
     }
   });
 
-  test("refuses text it did not write", () => {
-    expect(() => decodeCardState("v0;1;2")).toThrow(ValidationError);
-    expect(() => decodeCardState("v1;1,2;AAAA")).toThrow("numbers");
-    expect(() => decodeCardState("v2;AAAA")).toThrow("bytes");
+  test("decodes a state from anywhere in a larger buffer (a packed checkpoint)", () => {
+    const state = fold([tx({ timeMs: T0 - 60_000 }), tx({ merchant_id: "merchant_9" })]);
+    const packed = new Uint8Array(1 + 680);
+    packed.set(encodeCardState(state), 1); // not 8-byte aligned
+    expect(encodeCardState(decodeCardState(packed.subarray(1)))).toEqual(encodeCardState(state));
   });
 
-  test("reads the v1 text of checkpoints written before v2", () => {
+  test("refuses bytes and text it did not write", () => {
+    const text = (t: string) => new TextEncoder().encode(t);
+    expect(() => decodeCardState(text("v0;1;2"))).toThrow(ValidationError);
+    expect(() => decodeCardState(text("v1;1,2;AAAA"))).toThrow("numbers");
+    expect(() => decodeCardState(text("v2;AAAA"))).toThrow("bytes");
+    expect(() => decodeCardState(new Uint8Array([3, 0, 0, 0, 0, 0, 0, 0, 1]))).toThrow(
+      "card state v3: expected 672 bytes",
+    );
+    expect(() => decodeCardState(new Uint8Array(680).fill(3))).toThrow("malformed header");
+  });
+
+  test("reads the v1 and v2 text of checkpoints written before v3", () => {
     let state = initialCardState();
     for (const item of fraudEvents({ seed: 5, cards: 1, count: 50, labels: false })) {
       if (item.kind === "transaction") state = updateCardState(state, item.event);
@@ -278,6 +291,12 @@ describe("state codec", () => {
     const slots = new DataView(new ArrayBuffer(state.slots.length * 4));
     for (const [i, v] of state.slots.entries()) slots.setUint32(i * 4, v, true);
     const v1 = `v1;${scalars.join(",")};${Buffer.from(slots.buffer).toString("base64")}`;
-    expect(encodeCardState(decodeCardState(v1))).toBe(encodeCardState(state));
+    const want = encodeCardState(state).slice();
+    expect(encodeCardState(decodeCardState(new TextEncoder().encode(v1)))).toEqual(want);
+    // v2: the same scalars (as doubles) and slots, base64 text.
+    const v2Body = Buffer.from(want.subarray(8)).toString("base64");
+    expect(encodeCardState(decodeCardState(new TextEncoder().encode(`v2;${v2Body}`)))).toEqual(
+      want,
+    );
   });
 });

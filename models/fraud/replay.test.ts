@@ -56,8 +56,9 @@ function servingFeatures(records: StoredRecord[]): Float64Array[] {
     rows.push(computeFeatures(before, event, schema));
     states.set(key, model.update(before, event));
     if (i % 5000 === 4999) {
-      const checkpoint = [...states].map(([k, s]) => [k, model.encodeState(s)] as const);
-      states = new Map(checkpoint.map(([k, text]) => [k, model.decodeState(text)]));
+      // Copied as the shard copies them: the codec hands out one reused buffer.
+      const checkpoint = [...states].map(([k, s]) => [k, model.encodeState(s).slice()] as const);
+      states = new Map(checkpoint.map(([k, bytes]) => [k, model.decodeState(bytes)]));
     }
   });
   return rows;

@@ -1,15 +1,16 @@
 /**
  * The checkpoint store's tables (drizzle-orm over bun:sqlite). One database file per shard.
  *
- * `entities` holds each entity's encoded state and `positions` the next input offset that state
+ * `entities` holds each entity's encoded state (the bytes of its model's `encodeState`) and
+ * `positions` the next input offset that state
  * does not yet include. Both are written in one transaction: that pairing is what makes state
  * exactly-once across crashes.
  */
-import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const entities = sqliteTable("entities", {
   key: text("key").primaryKey(),
-  state: text("state").notNull(),
+  state: blob("state", { mode: "buffer" }).notNull(),
 });
 
 export const positions = sqliteTable(
@@ -26,7 +27,7 @@ export const positions = sqliteTable(
 );
 
 /** Bumped when the tables change; `PRAGMA user_version` records what a file holds. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * `entities` is an ordinary rowid table: states are ~1 KB, and a WITHOUT ROWID table keeps whole
@@ -34,7 +35,7 @@ export const SCHEMA_VERSION = 2;
  * 50k 1 KB states; SQLite advises WITHOUT ROWID only for rows under ~1/20 of a page).
  */
 export const CREATE_STATEMENTS = [
-  "CREATE TABLE IF NOT EXISTS entities (key TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS entities (key TEXT PRIMARY KEY NOT NULL, state BLOB NOT NULL)",
   `CREATE TABLE IF NOT EXISTS positions (
      topic TEXT NOT NULL, partition INTEGER NOT NULL,
      next_offset INTEGER NOT NULL, written_at_ms INTEGER NOT NULL,
@@ -49,5 +50,13 @@ export const MIGRATIONS: Record<number, string[]> = {
     "INSERT INTO entities_v2 (key, state) SELECT key, state FROM entities",
     "DROP TABLE entities",
     "ALTER TABLE entities_v2 RENAME TO entities",
+  ],
+  // 2 -> 3: states as bytes (BLOB). A text state becomes its UTF-8 bytes, which every model's
+  // decodeState still reads (the text formats models wrote before).
+  2: [
+    "CREATE TABLE entities_v3 (key TEXT PRIMARY KEY NOT NULL, state BLOB NOT NULL)",
+    "INSERT INTO entities_v3 (key, state) SELECT key, CAST(state AS BLOB) FROM entities",
+    "DROP TABLE entities",
+    "ALTER TABLE entities_v3 RENAME TO entities",
   ],
 };

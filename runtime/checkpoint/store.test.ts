@@ -7,26 +7,28 @@ import { SCHEMA_VERSION } from "./schema.ts";
 import { CheckpointStore } from "./store.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "coelho-checkpoint-"));
+const bytes = (text: string) => new TextEncoder().encode(text);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("checkpoint store", () => {
   test("states and positions written together are read back, and survive a reopen", () => {
     const path = join(dir, "p0.sqlite");
     const store = new CheckpointStore(path);
+    const packed = Uint8Array.from([9, 1, 2, 0, 255, 9]);
     store.write(
       [
-        ["a", "1"],
-        ["b", "2"],
+        ["a", packed.subarray(1, 3)], // a view: only its own bytes are stored
+        ["b", packed.subarray(3, 5)],
       ],
       [{ topic: "t", partition: 0, nextOffset: 10 }],
     );
-    store.write([["a", "3"]], [{ topic: "t", partition: 0, nextOffset: 12 }]);
+    store.write([["a", bytes("3")]], [{ topic: "t", partition: 0, nextOffset: 12 }]);
     store.close();
     const again = new CheckpointStore(path);
     expect(again.lookup(["a", "b", "c"])).toEqual(
       new Map([
-        ["a", "3"],
-        ["b", "2"],
+        ["a", bytes("3")],
+        ["b", Uint8Array.from([0, 255])],
       ]),
     );
     expect(again.position("t", 0)?.nextOffset).toBe(12);
@@ -34,7 +36,7 @@ describe("checkpoint store", () => {
     again.close();
   });
 
-  test("a file written by the previous schema (version 1) is upgraded with every row kept", () => {
+  test("a file written by schema version 1 is upgraded with every row kept, text states as their UTF-8 bytes", () => {
     const path = join(dir, "v1.sqlite");
     const old = new Database(path, { create: true });
     old.run("PRAGMA journal_mode = WAL");
@@ -51,10 +53,16 @@ describe("checkpoint store", () => {
 
     const store = new CheckpointStore(path);
     expect(store.count()).toBe(1000);
-    expect(store.lookup(["card-0", "card-999"]).get("card-999")).toBe("state-999");
+    expect(store.lookup(["card-0", "card-999"]).get("card-999")).toEqual(bytes("state-999"));
+    const scanned: Uint8Array[] = [];
+    store.scan(5, (_key, state) => scanned.push(state));
+    expect(scanned.every((state) => state instanceof Uint8Array)).toBe(true);
     expect(store.position("fraud.events", 2)?.nextOffset).toBe(4242);
-    store.write([["card-0", "new"]], [{ topic: "fraud.events", partition: 2, nextOffset: 4243 }]);
-    expect(store.lookup(["card-0"]).get("card-0")).toBe("new");
+    store.write(
+      [["card-0", bytes("new")]],
+      [{ topic: "fraud.events", partition: 2, nextOffset: 4243 }],
+    );
+    expect(store.lookup(["card-0"]).get("card-0")).toEqual(bytes("new"));
     store.close();
     const check = new Database(path);
     const version = check.query("PRAGMA user_version").get() as { user_version: number };
@@ -65,6 +73,7 @@ describe("checkpoint store", () => {
       }
     ).sql;
     expect(sql).not.toContain("WITHOUT ROWID");
+    expect(sql).toContain("state BLOB");
     check.close();
   });
 

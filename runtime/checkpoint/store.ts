@@ -83,12 +83,12 @@ export class CheckpointStore {
    * Calls `visit` for up to `limit` stored entities. Uses the raw statement's iterator: restoring
    * a million states through an array of row objects would double the memory at the peak.
    */
-  scan(limit: number, visit: (key: string, state: string) => void): number {
+  scan(limit: number, visit: (key: string, state: Uint8Array) => void): number {
     let n = 0;
     const statement = this.sqlite.query("SELECT key, state FROM entities LIMIT ?1");
     for (const row of statement.iterate(limit) as IterableIterator<{
       key: string;
-      state: string;
+      state: Uint8Array;
     }>) {
       visit(row.key, row.state);
       n++;
@@ -97,8 +97,8 @@ export class CheckpointStore {
   }
 
   /** Encoded states of the given keys that exist in the store. */
-  lookup(keys: string[]): Map<string, string> {
-    const found = new Map<string, string>();
+  lookup(keys: string[]): Map<string, Uint8Array> {
+    const found = new Map<string, Uint8Array>();
     for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP_MAX) {
       const chunk = keys.slice(i, i + KEYS_PER_LOOKUP_MAX);
       const rows = this.db
@@ -127,7 +127,7 @@ export class CheckpointStore {
    * Writes changed states and the positions they include, atomically. Each position is the
    * first offset of its topic partition that the written states do not include.
    */
-  write(changed: Iterable<[string, string]>, at: SourcePosition[]): void {
+  write(changed: Iterable<[string, Uint8Array]>, at: SourcePosition[]): void {
     this.sqlite.transaction(() => this.writeRows(changed, at))();
   }
 
@@ -135,7 +135,7 @@ export class CheckpointStore {
    * Replaces everything with a state restored from elsewhere (the changelog), atomically: a
    * crash in the middle leaves the old checkpoint, never a mix.
    */
-  replaceAll(states: Iterable<[string, string]>, at: SourcePosition[]): void {
+  replaceAll(states: Iterable<[string, Uint8Array]>, at: SourcePosition[]): void {
     this.sqlite.transaction(() => {
       this.sqlite.run("DELETE FROM entities");
       this.sqlite.run("DELETE FROM positions");
@@ -143,7 +143,7 @@ export class CheckpointStore {
     })();
   }
 
-  private writeRows(changed: Iterable<[string, string]>, at: SourcePosition[]): void {
+  private writeRows(changed: Iterable<[string, Uint8Array]>, at: SourcePosition[]): void {
     const writtenAtMs = Date.now();
     for (const [key, state] of changed) this.upsertEntity.run(key, state);
     for (const { topic, partition, nextOffset } of at) {

@@ -1,5 +1,5 @@
 /** Messages between the {@link CheckpointWriter} (main thread) and `writer-worker.ts`. */
-import type { PackedStrings } from "../packed-strings.ts";
+import type { PackedBytes, PackedStrings } from "../packed-strings.ts";
 import type { SourcePosition } from "../shard/changelog.ts";
 
 export type ToWriter =
@@ -9,7 +9,7 @@ export type ToWriter =
       id: number;
       path: string;
       keys: PackedStrings;
-      states: PackedStrings;
+      states: PackedBytes;
       positions: SourcePosition[];
     }
   /** Closes the file's connection once every earlier message is done. */

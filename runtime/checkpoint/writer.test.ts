@@ -6,13 +6,14 @@ import { counterModel } from "../../models/counter/model.ts";
 import { counterRecord } from "../../models/counter/simulator.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
 import { silentLogger } from "../logger.ts";
-import { packStrings } from "../packed-strings.ts";
+import { packBytes, packStrings } from "../packed-strings.ts";
 import { Shard } from "../shard/shard.ts";
 import { CheckpointStore } from "./store.ts";
 import { CheckpointWriteError, CheckpointWriter } from "./writer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "coelho-writer-"));
 const writer = new CheckpointWriter();
+const bytes = (text: string) => new TextEncoder().encode(text);
 afterAll(() => {
   writer.terminate();
   rmSync(dir, { recursive: true, force: true });
@@ -24,16 +25,21 @@ describe("checkpoint writer (worker thread)", () => {
     const first = writer.write(
       path,
       ["a", "b"],
-      ["1", "2"],
+      [bytes("1"), bytes("2")],
       [{ topic: "t", partition: 0, nextOffset: 2 }],
     );
-    const second = writer.write(path, ["a"], ["3"], [{ topic: "t", partition: 0, nextOffset: 3 }]);
+    const second = writer.write(
+      path,
+      ["a"],
+      [bytes("3")],
+      [{ topic: "t", partition: 0, nextOffset: 3 }],
+    );
     await Promise.all([first, second]);
     const store = new CheckpointStore(path);
     expect(store.lookup(["a", "b"])).toEqual(
       new Map([
-        ["a", "3"],
-        ["b", "2"],
+        ["a", bytes("3")],
+        ["b", bytes("2")],
       ]),
     );
     expect(store.position("t", 0)?.nextOffset).toBe(3);
@@ -44,7 +50,7 @@ describe("checkpoint writer (worker thread)", () => {
   test("packed states handed over move to the writer (not copied) and land", async () => {
     const path = join(dir, "handed-over.sqlite");
     const keys = packStrings(["a", "b"]);
-    const states = packStrings(["1", "2".repeat(100_000)]);
+    const states = packBytes([bytes("1"), bytes("2".repeat(100_000))]);
     await writer.writePacked(
       path,
       keys,
@@ -53,10 +59,10 @@ describe("checkpoint writer (worker thread)", () => {
       true,
     );
     // Moved: this thread's views are detached.
-    expect("utf8" in states && states.utf8.byteLength).toBe(0);
+    expect(states.bytes.byteLength).toBe(0);
     expect(keys.lengths.byteLength).toBe(0);
     const store = new CheckpointStore(path);
-    expect(store.lookup(["a", "b"]).get("b")).toBe("2".repeat(100_000));
+    expect(store.lookup(["a", "b"]).get("b")).toEqual(bytes("2".repeat(100_000)));
     store.close();
     await writer.close(path);
   });
@@ -65,9 +71,12 @@ describe("checkpoint writer (worker thread)", () => {
     const path = join(dir, "p1.sqlite");
     const keys = Array.from({ length: 20_000 }, (_, i) => `k${i}`);
     let landed = false;
-    writer.write(path, keys, keys, [{ topic: "t", partition: 1, nextOffset: 20_000 }]).then(() => {
-      landed = true;
-    });
+    const states = keys.map(bytes);
+    writer
+      .write(path, keys, states, [{ topic: "t", partition: 1, nextOffset: 20_000 }])
+      .then(() => {
+        landed = true;
+      });
     await writer.sync();
     expect(landed).toBe(true);
     const store = new CheckpointStore(path);
@@ -80,11 +89,11 @@ describe("checkpoint writer (worker thread)", () => {
     const blocker = join(dir, "not-a-folder");
     writeFileSync(blocker, "");
     const bad = join(blocker, "p0.sqlite");
-    const error = await writer.write(bad, ["a"], ["1"], []).catch((e: unknown) => e);
+    const error = await writer.write(bad, ["a"], [bytes("1")], []).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointWriteError);
     expect((error as Error).message).toContain(bad);
     const good = join(dir, "p2.sqlite");
-    await writer.write(good, ["a"], ["1"], [{ topic: "t", partition: 2, nextOffset: 1 }]);
+    await writer.write(good, ["a"], [bytes("1")], [{ topic: "t", partition: 2, nextOffset: 1 }]);
     const store = new CheckpointStore(good);
     expect(store.count()).toBe(1);
     store.close();

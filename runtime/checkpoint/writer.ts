@@ -1,7 +1,7 @@
 /**
  * `CheckpointWriter`: writes shards' checkpoints off the event loop, in a worker thread of its own
  * (one per process, shared by every shard). The shard encodes its dirty states on the main thread
- * (it must: states may be mutated by the next update) and hands the text here; SQLite's upserts and
+ * (it must: states may be mutated by the next update) and hands the bytes here; SQLite's upserts and
  * the commit's fsync run in the worker while the shard goes on with the next batches.
  *
  * Messages are handled in the order posted, so a `sync()` resolves once every earlier write has
@@ -10,7 +10,13 @@
  * within `WRITE_TIMEOUT_MS` fails. A worker that dies fails what it holds; the next call starts a
  * new one (the files are intact: each write is one transaction).
  */
-import { type PackedStrings, packedBuffers, packStrings } from "../packed-strings.ts";
+import {
+  type PackedBytes,
+  type PackedStrings,
+  packBytes,
+  packedBuffers,
+  packStrings,
+} from "../packed-strings.ts";
 import type { SourcePosition } from "../shard/changelog.ts";
 import { WorkerCalls } from "../worker-calls.ts";
 import type { FromWriter, ToWriter } from "./writer-protocol.ts";
@@ -39,21 +45,22 @@ export class CheckpointWriter {
   write(
     path: string,
     keys: string[],
-    states: string[],
+    states: Uint8Array[],
     positions: SourcePosition[],
   ): Promise<void> {
-    return this.writePacked(path, packStrings(keys), packStrings(states), positions, true);
+    return this.writePacked(path, packStrings(keys), packBytes(states), positions, true);
   }
 
   /**
-   * `write` with the keys and states already packed in order (see {@link packStrings}). With
+   * `write` with the keys and states already packed in order (see {@link packStrings} and
+   * {@link PackedBytes}). With
    * `handOver`, their buffers move to the writer's thread instead of being copied (see
    * {@link packedBuffers}): the caller must not use them again.
    */
   writePacked(
     path: string,
     keys: PackedStrings,
-    states: PackedStrings,
+    states: PackedBytes,
     positions: SourcePosition[],
     handOver = false,
   ): Promise<void> {

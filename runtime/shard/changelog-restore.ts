@@ -34,7 +34,7 @@ export async function syncStoreWithChangelog(sync: ChangelogSync): Promise<boole
   }
   if (!stale) return false;
   const started = performance.now();
-  const states = new Map<string, string>();
+  const states = new Map<string, Uint8Array>();
   const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
   store.replaceAll(states, positions);
   logger.info("shard restored from the changelog", {

@@ -12,7 +12,7 @@
  * - A process that lost its partition and still publishes is fenced (its publish fails).
  */
 
-import type { PackedStrings } from "../packed-strings.ts";
+import type { PackedBytes, PackedStrings } from "../packed-strings.ts";
 
 /** A position a shard's state includes: the next offset of a partition of a topic it reads. */
 export interface SourcePosition {
@@ -25,19 +25,19 @@ export interface ShardChangelog {
   /** Atomically publishes states (`[key, encoded state]`) and positions; commits the input group. */
   publish(
     partition: number,
-    states: Iterable<[string, string]>,
+    states: Iterable<[string, Uint8Array]>,
     positions: SourcePosition[],
   ): Promise<void>;
   /**
-   * `publish` with the keys and their encoded states already packed in order
-   * ({@link packStrings}): the shard packs a checkpoint once for both its changelog and its
+   * `publish` with the keys and their encoded states already packed in order (see
+   * packed-strings.ts): the shard packs a checkpoint once for both its changelog and its
    * checkpoint writer, which post it to their worker threads. Optional: without it the shard
    * calls `publish`.
    */
   publishPacked?(
     partition: number,
     keys: PackedStrings,
-    states: PackedStrings,
+    states: PackedBytes,
     positions: SourcePosition[],
   ): Promise<void>;
   /**
@@ -50,10 +50,13 @@ export interface ShardChangelog {
    * offset); `topic` defaults to the primary input topic.
    */
   position(partition: number, topic?: string): Promise<number | null>;
-  /** Reads the partition's latest state per key and its positions, as of the last publish. */
+  /**
+   * Reads the partition's latest state per key and its positions, as of the last publish. The
+   * state bytes given to `visit` stay valid after the call (the caller may keep them).
+   */
   restore(
     partition: number,
-    visit: (key: string, state: string) => void,
+    visit: (key: string, state: Uint8Array) => void,
   ): Promise<SourcePosition[]>;
   /** Releases what the partition holds (its transactional producer) on revocation. */
   release(partition: number): Promise<void>;

@@ -29,9 +29,17 @@ export interface EntityModel<S, E> {
    * makes of every state is then saved on the hot path.
    */
   updateInPlace?(state: S, event: E): S;
-  /** State to text for the checkpoint store, and back. */
-  encodeState(state: S): string;
-  decodeState(text: string): S;
+  /**
+   * State to bytes for the checkpoint store and the changelog. May return a view of a buffer the
+   * model reuses: the shard copies the bytes before its next call, so encoding a checkpoint's
+   * thousands of states allocates nothing per state.
+   */
+  encodeState(state: S): Uint8Array;
+  /**
+   * Bytes back to a state. `bytes` is a view that is valid only during the call (copy what the
+   * state keeps). Checkpoints outlive releases: read every format the model wrote before.
+   */
+  decodeState(bytes: Uint8Array): S;
 }
 
 /**

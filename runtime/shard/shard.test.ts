@@ -118,8 +118,8 @@ describe("a checkpoint encoded a slice at a time", () => {
       expect(store.position(model.inputTopic, 0)?.nextOffset).toBe(3000);
       expect(store.count()).toBe(3000);
       const stored = store.lookup(["k0", "k2999"]);
-      expect(stored.get("k0")).toBe("1,1");
-      expect(stored.get("k2999")).toBe("1,1");
+      expect(stored.get("k0")).toEqual(new TextEncoder().encode("1,1"));
+      expect(stored.get("k2999")).toEqual(new TextEncoder().encode("1,1"));
     } finally {
       store.close();
     }

@@ -25,7 +25,7 @@ import {
   entitiesPassivated,
   eventsIn,
 } from "../metrics.ts";
-import { packStrings } from "../packed-strings.ts";
+import { PackedBytesBuilder, packStrings, unpackPairs } from "../packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "./changelog.ts";
 import { syncStoreWithChangelog } from "./changelog-restore.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
@@ -140,7 +140,8 @@ interface Decoded<E> {
 interface Snapshot<S> {
   entries: Entry<S>[];
   keys: string[];
-  states: string[];
+  /** Each state's bytes, copied in as encoded (a model may encode into one reused buffer). */
+  states: PackedBytesBuilder;
 }
 
 /** States encoded between two turns of the event loop while a checkpoint is taken (~1 ms). */
@@ -228,8 +229,8 @@ export class Shard<S, E> {
     this.sourceMarks.clear();
     for (const [id, position] of stored) this.sourceMarks.set(id, position);
     this.table.clear();
-    const loaded = store.scan(this.options.maxEntities, (key, text) =>
-      this.table.load(key, model.decodeState(text)),
+    const loaded = store.scan(this.options.maxEntities, (key, bytes) =>
+      this.table.load(key, model.decodeState(bytes)),
     );
     this.storeMayHoldMore = loaded < store.count();
     entitiesActive.set(this.labels, this.table.size);
@@ -353,7 +354,12 @@ export class Shard<S, E> {
     const store = this.store;
     if (!store || (this.uncheckpointed() === 0 && this.table.dirtyCount === 0)) return;
     const started = performance.now();
-    const snapshot: Snapshot<S> = { entries: this.table.takeDirty(), keys: [], states: [] };
+    const entries = this.table.takeDirty();
+    const snapshot: Snapshot<S> = {
+      entries,
+      keys: [],
+      states: new PackedBytesBuilder(entries.length),
+    };
     const positions = this.positions();
     const changelog = this.options.changelog;
     this.snapshot = snapshot;
@@ -362,10 +368,10 @@ export class Shard<S, E> {
     this.writing = (async () => {
       await this.encodeInSlices(snapshot);
       // Packed once, for both workers (changelog and checkpoint writer): packing is most of what
-      // posting thousands of small strings costs the event loop.
+      // posting thousands of small strings costs the event loop. The states were packed as
+      // they were encoded.
       const packedKeys = packStrings(snapshot.keys);
-      const packedStates = packStrings(snapshot.states);
-      const { keys, states } = snapshot;
+      const packedStates = snapshot.states.finish();
       if (changelog) {
         // Bounded: a publish that hangs (a broker that came back while a transaction was in
         // flight) fails the shard, whose restart claims the partition again with a new producer.
@@ -373,11 +379,7 @@ export class Shard<S, E> {
         await withTimeout(
           changelog.publishPacked
             ? changelog.publishPacked(partition, packedKeys, packedStates, positions)
-            : changelog.publish(
-                partition,
-                keys.map((key, i) => [key, states[i] as string]),
-                positions,
-              ),
+            : changelog.publish(partition, unpackPairs(packedKeys, packedStates), positions),
           this.options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT,
           `${this.options.model.name}/${this.options.partition}: changelog publish`,
         );
@@ -442,7 +444,7 @@ export class Shard<S, E> {
     if (!entry.inSnapshot) return;
     entry.inSnapshot = false;
     snapshot.keys.push(entry.key);
-    snapshot.states.push(this.options.model.encodeState(entry.state));
+    snapshot.states.add(this.options.model.encodeState(entry.state));
   }
 
   /** Checkpoints and releases the store (revocation or stop). */
@@ -597,8 +599,8 @@ export class Shard<S, E> {
     const missing = new Set<string>();
     for (const { key } of decoded) if (!this.table.has(key)) missing.add(key);
     if (missing.size === 0 || !this.store) return;
-    for (const [key, text] of this.store.lookup([...missing])) {
-      this.table.load(key, this.options.model.decodeState(text));
+    for (const [key, bytes] of this.store.lookup([...missing])) {
+      this.table.load(key, this.options.model.decodeState(bytes));
     }
   }
 

@@ -17,7 +17,7 @@ import {
   type KafkaLog,
   openKafkaLog,
 } from "../../runtime/log/kafka/index.ts";
-import { packStrings } from "../../runtime/packed-strings.ts";
+import { packBytes, packStrings } from "../../runtime/packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "../../runtime/shard/changelog.ts";
 import { brokerList } from "../support/kafka-broker.ts";
 import { recordingLogger } from "../support/recording-logger.ts";
@@ -67,10 +67,51 @@ async function useCase(what: string): Promise<KafkaChangelogOptions> {
   };
 }
 
-/** Restores a partition into a map (last state per key) and the positions, sorted. */
-async function restoreAll(changelog: ShardChangelog, partition: number) {
+const utf8 = { encoder: new TextEncoder(), decoder: new TextDecoder() };
+
+/**
+ * The changelog under test, taking text states (published as their UTF-8 bytes) so that tests
+ * read as data; anything else is passed on as it is, for the changelog to refuse.
+ */
+type WithTextStates<C> = Omit<C, "publish"> & {
+  publish(
+    partition: number,
+    states: Iterable<[string, unknown]>,
+    at: SourcePosition[],
+  ): Promise<void>;
+};
+function withTextStates<C extends ShardChangelog>(changelog: C): WithTextStates<C> {
+  const publish = (partition: number, states: Iterable<[string, unknown]>, at: SourcePosition[]) =>
+    changelog.publish(
+      partition,
+      [...states].map(
+        ([key, state]) =>
+          [key, typeof state === "string" ? utf8.encoder.encode(state) : state] as [
+            string,
+            Uint8Array,
+          ],
+      ),
+      at,
+    );
+  return new Proxy(changelog as WithTextStates<C>, {
+    get(target, property) {
+      if (property === "publish") return publish;
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+const kafkaChangelog = (...args: Parameters<typeof createKafkaChangelog>) =>
+  withTextStates(createKafkaChangelog(...args));
+const workerKafkaChangelog = (...args: Parameters<typeof createWorkerKafkaChangelog>) =>
+  withTextStates(createWorkerKafkaChangelog(...args));
+
+/** Restores a partition into a map (last state per key, as text) and the positions, sorted. */
+async function restoreAll(changelog: Pick<ShardChangelog, "restore">, partition: number) {
   const states = new Map<string, string>();
-  const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
+  const positions = await changelog.restore(partition, (key, state) =>
+    states.set(key, utf8.decoder.decode(state)),
+  );
   positions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   return { states, positions };
 }
@@ -101,7 +142,7 @@ describe("publish, position and restore", () => {
     const options = await useCase("inputs");
     const labels = `${options.inputTopic}.labels`;
     await log.ensureTopic({ name: labels, partitions: 2 });
-    const changelog = createKafkaChangelog(log, {
+    const changelog = kafkaChangelog(log, {
       ...options,
       inputTopics: [options.inputTopic, labels],
     });
@@ -123,7 +164,7 @@ describe("publish, position and restore", () => {
         '"elsewhere" is not one of the input topics',
       );
       expect(() =>
-        createKafkaChangelog(log, { ...options, inputTopics: [labels, options.inputTopic] }),
+        kafkaChangelog(log, { ...options, inputTopics: [labels, options.inputTopic] }),
       ).toThrow("starting with inputTopic");
     } finally {
       await changelog.close();
@@ -132,7 +173,7 @@ describe("publish, position and restore", () => {
 
   test("restore returns the latest state per key and the positions; position is the input's", async () => {
     const options = await useCase("basic");
-    const changelog = createKafkaChangelog(log, options);
+    const changelog = kafkaChangelog(log, options);
     try {
       const other = `test.${RUN}.labels`;
       expect(await changelog.position(0)).toBeNull();
@@ -177,7 +218,7 @@ describe("publish, position and restore", () => {
 
   test("the topic is compacted and has the input's partitions", async () => {
     const options = await useCase("topic");
-    const changelog = createKafkaChangelog(log, options);
+    const changelog = kafkaChangelog(log, options);
     try {
       await changelog.publish(0, [["k", "v"]], [inputPosition(options.inputTopic, 1)]);
       expect(changelog.topic).toBe(`${options.appId}-${options.usecase}-changelog`);
@@ -206,7 +247,7 @@ describe("publish, position and restore", () => {
 
   test("bad input is a ValidationError and writes nothing", async () => {
     const options = await useCase("invalid");
-    const changelog = createKafkaChangelog(log, options);
+    const changelog = kafkaChangelog(log, options);
     try {
       const position = [inputPosition(options.inputTopic, 1)];
       const nulKey = await changelog
@@ -232,7 +273,7 @@ describe("publish, position and restore", () => {
 describe("large and many publishes", () => {
   test("many publishes: restore yields the last value of every key", async () => {
     const options = await useCase("many");
-    const changelog = createKafkaChangelog(log, options);
+    const changelog = kafkaChangelog(log, options);
     try {
       const expected = new Map<string, string>();
       let rng = 7;
@@ -261,7 +302,7 @@ describe("large and many publishes", () => {
   test("a 20k-state publish goes in bounded requests; a restore meanwhile sees none of it", async () => {
     const options = await useCase("large");
     // Short stable wait: a restore that meets the open transaction soon reads up to its start.
-    const changelog = createKafkaChangelog(log, { ...options, stableWaitMs: 200 });
+    const changelog = kafkaChangelog(log, { ...options, stableWaitMs: 200 });
     const sends: { records: number; bytes: number }[] = [];
     /** Runs before each produce request of the changelog's transactions. */
     let beforeSend = async (): Promise<void> => undefined;
@@ -344,7 +385,7 @@ log.transactionalProducer = (producerOptions) => {
   return producer;
 };
 const changelog = createKafkaChangelog(log, { ...options, transactionTimeoutMs: 3000, chunkRecordsMax: 1000 });
-const states = Array.from({ length: 20000 }, (_, i) => ["key-" + i, "crash:" + i]);
+const states = Array.from({ length: 20000 }, (_, i) => ["key-" + i, new TextEncoder().encode("crash:" + i)]);
 await changelog.publish(0, states, [{ topic: options.inputTopic, partition: 0, nextOffset: 99 }]);
 process.stdout.write("committed?!\\n");
 `;
@@ -352,7 +393,7 @@ process.stdout.write("committed?!\\n");
 describe("crashes and fencing", () => {
   test("a publisher killed mid-transaction leaves nothing visible, and the broker aborts it", async () => {
     const options = await useCase("crash");
-    const first = createKafkaChangelog(log, options);
+    const first = kafkaChangelog(log, options);
     await first.publish(0, generation(10, "g1"), [inputPosition(options.inputTopic, 5)]);
     await first.close();
 
@@ -368,7 +409,7 @@ describe("crashes and fencing", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    const observer = createKafkaChangelog(log, { ...options, stableWaitMs: 500 });
+    const observer = kafkaChangelog(log, { ...options, stableWaitMs: 500 });
     try {
       let out = "";
       const reader = child.stdout.getReader();
@@ -431,9 +472,9 @@ describe("crashes and fencing", () => {
 
   test("a new owner fences the previous one, whose publishes then fail for good", async () => {
     const options = await useCase("fence");
-    const old = createKafkaChangelog(log, options);
-    const owner = createKafkaChangelog(log, options);
-    const third = createKafkaChangelog(log, options);
+    const old = kafkaChangelog(log, options);
+    const owner = kafkaChangelog(log, options);
+    const third = kafkaChangelog(log, options);
     try {
       await old.publish(
         0,
@@ -499,8 +540,8 @@ describe("crashes and fencing", () => {
 describe("written from a worker thread (what the platform runs)", () => {
   test("publishes what a restore on either thread reads back, atomically with the positions", async () => {
     const options = await useCase("worker");
-    const changelog = createWorkerKafkaChangelog(log, options);
-    const onMain = createKafkaChangelog(log, options);
+    const changelog = workerKafkaChangelog(log, options);
+    const onMain = kafkaChangelog(log, options);
     try {
       await changelog.claim(0);
       await changelog.publish(0, generation(20_000, "g1"), [inputPosition(options.inputTopic, 7)]);
@@ -528,8 +569,8 @@ describe("written from a worker thread (what the platform runs)", () => {
 
   test("errors come back as the class the shard and supervisor act on", async () => {
     const options = await useCase("workererr");
-    const changelog = createWorkerKafkaChangelog(log, options);
-    const newOwner = createKafkaChangelog(log, options);
+    const changelog = workerKafkaChangelog(log, options);
+    const newOwner = kafkaChangelog(log, options);
     try {
       const badPosition = await changelog
         .publish(0, [["k", "v"]], [{ topic: options.inputTopic, partition: 1, nextOffset: 1 }])
@@ -543,9 +584,12 @@ describe("written from a worker thread (what the platform runs)", () => {
       expect(String(notAString.message)).toContain("states[0]");
       // Packed by the shard, checked by the worker: a key the changelog reserves is still refused.
       const reserved = await changelog
-        .publishPacked(0, packStrings(["ok", "\u0000pos\u0000x"]), packStrings(["1", "2"]), [
-          inputPosition(options.inputTopic, 1),
-        ])
+        .publishPacked(
+          0,
+          packStrings(["ok", "\u0000pos\u0000x"]),
+          packBytes([utf8.encoder.encode("1"), utf8.encoder.encode("2")]),
+          [inputPosition(options.inputTopic, 1)],
+        )
         .catch((e) => e);
       expect(reserved).toBeInstanceOf(ValidationError);
       expect(String(reserved.message)).toContain("states[1]");

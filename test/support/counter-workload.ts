@@ -5,6 +5,7 @@
 import { Database } from "bun:sqlite";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { counterModel } from "../../models/counter/model.ts";
 import { seededRandom } from "../../models/counter/simulator.ts";
 import type { Log, LogRecord } from "../../runtime/log/log.ts";
 
@@ -93,12 +94,12 @@ export function readCheckpoints(dataDir: string, topic: string, usecase = "count
     }[];
     const own = rows.find((r) => r.partition === partition && r.topic === topic);
     const states = new Map<string, CounterState>();
+    const model = counterModel("unused");
     for (const row of db.query("SELECT key, state FROM entities").all() as {
       key: string;
-      state: string;
+      state: Uint8Array;
     }[]) {
-      const [count, sum] = row.state.split(",").map(Number);
-      states.set(row.key, { count: count ?? Number.NaN, sum: sum ?? Number.NaN });
+      states.set(row.key, model.decodeState(row.state));
     }
     db.close();
     partitions.set(partition, { nextOffset: own?.n ?? 0, states });

@@ -1,5 +1,5 @@
 /** Messages between `WorkerKafkaChangelog` (main thread) and `changelog-worker.ts`. */
-import type { PackedStrings } from "../../packed-strings.ts";
+import type { PackedBytes, PackedStrings } from "../../packed-strings.ts";
 import type { SourcePosition } from "../../shard/changelog.ts";
 import type { KafkaChangelogOptions } from "./changelog.ts";
 import type { KafkaLogOptions } from "./options.ts";
@@ -19,7 +19,7 @@ export type ToChangelogWorker =
       id: number;
       partition: number;
       keys: PackedStrings;
-      states: PackedStrings;
+      states: PackedBytes;
       positions: SourcePosition[];
     }
   | { type: "claim"; id: number; partition: number }

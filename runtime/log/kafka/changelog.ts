@@ -9,7 +9,7 @@
  * what the previous owner left open and refuses its later writes, so a process that lost the
  * partition and still publishes fails instead of overwriting the new owner's state.
  *
- * Records: an entity's state is key = entity key, value = encoded state (both UTF-8). A position
+ * Records: an entity's state is key = entity key (UTF-8), value = the state's encoded bytes. A position
  * is key = `\u0000pos\u0000<topic>\u0000<partition>`, value = the next offset as decimal text.
  * Entity keys must not start with NUL, which keeps the two apart.
  */
@@ -195,12 +195,15 @@ function validatePositions(
 }
 
 /** Checks entries' types and keys without encoding them; returns them as an array to replay. */
-export function validateStates(states: Iterable<[string, string]>): [string, string][] {
+export function validateStates(states: Iterable<[string, Uint8Array]>): [string, Uint8Array][] {
   const entries = Array.isArray(states) ? states : Array.from(states);
   entries.forEach((entry, i) => {
     const [key, state] = Array.isArray(entry) ? entry : [];
-    if (typeof key !== "string" || typeof state !== "string") {
-      throw new ValidationError(`states[${i}]`, "is not a [key, encoded state] pair of strings");
+    if (typeof key !== "string" || !(state instanceof Uint8Array)) {
+      throw new ValidationError(
+        `states[${i}]`,
+        "is not a [key, encoded state] pair of a string and bytes (Uint8Array)",
+      );
     }
     if (key.startsWith(RESERVED_PREFIX)) {
       throw new ValidationError(
@@ -274,7 +277,7 @@ export class KafkaChangelog implements ShardChangelog {
 
   async publish(
     partition: number,
-    states: Iterable<[string, string]>,
+    states: Iterable<[string, Uint8Array]>,
     positions: SourcePosition[],
   ): Promise<void> {
     const inputs = validatePositions(positions, this.options.inputTopics, partition);
@@ -311,7 +314,7 @@ export class KafkaChangelog implements ShardChangelog {
   private async publishOnce(
     lane: Lane,
     partition: number,
-    entries: [string, string][],
+    entries: [string, Uint8Array][],
     positions: SourcePosition[],
     inputs: SourcePosition[],
   ): Promise<number> {
@@ -360,19 +363,23 @@ export class KafkaChangelog implements ShardChangelog {
    */
   private *chunks(
     partition: number,
-    entries: [string, string][],
+    entries: [string, Uint8Array][],
     positions: SourcePosition[],
   ): Generator<Message[]> {
     const { chunkBytesMax, chunkRecordsMax } = this.options;
     let chunk: Message[] = [];
     let bytes = 0;
-    const records = function* (): Generator<[string, string]> {
+    const records = function* (): Generator<[string, Uint8Array | string]> {
       yield* entries;
       for (const p of positions) yield [positionKey(p), String(p.nextOffset)];
     };
     for (const [key, state] of records()) {
       const keyBytes = Buffer.from(key, "utf8");
-      const value = Buffer.from(state, "utf8");
+      // A view, not a copy: kafkajs wants a Buffer, and the bytes stay put until the send.
+      const value =
+        typeof state === "string"
+          ? Buffer.from(state, "utf8")
+          : Buffer.from(state.buffer, state.byteOffset, state.byteLength);
       const size = keyBytes.length + value.length + RECORD_OVERHEAD_BYTES;
       if (size > RECORD_BYTES_MAX) {
         throw new ValidationError(
@@ -447,7 +454,7 @@ export class KafkaChangelog implements ShardChangelog {
    */
   async restore(
     partition: number,
-    visit: (key: string, state: string) => void,
+    visit: (key: string, state: Uint8Array) => void,
   ): Promise<SourcePosition[]> {
     await this.checkPartition("restore", partition);
     const end = await this.stableEnd(partition);
@@ -468,12 +475,12 @@ export class KafkaChangelog implements ShardChangelog {
           );
         }
         const key = utf8.decode(record.key);
-        const value = utf8.decode(record.value);
         if (!key.startsWith(RESERVED_PREFIX)) {
-          visit(key, value);
+          visit(key, record.value);
           continue;
         }
         if (!key.startsWith(POSITION_PREFIX)) continue; // reserved for later record kinds
+        const value = utf8.decode(record.value);
         const position = parsePosition(key, value);
         if (!position) {
           throw new CoelhoError(
@@ -669,7 +676,7 @@ export class KafkaChangelog implements ShardChangelog {
  * const changelog = createKafkaChangelog(log, {
  *   appId: "coelho", usecase: "fraud", inputTopic: "fraud.events", group: "coelho-fraud",
  * });
- * await changelog.publish(2, [["card-1", '{"count":3}']], [{ topic: "fraud.events", partition: 2, nextOffset: 42 }]);
+ * await changelog.publish(2, [["card-1", new TextEncoder().encode('{"count":3}')]], [{ topic: "fraud.events", partition: 2, nextOffset: 42 }]);
  */
 export function createKafkaChangelog(
   log: KafkaLog,

@@ -22,7 +22,12 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { logLevel } from "../../logger.ts";
-import { type PackedStrings, packStrings } from "../../packed-strings.ts";
+import {
+  type PackedBytes,
+  type PackedStrings,
+  packBytes,
+  packStrings,
+} from "../../packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "../../shard/changelog.ts";
 import { type Unidentified, WorkerCalls } from "../../worker-calls.ts";
 import {
@@ -92,26 +97,26 @@ export class WorkerKafkaChangelog implements ShardChangelog {
 
   async publish(
     partition: number,
-    states: Iterable<[string, string]>,
+    states: Iterable<[string, Uint8Array]>,
     positions: SourcePosition[],
   ): Promise<void> {
     // Checked here: packing would turn a number into text before the worker could refuse it.
     const entries = validateStates(states);
     const keys = new Array<string>(entries.length);
-    const values = new Array<string>(entries.length);
+    const values = new Array<Uint8Array>(entries.length);
     for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as [string, string];
+      const entry = entries[i] as [string, Uint8Array];
       keys[i] = entry[0];
       values[i] = entry[1];
     }
-    await this.publishPacked(partition, packStrings(keys), packStrings(values), positions);
+    await this.publishPacked(partition, packStrings(keys), packBytes(values), positions);
   }
 
-  /** Strings by construction; the worker's changelog checks the keys as `publish` does. */
+  /** Strings and bytes by construction; the worker's changelog checks the keys as `publish` does. */
   async publishPacked(
     partition: number,
     keys: PackedStrings,
-    states: PackedStrings,
+    states: PackedBytes,
     positions: SourcePosition[],
   ): Promise<void> {
     await this.call(`publish ${this.topic}/${partition}`, {
@@ -133,7 +138,7 @@ export class WorkerKafkaChangelog implements ShardChangelog {
 
   restore(
     partition: number,
-    visit: (key: string, state: string) => void,
+    visit: (key: string, state: Uint8Array) => void,
   ): Promise<SourcePosition[]> {
     return this.reader.restore(partition, visit);
   }

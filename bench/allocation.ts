@@ -76,48 +76,75 @@ async function parent(): Promise<void> {
   }
 }
 
-/** The event loop's heap (the one allocating most) over the measured window, from the GC log. */
+/**
+ * The event loop's heap (the one allocating most) over the measured window, from the GC log.
+ * The interval that follows a full collection is left out: that collection's end size is what it
+ * marked live, but the garbage it found is swept lazily afterwards, so the next collection's start
+ * size still holds it and the difference would count tens of MB that nobody allocated (an idle
+ * process shows ~50 MB/s that way).
+ */
 function summarise(log: string): string {
-  const heaps = new Map<
-    string,
-    { afterKb: number; cycles: { atMs: number; kb: number; ms: number }[] }
-  >();
+  interface Cycle {
+    atMs: number;
+    kb: number;
+    ms: number;
+    afterFull: boolean;
+  }
+  const heaps = new Map<string, { afterKb: number; lastFull: boolean; cycles: Cycle[] }>();
   let nowMs = 0;
   // Workers' heaps log too, and their lines interleave with the event loop's: by heap.
-  const startedKb = new Map<string, number>();
+  const started = new Map<string, { kb: number; full: boolean }>();
   for (const line of log.split("\n")) {
     const tick = /^TICK (\d+)/.exec(line);
     if (tick) {
       nowMs = Number(tick[1]);
       continue;
     }
-    const start = /GC<(0x[0-9a-f]+)>: START M (\d+)kb/.exec(line);
-    if (start) startedKb.set(start[1] as string, Number(start[2]));
+    const start = /GC<(0x[0-9a-f]+)>: START M (\d+)kb => (\w+)/.exec(line);
+    if (start) {
+      started.set(start[1] as string, {
+        kb: Number(start[2]),
+        full: start[3] === "FullCollection",
+      });
+    }
     const end = /GC<(0x[0-9a-f]+)>.*=> (\d+)kb, p=[0-9.]+ms.*cycle ([0-9.]+)ms END/.exec(line);
     if (end) {
-      const heap = heaps.get(end[1] as string) ?? { afterKb: Number.NaN, cycles: [] };
-      heaps.set(end[1] as string, heap);
-      const kb = startedKb.get(end[1] as string);
-      if (kb !== undefined && Number.isFinite(heap.afterKb)) {
-        heap.cycles.push({ atMs: nowMs, kb: kb - heap.afterKb, ms: Number(end[3]) });
+      const id = end[1] as string;
+      const heap = heaps.get(id) ?? { afterKb: Number.NaN, lastFull: false, cycles: [] };
+      heaps.set(id, heap);
+      const cycle = started.get(id);
+      if (cycle && Number.isFinite(heap.afterKb)) {
+        heap.cycles.push({
+          atMs: nowMs,
+          kb: cycle.kb - heap.afterKb,
+          ms: Number(end[3]),
+          afterFull: heap.lastFull,
+        });
       }
       heap.afterKb = Number(end[2]);
-      startedKb.delete(end[1] as string);
+      heap.lastFull = cycle?.full ?? false;
+      started.delete(id);
     }
   }
   let best = { kbPerS: 0, perS: 0, longestMs: 0 };
   for (const { cycles } of heaps.values()) {
     const inWindow = cycles.filter((c) => c.atMs >= WARMUP_MS && c.atMs <= WARMUP_MS + MEASURED_MS);
-    if (inWindow.length < 2) continue;
-    const first = inWindow[0] as { atMs: number };
-    const last = inWindow[inWindow.length - 1] as { atMs: number };
-    const seconds = (last.atMs - first.atMs) / 1000;
-    if (seconds <= 0) continue;
-    const kb = inWindow.slice(1).reduce((sum, c) => sum + c.kb, 0);
+    let kb = 0;
+    let counted = 0;
+    for (let i = 1; i < inWindow.length; i++) {
+      const cycle = inWindow[i] as Cycle;
+      if (cycle.afterFull) continue;
+      kb += cycle.kb;
+      counted += cycle.atMs - (inWindow[i - 1] as Cycle).atMs;
+    }
+    if (counted <= 0) continue;
+    const seconds = counted / 1000;
+    const first = inWindow[0] as Cycle;
+    const last = inWindow[inWindow.length - 1] as Cycle;
     if (kb / seconds > best.kbPerS) {
       best = {
         kbPerS: kb / seconds,
-        perS: (inWindow.length - 1) / seconds,
+        perS: (inWindow.length - 1) / ((last.atMs - first.atMs) / 1000),
         longestMs: Math.max(...inWindow.map((c) => c.ms)),
       };
     }

@@ -296,13 +296,68 @@ describe("embedded log: recovery", () => {
     for (const record of all) expectRecordMatches(record);
   });
 
-  test("zeros after the last record (a preallocated or torn block) are cut off", async () => {
+  test("zeros after the last record (written ahead, then a crash) are cut off and nothing is reported lost", async () => {
     const dir = logs.tempDir();
     await writeAndClose(dir, 20);
     const [file] = segmentFiles(dir, "t", 0) as [string];
     fs.appendFileSync(file, new Uint8Array(4096));
     const log = await logs.open({ dir });
     expect(await log.endOffset("t", 0)).toBe(20);
+    expect(log.recovery).toEqual([]);
+  });
+
+  test("the active segment is written with zeros ahead of its last record, and ends at it once closed", async () => {
+    const dir = logs.tempDir();
+    const log = await logs.open({ dir });
+    await log.ensureTopic({ name: "t", partitions: 1 });
+    await log.append("t", 0, recordsFrom(0, 10));
+    const [file] = segmentFiles(dir, "t", 0) as [string];
+    const open = fs.statSync(file).size;
+    await log.append("t", 0, recordsFrom(10, 10));
+    expect(fs.statSync(file).size).toBe(open); // written over the zeros, the file did not grow
+    await log.close();
+    const closed = fs.statSync(file).size;
+    expect(closed).toBeLessThan(open);
+    expect(
+      fs
+        .readFileSync(file)
+        .subarray(closed - 4)
+        .some((byte) => byte !== 0),
+    ).toBe(true);
+    const again = await logs.open({ dir });
+    expect(again.recovery).toEqual([]);
+    const all = await readAll(again, "t", 0);
+    expect(all.map((record) => record.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    for (const record of all) expectRecordMatches(record);
+  });
+
+  test("a sealed segment that still has its zeros (a crash as it was sealed) keeps the segments after it", async () => {
+    const dir = logs.tempDir();
+    await writeAndClose(dir, 400, 4096);
+    const files = segmentFiles(dir, "t", 0);
+    expect(files.length).toBeGreaterThan(3);
+    fs.appendFileSync(files[1] as string, new Uint8Array(3000));
+    const log = await logs.open({ dir, segmentBytes: 4096 });
+    expect(log.recovery).toEqual([]);
+    expect(segmentFiles(dir, "t", 0)).toEqual(files);
+    const all = await readAll(log, "t", 0);
+    expect(all.length).toBe(400);
+    all.forEach((record, i) => {
+      expect(record.offset).toBe(i);
+      expectRecordMatches(record);
+    });
+  });
+
+  test("a torn record followed by zeros is damage: cut to the last whole record and reported", async () => {
+    const dir = logs.tempDir();
+    await writeAndClose(dir, 100);
+    const [file] = segmentFiles(dir, "t", 0) as [string];
+    fs.truncateSync(file, fs.statSync(file).size - 30);
+    fs.appendFileSync(file, new Uint8Array(4096));
+    const log = await logs.open({ dir });
+    expect(log.recovery).toHaveLength(1);
+    expect(log.recovery[0]?.truncatedBytes).toBeGreaterThan(4096);
+    expect(await log.endOffset("t", 0)).toBe(99);
   });
 
   test("a flipped byte in the tail segment drops that record and what follows it", async () => {

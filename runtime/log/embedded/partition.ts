@@ -195,7 +195,14 @@ export class Partition {
       active = this.roll(nowMs);
       rolled = true;
     }
-    active.append(bytes, encoder.framePositions, records.length, firstOffset, nowMs);
+    active.append(
+      bytes,
+      encoder.framePositions,
+      records.length,
+      firstOffset,
+      nowMs,
+      this.config.segmentBytes,
+    );
     this.nextOffset = firstOffset + records.length;
     this.totalBytes += bytes.length;
     this.dirty.add(active);
@@ -338,6 +345,8 @@ export class Partition {
   /** Fsyncs what is pending and closes every file. The partition is unusable afterwards. */
   async close(): Promise<void> {
     if (this.dirty.size > 0 || this.flushRunning) await this.flush();
+    // At rest a file ends at its last frame (the next open would cut the zeros anyway).
+    this.active.trimPrepared();
     for (const segment of this.segments) segment.release();
     this.waiters.clear();
   }
@@ -378,6 +387,9 @@ export class Partition {
   /** Seals the active segment and starts a new one at the next offset. */
   private roll(nowMs: number): Segment {
     const sealed = this.active;
+    // Sealed segments end at their last frame; a crash before this leaves zeros that recovery
+    // recognises as the clean end.
+    sealed.trimPrepared();
     const next = Segment.create(this.config.dir, this.nextOffset, nowMs);
     // The new file's name must survive a crash along with the records written into it.
     if (this.config.fsync === "always") syncDirectory(this.config.dir);

@@ -4,6 +4,15 @@
  *
  * A segment only knows bytes and frames. Which bytes are durable or visible to readers is decided by
  * its partition, which moves `visibleBytes` forward after the policy's fsync.
+ *
+ * Zeros ahead: the active segment's file is written with zeros up to `PREPARE_BYTES` past its
+ * last frame, a chunk at a time, and frames overwrite them (docs/embedded-log.md has the figures;
+ * smaller chunks grow the file more often, larger ones make the fsync that flushes them slower). An append that grows the file makes
+ * its fdatasync commit the file's new size to the filesystem journal as well as flush the data;
+ * over bytes already written, it only flushes the data. On this VM that made a lone fdatasync
+ * 0.18 → 0.13 ms and three at once (partitions flushing together) 0.43 → 0.26 ms. A sealed
+ * segment is cut back to its last frame; after a crash, zeros where a frame would start are the
+ * file's clean end (see `recover`), never damage.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,6 +36,9 @@ const READ_ENDS_MAX = 64;
 
 /** Bytes read at a time when scanning a segment on open. */
 const SCAN_CHUNK_BYTES = 4 << 20;
+/** Zeros written ahead of the active segment's last frame, a chunk at a time (see above). */
+export const PREPARE_BYTES = 256 << 10;
+const ZEROS = new Uint8Array(PREPARE_BYTES);
 const OFFSET_DIGITS = 20;
 
 /** File name of the segment whose first offset is `baseOffset`. */
@@ -55,8 +67,10 @@ export class Segment {
   readonly path: string;
   /** Open file descriptor, or null while a sealed segment is not being read. */
   private fd: number | null;
-  /** Bytes written to the file. */
+  /** Bytes of frames in the file. */
   sizeBytes: number;
+  /** Length of the file: the frames, then zeros written ahead of the next ones. */
+  private preparedBytes: number;
   /** Bytes readers may see; the partition moves it after the durability policy is met. */
   visibleBytes: number;
   /** Offset the next record appended here would get (one past the last record). */
@@ -88,6 +102,7 @@ export class Segment {
     this.baseOffset = baseOffset;
     this.fd = fd;
     this.sizeBytes = sizeBytes;
+    this.preparedBytes = sizeBytes;
     this.visibleBytes = sizeBytes;
     this.nextOffset = nextOffset;
     this.lastAppendMs = lastAppendMs;
@@ -104,7 +119,10 @@ export class Segment {
   /**
    * Opens an existing segment and scans it: rebuilds the index and finds its last offset. The scan
    * stops at the first frame that is torn, corrupt or out of order (offsets must increase and be
-   * ≥ `minOffset`), and the file is truncated there: what follows cannot be trusted.
+   * ≥ `minOffset`), and the file is truncated there: what follows cannot be trusted. When all
+   * that follows is zeros, it is the zeros written ahead of the next frame (a crash before a
+   * sealed segment was cut back, or any stop of the active one): the file is cut there too, but
+   * nothing is reported lost.
    *
    * @param verifyCrc check every frame's CRC (done for the tail segment, where a crash can tear a
    *   write; sealed segments were fsynced whole, and their CRC is checked as they are read)
@@ -162,8 +180,9 @@ export class Segment {
         }
         position += cursor;
       }
-      const truncatedBytes = fileBytes - position;
-      if (truncatedBytes > 0) {
+      const cutBytes = fileBytes - position;
+      const truncatedBytes = cutBytes > 0 && !allZeros(fd, position, fileBytes) ? cutBytes : 0;
+      if (cutBytes > 0) {
         fs.ftruncateSync(fd, position);
         fs.fsyncSync(fd);
       }
@@ -228,8 +247,9 @@ export class Segment {
   }
 
   /**
-   * Writes an encoded batch at the end of the file in one write. `framePositions[i]` is where frame
-   * `i` starts in `bytes`; frame `i` holds offset `firstOffset + i`.
+   * Writes an encoded batch after the last frame in one write. `framePositions[i]` is where frame
+   * `i` starts in `bytes`; frame `i` holds offset `firstOffset + i`. Zeros are written ahead up to
+   * `segmentBytes` at most (the size past which the partition rolls to a new segment).
    */
   append(
     bytes: Uint8Array,
@@ -237,13 +257,17 @@ export class Segment {
     frameCount: number,
     firstOffset: number,
     nowMs: number,
+    segmentBytes: number,
   ): void {
     const fd = this.openFd();
     try {
+      const end = this.sizeBytes + bytes.length;
+      if (end > this.preparedBytes) this.prepare(fd, end, segmentBytes);
       writeFully(fd, bytes, this.sizeBytes);
     } catch (error) {
       // Leave no partial batch behind, so the file stays a sequence of whole frames.
       fs.ftruncateSync(fd, this.sizeBytes);
+      this.preparedBytes = this.sizeBytes;
       throw error;
     }
     for (let i = 0; i < frameCount; i++) {
@@ -313,6 +337,23 @@ export class Segment {
     return bytesRead;
   }
 
+  /** Writes zeros from the file's end to `end`, and a chunk further within the segment's size. */
+  private prepare(fd: number, end: number, segmentBytes: number): void {
+    const target = Math.max(end, Math.min(this.sizeBytes + PREPARE_BYTES, segmentBytes));
+    while (this.preparedBytes < target) {
+      const bytes = Math.min(ZEROS.length, target - this.preparedBytes);
+      writeFully(fd, ZEROS.subarray(0, bytes), this.preparedBytes);
+      this.preparedBytes += bytes;
+    }
+  }
+
+  /** Cuts the zeros written ahead off the file: the segment is sealed, no frame will follow. */
+  trimPrepared(): void {
+    if (this.preparedBytes === this.sizeBytes) return;
+    fs.ftruncateSync(this.openFd(), this.sizeBytes);
+    this.preparedBytes = this.sizeBytes;
+  }
+
   private corruptAt(position: number): LogCorruptError {
     return new LogCorruptError(
       `${this.path}: the frame at byte ${position} is corrupt (bad length, layout or CRC); ` +
@@ -371,6 +412,16 @@ function lastOffsetOf(records: StoredRecord[]): number {
 function readBuffer(bytes: number): Uint8Array {
   const buffer = Buffer.allocUnsafeSlow(bytes);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, bytes);
+}
+
+/** True when the file holds only zero bytes from `from` to `to`. */
+function allZeros(fd: number, from: number, to: number): boolean {
+  const chunk = new Uint8Array(Math.min(SCAN_CHUNK_BYTES, to - from));
+  for (let position = from; position < to; position += chunk.length) {
+    const bytes = readFully(fd, chunk, position, Math.min(chunk.length, to - position));
+    for (let i = 0; i < bytes; i++) if (chunk[i] !== 0) return false;
+  }
+  return true;
 }
 
 function readFully(fd: number, buffer: Uint8Array, position: number, length: number): number {

@@ -6,13 +6,13 @@
  * its partition, which moves `visibleBytes` forward after the policy's fsync.
  *
  * Zeros ahead: the active segment's file is written with zeros up to `PREPARE_BYTES` past its
- * last frame, a chunk at a time, and frames overwrite them (docs/embedded-log.md has the figures;
- * smaller chunks grow the file more often, larger ones make the fsync that flushes them slower). An append that grows the file makes
+ * last frame, a chunk at a time, and frames overwrite them. An append that grows the file makes
  * its fdatasync commit the file's new size to the filesystem journal as well as flush the data;
  * over bytes already written, it only flushes the data. On this VM that made a lone fdatasync
- * 0.18 → 0.13 ms and three at once (partitions flushing together) 0.43 → 0.26 ms. A sealed
- * segment is cut back to its last frame; after a crash, zeros where a frame would start are the
- * file's clean end (see `recover`), never damage.
+ * 0.18 → 0.13 ms and three at once (partitions flushing together) 0.43 → 0.26 ms. Smaller
+ * chunks grow the file more often; larger ones make the fsync that flushes them slower
+ * (docs/embedded-log.md has the figures). A sealed segment is cut back to its last frame; after a
+ * crash, zeros where a frame would start are the file's clean end (see `recover`), never damage.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -37,7 +37,7 @@ const READ_ENDS_MAX = 64;
 /** Bytes read at a time when scanning a segment on open. */
 const SCAN_CHUNK_BYTES = 4 << 20;
 /** Zeros written ahead of the active segment's last frame, a chunk at a time (see above). */
-export const PREPARE_BYTES = 256 << 10;
+const PREPARE_BYTES = 256 << 10;
 const ZEROS = new Uint8Array(PREPARE_BYTES);
 const OFFSET_DIGITS = 20;
 

@@ -19,7 +19,7 @@ import type { Logger } from "../logger.ts";
 import type { ShardChangelog } from "./changelog.ts";
 import { syncStoreWithChangelog } from "./changelog-restore.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
-import type { Shard, ShardStatus } from "./shard.ts";
+import { type Shard, type ShardStatus, shardTopics } from "./shard.ts";
 import { type ShardMessage, type ShardReply, shardBehavior } from "./shard-actor.ts";
 import { ShardLifecycle, type ShardLifecycleState } from "./shard-lifecycle.ts";
 
@@ -102,7 +102,7 @@ export class ShardManager<S, E> implements PartitionListener {
   }
 
   private topics(): string[] {
-    return this.options.topics ?? [this.options.model.inputTopic];
+    return shardTopics(this.options.model, this.options.topics);
   }
 
   /** Starts (and restores) the shard of a partition, for whichever of its topics came first. */

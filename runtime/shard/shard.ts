@@ -103,6 +103,11 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
   }
 }
 
+/** The topics a shard reads: those given, or its model's input topic (the primary first). */
+export function shardTopics(model: EntityModel<unknown, unknown>, topics?: string[]): string[] {
+  return topics ?? [model.inputTopic];
+}
+
 /** Where a shard stands in one of the topics it reads. */
 export interface InputPosition {
   topic: string;
@@ -186,7 +191,7 @@ export class Shard<S, E> {
     this.table = new EntityTable<S>(options.maxEntities);
     this.writer = options.writer ?? checkpointWriter();
     this.labels = { usecase: options.model.name, shard: String(options.partition) };
-    const topics = options.topics ?? [options.model.inputTopic];
+    const topics = shardTopics(options.model, options.topics);
     if (topics.length === 0 || new Set(topics).size !== topics.length) {
       throw new Error(`a shard reads one or more distinct topics; got ${JSON.stringify(topics)}`);
     }

@@ -73,6 +73,13 @@ export class EarlyLabels<T> {
     return givenUp;
   }
 
+  /** The labels held, oldest first: what a checkpoint writes down, to `hold` again in order. */
+  *entries(): IterableIterator<{ transactionId: string; labelTimeMs: number; item: T }> {
+    for (const [transactionId, { labelTimeMs, item }] of this.byId) {
+      yield { transactionId, labelTimeMs, item };
+    }
+  }
+
   clear(): void {
     this.byId.clear();
   }

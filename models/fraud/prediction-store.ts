@@ -15,6 +15,7 @@
  * bench/e2e-fraud.ts), and they are the latency tail (README, Performance).
  */
 import { hash32 } from "./hash.ts";
+import type { PredictionOps } from "./prediction-journal.ts";
 
 export interface StoredPrediction {
   transaction_id: string;
@@ -35,7 +36,21 @@ export interface StoredPrediction {
 /** What `put` takes besides the feature row. */
 export type PredictionFields = Omit<StoredPrediction, "features">;
 
+/** A prediction's stored numbers: what a journal replays (ids and cards are kept as hashes). */
+export type PredictionNumbers = Pick<
+  StoredPrediction,
+  "score" | "threshold" | "model_version" | "featureSchemaVersion" | "amount" | "eventTimeMs"
+>;
+
 export type EvictionReason = "count" | "age";
+
+/** Where a store stood when a journal entry was cut (see `PredictionStore.replay`). */
+export interface StoreCut {
+  /** The oldest prediction's number; the next put's when none was held. */
+  oldestSerial: number;
+  newestEventMs: number;
+  nextSerial: number;
+}
 
 export interface PredictionStoreOptions {
   /** Most predictions held (default 200,000). */
@@ -43,6 +58,11 @@ export interface PredictionStoreOptions {
   /** Oldest event time kept, behind the newest event time seen (default 60 days). */
   maxAgeMs?: number;
   onEvict?: (reason: EvictionReason, count: number) => void;
+  /**
+   * Where the store writes down each change that a replay must repeat (puts, takes, event time
+   * from labels), for its journal in the shard's checkpoint (prediction-journal.ts).
+   */
+  ops?: PredictionOps;
 }
 
 export const PREDICTIONS_MAX_DEFAULT = 200_000;
@@ -80,6 +100,11 @@ class Columns {
   readonly eventTimes: Float64Array;
   readonly versions: Int32Array;
   readonly schemaVersions: Int32Array;
+  /**
+   * Each prediction's put number, increasing with every put: the ring is in put order, so the
+   * head's is the oldest held, and every prediction evicted or gone had a lower one.
+   */
+  readonly serials: Float64Array;
   /** Open addressing, linear probing: a slot index, EMPTY or DELETED. Twice the slots or more. */
   readonly table: Int32Array;
 
@@ -98,6 +123,7 @@ class Columns {
     this.eventTimes = new Float64Array(slots);
     this.versions = new Int32Array(slots);
     this.schemaVersions = new Int32Array(slots);
+    this.serials = new Float64Array(slots);
     this.table = new Int32Array(2 ** Math.ceil(Math.log2(slots * 2))).fill(EMPTY);
   }
 }
@@ -119,6 +145,12 @@ export class PredictionStore {
   private readonly maxCount: number;
   private readonly maxAgeMs: number;
   private newestMs = Number.NEGATIVE_INFINITY;
+  /** The next put's number (see `Columns.serials`). */
+  private nextSerial = 0;
+  /** Unset while a journal is replayed: what it repeats is written down already. */
+  private ops: PredictionOps | undefined;
+  /** False while a journal is replayed: those evictions were counted by the run that made them. */
+  private counting = true;
   readonly evicted: Record<EvictionReason, number> = { count: 0, age: 0 };
 
   constructor(private readonly options: PredictionStoreOptions = {}) {
@@ -126,10 +158,16 @@ export class PredictionStore {
     this.maxAgeMs = options.maxAgeMs ?? PREDICTION_AGE_MAX_MS_DEFAULT;
     if (!(this.maxCount >= 1)) throw new RangeError(`maxCount ${this.maxCount}; expected >= 1`);
     if (!(this.maxAgeMs > 0)) throw new RangeError(`maxAgeMs ${this.maxAgeMs}; expected > 0`);
+    this.ops = options.ops;
   }
 
   get size(): number {
     return this.count;
+  }
+
+  /** Values in each feature row held (0 before the first put). */
+  get featureWidth(): number {
+    return this.columns?.width ?? 0;
   }
 
   /**
@@ -156,12 +194,45 @@ export class PredictionStore {
     const a = hashA(fields.transaction_id);
     const b = hashB(fields.transaction_id);
     const card = hashA(fields.card_id);
+    this.ops?.put(
+      this.nextSerial,
+      a,
+      b,
+      card,
+      fields.score,
+      fields.threshold,
+      fields.amount,
+      fields.eventTimeMs,
+      fields.model_version,
+      fields.featureSchemaVersion,
+      features,
+      featuresAt,
+      width,
+    );
+    this.putHashed(a, b, card, fields, features, featuresAt, width);
+  }
+
+  /**
+   * `put` of a prediction whose ids are already hashed, numbered `serial` (a journal's replay
+   * gives the number the prediction had; by default the next one).
+   */
+  putHashed(
+    a: number,
+    b: number,
+    card: number,
+    fields: PredictionNumbers,
+    features: Float32Array,
+    featuresAt: number,
+    width: number,
+    serial = this.nextSerial,
+  ): void {
     const replaced = this.find(a, b);
     if (replaced >= 0) this.remove(replaced);
     const columns = this.room(width);
     const slot = (this.head + this.span) % columns.slots;
     this.span++;
     this.count++;
+    this.nextSerial = serial + 1;
     columns.live[slot] = 1;
     columns.idA[slot] = a;
     columns.idB[slot] = b;
@@ -174,14 +245,14 @@ export class PredictionStore {
     columns.eventTimes[slot] = fields.eventTimeMs;
     columns.versions[slot] = fields.model_version;
     columns.schemaVersions[slot] = fields.featureSchemaVersion;
+    columns.serials[slot] = serial;
     this.index(columns, slot);
     const over = this.count - this.maxCount;
     if (over > 0) {
       this.dropOldest(over);
-      this.evicted.count += over;
-      this.options.onEvict?.("count", over);
+      this.evictedBy("count", over);
     }
-    this.advance(fields.eventTimeMs);
+    this.advanceTo(fields.eventTimeMs);
   }
 
   /**
@@ -209,8 +280,14 @@ export class PredictionStore {
       amount: columns.amounts[slot] as number,
       eventTimeMs: columns.eventTimes[slot] as number,
     };
+    this.ops?.take(columns.idA[slot] as number, columns.idB[slot] as number);
     this.remove(at);
     return found;
+  }
+
+  /** Removes the prediction with these id hashes, if held (a journal's replay of a take). */
+  takeHashed(a: number, b: number): void {
+    this.remove(this.find(a, b));
   }
 
   has(transactionId: string): boolean {
@@ -218,10 +295,104 @@ export class PredictionStore {
   }
 
   /**
-   * Event time moved on (a transaction or a label): evicts, oldest first, the predictions older
-   * than the age bound. Stops at the first young enough one (event time is near-ordered).
+   * Event time moved on (a label): evicts, oldest first, the predictions older than the age
+   * bound. Stops at the first young enough one (event time is near-ordered).
    */
   advance(eventTimeMs: number): void {
+    if (!(eventTimeMs > this.newestMs)) return;
+    this.ops?.advance(eventTimeMs);
+    this.advanceTo(eventTimeMs);
+  }
+
+  /** The number of the oldest prediction held; the next put's when none is. */
+  get oldestSerial(): number {
+    const columns = this.columns;
+    if (!columns || this.span === 0) return this.nextSerial;
+    return columns.serials[this.head] as number;
+  }
+
+  /**
+   * Replays a journal's entries, in order, through `replay` (which calls `putHashed`,
+   * `takeHashed` and `advance` as the run that wrote them did), and then makes the store what
+   * it was when the last one was cut: the predictions numbered below that cut's oldest are gone
+   * (evicted or taken in entries the journal no longer keeps), and event time stands where it
+   * stood. Evictions while replaying are not counted again. The journal's own changes are not
+   * recorded again either.
+   *
+   * Exact while event times are in order within the age bound (transactions are at most
+   * minutes out of order; the bound is 60 days): the age eviction stops at the first young
+   * prediction, so with predictions older than the bound behind younger ones, which of them
+   * go depends on where the replay began (found by a random search over tiny bounds).
+   */
+  replay(run: (resumeAt: (newestEventMs: number) => void) => StoreCut | null): void {
+    const ops = this.ops;
+    this.ops = undefined;
+    this.counting = false;
+    try {
+      const cut = run((newestEventMs) => {
+        this.newestMs = newestEventMs;
+      });
+      if (!cut) return;
+      this.dropBefore(cut.oldestSerial);
+      this.advanceTo(cut.newestEventMs);
+      this.nextSerial = Math.max(this.nextSerial, cut.nextSerial);
+    } finally {
+      this.counting = true;
+      this.ops = ops;
+    }
+  }
+
+  /** Writes every prediction held to `ops` as a put, oldest first: a journal's snapshot. */
+  writeAll(ops: PredictionOps): void {
+    const columns = this.columns;
+    if (!columns) return;
+    const { width } = columns;
+    for (let k = 0; k < this.span; k++) {
+      const slot = (this.head + k) % columns.slots;
+      if (columns.live[slot] !== 1) continue;
+      ops.put(
+        columns.serials[slot] as number,
+        columns.idA[slot] as number,
+        columns.idB[slot] as number,
+        columns.card[slot] as number,
+        columns.scores[slot] as number,
+        columns.thresholds[slot] as number,
+        columns.amounts[slot] as number,
+        columns.eventTimes[slot] as number,
+        columns.versions[slot] as number,
+        columns.schemaVersions[slot] as number,
+        columns.features,
+        slot * width,
+        width,
+      );
+    }
+  }
+
+  /** Where the store stands, as a journal entry records it when cut. */
+  cut(): StoreCut {
+    return {
+      oldestSerial: this.oldestSerial,
+      newestEventMs: this.newestMs,
+      nextSerial: this.nextSerial,
+    };
+  }
+
+  /** Removes, oldest first, the predictions numbered below `serial`. */
+  private dropBefore(serial: number): void {
+    const columns = this.columns;
+    if (!columns) return;
+    while (this.span > 0 && (columns.serials[this.head] as number) < serial) {
+      this.evictHead(columns);
+    }
+  }
+
+  private evictedBy(reason: EvictionReason, n: number): void {
+    if (!this.counting) return;
+    this.evicted[reason] += n;
+    this.options.onEvict?.(reason, n);
+  }
+
+  private advanceTo(eventTimeMs: number): void {
     if (!(eventTimeMs > this.newestMs)) return;
     this.newestMs = eventTimeMs;
     const columns = this.columns;
@@ -234,10 +405,7 @@ export class PredictionStore {
       if (columns.live[slot] === 1) n++;
       this.evictHead(columns);
     }
-    if (n > 0) {
-      this.evicted.age += n;
-      this.options.onEvict?.("age", n);
-    }
+    if (n > 0) this.evictedBy("age", n);
   }
 
   clear(): void {
@@ -246,6 +414,8 @@ export class PredictionStore {
     this.span = 0;
     this.count = 0;
     this.deleted = 0;
+    this.newestMs = Number.NEGATIVE_INFINITY;
+    this.nextSerial = 0;
   }
 
   /** The table position holding the id with these hashes, or -1. */
@@ -353,6 +523,7 @@ export class PredictionStore {
         next.eventTimes[to] = current.eventTimes[from] as number;
         next.versions[to] = current.versions[from] as number;
         next.schemaVersions[to] = current.schemaVersions[from] as number;
+        next.serials[to] = current.serials[from] as number;
         to++;
       }
     }

@@ -19,6 +19,9 @@
  *
  * With no champion nothing is scored (never an untrained model's output); the state still
  * advances and readiness says why.
+ *
+ * The predictions waiting, and the labels waiting for their transactions, are checkpointed with
+ * the shard as its processor's journal (prediction-journal.ts): a restart loses none of them.
  */
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
@@ -45,6 +48,7 @@ import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
 import { computeFeatures } from "./features.ts";
 import type { OnlineQuality } from "./online-quality.ts";
 import { OutcomeMetrics } from "./outcome-metrics.ts";
+import { PredictionJournal } from "./prediction-journal.ts";
 import { PredictionStore, type StoredPrediction } from "./prediction-store.ts";
 import type { Label, Transaction } from "./schema.ts";
 
@@ -113,6 +117,7 @@ export interface FraudServingOptions {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 /** Parsed feature schemas by model version: parsing JSON per batch would be waste. */
 const schemas = new Map<number, FeatureSchema>();
 
@@ -154,10 +159,12 @@ export function fraudServing(
   const usecase = options.usecase ?? "fraud";
   const examplesTopic = options.examplesTopic ?? FRAUD_EXAMPLES_TOPIC;
   const shard = { usecase, shard: String(partition) };
+  const journal = new PredictionJournal();
   const store = new PredictionStore({
     maxCount: options.predictionsMax,
     maxAgeMs: options.predictionAgeMaxMs,
     onEvict: (reason, count) => predictionsEvicted.inc({ usecase, reason }, count),
+    ops: journal.ops,
   });
   const early = new EarlyLabels<PendingLabel>(options.earlyLabelsMax);
   /** Event time of the newest transaction applied: early labels up to it are given up. */
@@ -405,10 +412,45 @@ export function fraudServing(
       outcomes.flush();
       options.quality?.refresh();
     },
+    checkpoint() {
+      return journal.cut(store, encodeWaiting(early, transactionsReachedMs));
+    },
+    restore(entries) {
+      early.clear();
+      transactionsReachedMs = Number.NEGATIVE_INFINITY;
+      const extra = journal.restore(store, entries);
+      if (extra) transactionsReachedMs = decodeWaiting(extra, early);
+      predictionsStored.set(shard, store.size);
+    },
     async close() {
       store.clear();
       early.clear();
       predictionsStored.remove(shard);
     },
   };
+}
+
+/** What a journal entry's extra bytes hold: the labels waiting, and how far transactions went. */
+interface Waiting {
+  /** Event time of the newest transaction applied (null before the first). */
+  reachedMs: number | null;
+  labels: { transactionId: string; labelTimeMs: number; item: PendingLabel }[];
+}
+
+const NO_WAITING = encoder.encode(JSON.stringify({ reachedMs: null, labels: [] }));
+
+function encodeWaiting(early: EarlyLabels<PendingLabel>, reachedMs: number): Uint8Array {
+  const known = Number.isFinite(reachedMs) ? reachedMs : null;
+  if (early.size === 0 && known === null) return NO_WAITING;
+  const waiting: Waiting = { reachedMs: known, labels: [...early.entries()] };
+  return encoder.encode(JSON.stringify(waiting));
+}
+
+/** Holds the labels again, in order; returns how far the transactions went. */
+function decodeWaiting(bytes: Uint8Array, early: EarlyLabels<PendingLabel>): number {
+  const waiting = JSON.parse(decoder.decode(bytes)) as Waiting;
+  for (const { transactionId, labelTimeMs, item } of waiting.labels) {
+    early.hold(transactionId, labelTimeMs, item);
+  }
+  return waiting.reachedMs ?? Number.NEGATIVE_INFINITY;
 }

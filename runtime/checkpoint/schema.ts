@@ -1,10 +1,10 @@
 /**
  * The checkpoint store's tables (drizzle-orm over bun:sqlite). One database file per shard.
  *
- * `entities` holds each entity's encoded state (the bytes of its model's `encodeState`) and
- * `positions` the next input offset that state
- * does not yet include. Both are written in one transaction: that pairing is what makes state
- * exactly-once across crashes.
+ * `entities` holds each entity's encoded state (the bytes of its model's `encodeState`),
+ * `positions` the next input offset that state does not yet include, and `journal` the shard's
+ * batch processor's own state as a journal (see `BatchProcessor.checkpoint`). All are written in
+ * one transaction: that pairing is what makes state exactly-once across crashes.
  */
 import { blob, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
@@ -26,8 +26,13 @@ export const positions = sqliteTable(
   (t) => [primaryKey({ columns: [t.topic, t.partition] })],
 );
 
+export const journal = sqliteTable("journal", {
+  seq: integer("seq").primaryKey(),
+  bytes: blob("bytes", { mode: "buffer" }).notNull(),
+});
+
 /** Bumped when the tables change; `PRAGMA user_version` records what a file holds. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * `entities` is an ordinary rowid table: states are ~1 KB, and a WITHOUT ROWID table keeps whole
@@ -40,6 +45,7 @@ export const CREATE_STATEMENTS = [
      topic TEXT NOT NULL, partition INTEGER NOT NULL,
      next_offset INTEGER NOT NULL, written_at_ms INTEGER NOT NULL,
      PRIMARY KEY (topic, partition))`,
+  "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY NOT NULL, bytes BLOB NOT NULL)",
 ];
 
 /** Upgrades a file of an older schema version in place; each step runs in the caller's transaction. */
@@ -59,4 +65,7 @@ export const MIGRATIONS: Record<number, string[]> = {
     "DROP TABLE entities",
     "ALTER TABLE entities_v3 RENAME TO entities",
   ],
+  // 3 -> 4: the `journal` table, created empty by CREATE_STATEMENTS (a file of an older build
+  // restores its processor with nothing, as that build did).
+  3: [],
 };

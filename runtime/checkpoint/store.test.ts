@@ -63,6 +63,10 @@ describe("checkpoint store", () => {
       [{ topic: "fraud.events", partition: 2, nextOffset: 4243 }],
     );
     expect(store.lookup(["card-0"]).get("card-0")).toEqual(bytes("new"));
+    // Schema 4's journal: empty in an upgraded file, written from then on.
+    expect([...store.journal()]).toEqual([]);
+    store.write([], [], { seq: 1, bytes: bytes("j1"), keepFrom: 1 });
+    expect([...store.journal()]).toEqual([{ seq: 1, bytes: bytes("j1") }]);
     store.close();
     const check = new Database(path);
     const version = check.query("PRAGMA user_version").get() as { user_version: number };
@@ -75,6 +79,35 @@ describe("checkpoint store", () => {
     expect(sql).not.toContain("WITHOUT ROWID");
     expect(sql).toContain("state BLOB");
     check.close();
+  });
+
+  test("the processor's journal: appended with a checkpoint, trimmed to what a restore needs, gone with a replaced store", () => {
+    const path = join(dir, "journal.sqlite");
+    const store = new CheckpointStore(path);
+    const at = (nextOffset: number) => [{ topic: "t", partition: 0, nextOffset }];
+    store.write([["a", bytes("1")]], at(1), { seq: 1, bytes: bytes("one"), keepFrom: 1 });
+    store.write([], at(2), { seq: 2, bytes: bytes("two"), keepFrom: 1 });
+    store.write([], at(3), { seq: 3, bytes: bytes("three"), keepFrom: 2 });
+    store.write([], at(4)); // a checkpoint with nothing for the journal
+    const entry = Uint8Array.from([7, 7, 7, 7]);
+    store.write([], at(5), { seq: 4, bytes: entry.subarray(1, 3), keepFrom: 2 });
+    store.close();
+    const again = new CheckpointStore(path);
+    expect([...again.journal()]).toEqual([
+      { seq: 2, bytes: bytes("two") },
+      { seq: 3, bytes: bytes("three") },
+      { seq: 4, bytes: Uint8Array.from([7, 7]) },
+    ]);
+    // An entry that would drop itself fails the whole checkpoint: the position stays.
+    expect(() =>
+      again.write([["a", bytes("2")]], at(6), { seq: 5, bytes: bytes("five"), keepFrom: 6 }),
+    ).toThrow("journal entry 5 would drop itself (keepFrom 6); expected keepFrom <= seq");
+    expect(again.position("t", 0)?.nextOffset).toBe(5);
+    expect(again.lookup(["a"]).get("a")).toEqual(bytes("1"));
+    // Restored from a changelog: the journal belonged to the old positions.
+    again.replaceAll([["b", bytes("x")]], at(9));
+    expect([...again.journal()]).toEqual([]);
+    again.close();
   });
 
   test("a file of a newer schema is refused, naming the file and what to do", () => {

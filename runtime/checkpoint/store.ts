@@ -1,6 +1,6 @@
 /**
- * A shard's checkpoint store: entity states and the input position they include, in one SQLite
- * file under the data directory, written in one transaction.
+ * A shard's checkpoint store: entity states, the input position they include and the batch
+ * processor's journal, in one SQLite file under the data directory, written in one transaction.
  *
  * Durability: WAL with `synchronous=FULL`, so a committed checkpoint survives a process kill and
  * a power loss. Only one process may hold a shard's file at a time (the shard's owner).
@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import type { SourcePosition } from "../shard/changelog.ts";
+import type { JournalAppend, JournalEntry } from "../shard/entity-model.ts";
 import { CREATE_STATEMENTS, entities, MIGRATIONS, positions, SCHEMA_VERSION } from "./schema.ts";
 
 /** SQLite's bound-parameter limit is 32766; stay well under it. */
@@ -27,6 +28,8 @@ export class CheckpointStore {
   private readonly db: BunSQLiteDatabase;
   private readonly upsertEntity: Statement;
   private readonly upsertPosition: Statement;
+  private readonly appendJournal: Statement;
+  private readonly trimJournal: Statement;
 
   constructor(path: string) {
     this.path = path;
@@ -61,6 +64,11 @@ export class CheckpointStore {
        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset,
        written_at_ms = excluded.written_at_ms`,
     );
+    // An entry written again (a checkpoint retried by a restarted run) replaces the first.
+    this.appendJournal = this.sqlite.prepare(
+      "INSERT OR REPLACE INTO journal (seq, bytes) VALUES (?1, ?2)",
+    );
+    this.trimJournal = this.sqlite.prepare("DELETE FROM journal WHERE seq < ?1");
   }
 
   /** The stored position of a partition, or null when this store never checkpointed it. */
@@ -123,12 +131,34 @@ export class CheckpointStore {
       .all();
   }
 
+  /** The processor's journal, in order, read as iterated (a long journal is never held whole). */
+  *journal(): IterableIterator<JournalEntry> {
+    const statement = this.sqlite.query("SELECT seq, bytes FROM journal ORDER BY seq");
+    yield* statement.iterate() as IterableIterator<JournalEntry>;
+  }
+
   /**
-   * Writes changed states and the positions they include, atomically. Each position is the
-   * first offset of its topic partition that the written states do not include.
+   * Writes changed states, the positions they include and the processor's journal entry (if
+   * any), atomically. Each position is the first offset of its topic partition that the written
+   * states do not include.
    */
-  write(changed: Iterable<[string, Uint8Array]>, at: SourcePosition[]): void {
-    this.sqlite.transaction(() => this.writeRows(changed, at))();
+  write(
+    changed: Iterable<[string, Uint8Array]>,
+    at: SourcePosition[],
+    journalEntry: JournalAppend | null = null,
+  ): void {
+    this.sqlite.transaction(() => {
+      this.writeRows(changed, at);
+      if (journalEntry) {
+        if (!(journalEntry.keepFrom <= journalEntry.seq)) {
+          throw new RangeError(
+            `journal entry ${journalEntry.seq} would drop itself (keepFrom ${journalEntry.keepFrom}); expected keepFrom <= seq`,
+          );
+        }
+        this.appendJournal.run(journalEntry.seq, journalEntry.bytes);
+        this.trimJournal.run(journalEntry.keepFrom);
+      }
+    })();
   }
 
   /**
@@ -139,6 +169,9 @@ export class CheckpointStore {
     this.sqlite.transaction(() => {
       this.sqlite.run("DELETE FROM entities");
       this.sqlite.run("DELETE FROM positions");
+      // The journal belongs to the positions it was written with: a processor restored here
+      // starts empty (the changelog carries entity states only).
+      this.sqlite.run("DELETE FROM journal");
       this.writeRows(states, at);
     })();
   }

@@ -25,7 +25,11 @@ function storeFor(path: string): CheckpointStore {
 function handle(message: ToWriter): void {
   switch (message.type) {
     case "write":
-      storeFor(message.path).write(unpackPairs(message.keys, message.states), message.positions);
+      storeFor(message.path).write(
+        unpackPairs(message.keys, message.states),
+        message.positions,
+        message.journal,
+      );
       return;
     case "close":
       stores.get(message.path)?.close();

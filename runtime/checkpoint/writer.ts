@@ -18,6 +18,7 @@ import {
   packStrings,
 } from "../packed-strings.ts";
 import type { SourcePosition } from "../shard/changelog.ts";
+import type { JournalAppend } from "../shard/entity-model.ts";
 import { WorkerCalls } from "../worker-calls.ts";
 import type { FromWriter, ToWriter } from "./writer-protocol.ts";
 
@@ -53,8 +54,8 @@ export class CheckpointWriter {
 
   /**
    * `write` with the keys and states already packed in order (see {@link packStrings} and
-   * {@link PackedBytes}). With
-   * `handOver`, their buffers move to the writer's thread instead of being copied (see
+   * {@link PackedBytes}), and the shard's processor's journal entry, if any. With `handOver`,
+   * their buffers move to the writer's thread instead of being copied (see
    * {@link packedBuffers}): the caller must not use them again.
    */
   writePacked(
@@ -63,6 +64,7 @@ export class CheckpointWriter {
     states: PackedBytes,
     positions: SourcePosition[],
     handOver = false,
+    journal: JournalAppend | null = null,
   ): Promise<void> {
     if (keys.lengths.length !== states.lengths.length) {
       return Promise.reject(
@@ -72,10 +74,14 @@ export class CheckpointWriter {
         ),
       );
     }
-    const transfer = handOver
-      ? [...new Set([...packedBuffers(keys), ...packedBuffers(states)])]
-      : [];
-    return this.calls.call(path, { type: "write", path, keys, states, positions }, transfer);
+    const buffers = [...packedBuffers(keys), ...packedBuffers(states)];
+    if (journal) buffers.push(journal.bytes.buffer as ArrayBuffer);
+    const transfer = handOver ? [...new Set(buffers)] : [];
+    return this.calls.call(
+      path,
+      { type: "write", path, keys, states, positions, journal },
+      transfer,
+    );
   }
 
   /** Closes the connection to `path` after its pending writes (a shard revoked or abandoned). */

@@ -56,4 +56,31 @@ export interface BatchProcessor<S, E> {
   flush(): Promise<void>;
   /** The shard is going away (revoked, stopped or crashed); release what the processor holds. */
   close?(): Promise<void>;
+  /**
+   * Optional, with `restore`: what the processor keeps across batches besides the entities'
+   * states (fraud: predictions waiting for their labels), as a journal written with each
+   * checkpoint, in its transaction. Called when a checkpoint is cut, after the last batch it
+   * includes was flushed: the entry holds what changed since the last call, so a restore replays
+   * exactly the input the checkpoint's positions include. Null when there is nothing to write.
+   * The entry's buffer is handed over to the checkpoint writer's thread: never use it again.
+   */
+  checkpoint?(): JournalAppend | null;
+  /**
+   * Called once as the shard restores, before any event, with the journal entries its checkpoint
+   * kept, in order (none for a new shard, or one restored from a changelog: the journal is local).
+   */
+  restore?(entries: Iterable<JournalEntry>): void;
+}
+
+/** One entry of a processor's journal, as stored in the shard's checkpoint. */
+export interface JournalEntry {
+  /** From 1, increasing by one per entry. */
+  seq: number;
+  bytes: Uint8Array;
+}
+
+/** An entry to append with a checkpoint, and how much of the journal a restore still needs. */
+export interface JournalAppend extends JournalEntry {
+  /** Entries before this one are dropped with the checkpoint (at most `seq`: it is kept). */
+  keepFrom: number;
 }

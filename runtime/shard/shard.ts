@@ -238,6 +238,7 @@ export class Shard<S, E> {
       this.table.load(key, model.decodeState(bytes)),
     );
     this.storeMayHoldMore = loaded < store.count();
+    this.options.processor?.restore?.(store.journal());
     entitiesActive.set(this.labels, this.table.size);
     this.options.logger.info("shard restored", {
       partition,
@@ -366,6 +367,8 @@ export class Shard<S, E> {
       states: new PackedBytesBuilder(entries.length),
     };
     const positions = this.positions();
+    // Cut now, with the positions: the processor's entry holds what the same records changed.
+    const journal = this.options.processor?.checkpoint?.() ?? null;
     const changelog = this.options.changelog;
     this.snapshot = snapshot;
     this.lastCheckpointAtMs = Date.now();
@@ -399,6 +402,7 @@ export class Shard<S, E> {
         packedStates,
         positions,
         true,
+        journal,
       );
       if (this.abandoned) return;
       for (const [i, position] of included.entries()) {

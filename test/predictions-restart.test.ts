@@ -1,0 +1,157 @@
+/**
+ * Predictions waiting for their labels survive restarts, and so do labels waiting for their
+ * transactions. The platform (a child process, serving a trained champion) scores simulated
+ * transactions while it is killed with SIGKILL at random points; only then are the labels
+ * written, and it is killed again while it reads them. Every labelled transaction must still
+ * become a training example, with the very score it was given before the kills: the shards'
+ * checkpoints carry the predictions and the labels held (prediction-journal.ts). And the other
+ * way round: labels first (a shard reading the labels topic ahead), transactions after.
+ */
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
+import type { FraudExample, FraudScore } from "../models/fraud/serving.ts";
+import { fraudEvents } from "../models/fraud/simulator/events.ts";
+import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
+import type { Log, LogRecord } from "../runtime/log/log.ts";
+import { runKillLoop } from "./support/kill-loop.ts";
+import { trainFraudChampion } from "./support/train-champion.ts";
+
+setDefaultTimeout(300_000);
+
+const PARTITIONS = 3;
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+const decoder = new TextDecoder();
+
+async function readAll<T>(log: Log, topic: string): Promise<T[]> {
+  const out: T[] = [];
+  for (let p = 0; p < PARTITIONS; p++) {
+    for (let offset = 0; ; ) {
+      const records = await log.read(topic, p, offset, 10_000);
+      if (records.length === 0) break;
+      for (const r of records) out.push(JSON.parse(decoder.decode(r.value)) as T);
+      offset = (records[records.length - 1] as { offset: number }).offset + 1;
+    }
+  }
+  return out;
+}
+
+async function withLog<T>(dataDir: string, use: (log: Log) => Promise<T>): Promise<T> {
+  const log = await openEmbeddedLog({ dir: join(dataDir, "log"), fsync: "never" });
+  try {
+    return await use(log);
+  } finally {
+    await log.close();
+  }
+}
+
+type Order = "transactions first" | "labels first";
+
+test("labels written after SIGKILLs still find the predictions made before them: every one becomes an example", async () => {
+  await killedBetween("transactions first");
+});
+
+test("labels read before their transactions wait through SIGKILLs and a restart: every one becomes an example", async () => {
+  await killedBetween("labels first");
+});
+
+async function killedBetween(order: Order): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "coelho-predictions-restart-"));
+  dirs.push(dataDir);
+  const trained = await trainFraudChampion(dataDir, { days: 30, cards: 800, seed: 3 });
+  expect(trained.code).toBe(0);
+
+  const transactions: LogRecord[] = [];
+  const labels: LogRecord[] = [];
+  const labelOf = new Map<string, 0 | 1>();
+  for (const item of fraudEvents({ seed: 31, count: 9_000, cards: 1_500, drainLabels: true })) {
+    if (item.kind === "label") {
+      labels.push(item.record);
+      labelOf.set(item.label.transaction_id, item.label.is_fraud);
+    } else transactions.push(item.record);
+  }
+  expect(labels.length).toBeGreaterThan(5_000);
+  expect([...labelOf.values()]).toContain(1);
+  await withLog(dataDir, async (log) => {
+    for (const topic of [FRAUD_TRANSACTIONS_TOPIC, FRAUD_LABELS_TOPIC]) {
+      await log.ensureTopic({ name: topic, partitions: PARTITIONS });
+    }
+  });
+  const [first, second] =
+    order === "transactions first"
+      ? [
+          { topic: FRAUD_TRANSACTIONS_TOPIC, records: transactions },
+          { topic: FRAUD_LABELS_TOPIC, records: labels },
+        ]
+      : [
+          { topic: FRAUD_LABELS_TOPIC, records: labels },
+          { topic: FRAUD_TRANSACTIONS_TOPIC, records: transactions },
+        ];
+  await withLog(dataDir, (log) => log.produce(first.topic, first.records));
+
+  const env = {
+    COELHO_DATA_DIR: dataDir,
+    COELHO_USECASES: "fraud",
+    COELHO_AUTO_TRAIN: "false",
+    COELHO_SIMULATE: "false",
+    COELHO_PARTITIONS: String(PARTITIONS),
+    COELHO_CHECKPOINT_INTERVAL_MS: "50",
+    COELHO_BATCH_MAX: "300",
+  };
+  // The first topic read, killed twice on the way; the last run reads the rest and stops
+  // gracefully. Labels come later, as chargebacks and confirmations do (or, read ahead, first).
+  await runKillLoop({
+    label: `${order}: ${first.topic}`,
+    env,
+    endOffsets: async () => first.records.length,
+    partitions: PARTITIONS,
+    kills: 2,
+    seed: 41,
+  });
+  // Then the other, killed three times while it is read.
+  await withLog(dataDir, (log) => log.produce(second.topic, second.records));
+  const total = transactions.length + labels.length;
+  const { progress } = await runKillLoop({
+    label: `${order}: ${second.topic}`,
+    env,
+    endOffsets: async () => total,
+    partitions: PARTITIONS,
+    kills: 3,
+    seed: 43,
+  });
+  expect(progress.some((p) => p > first.records.length && p < total)).toBe(true);
+
+  const { examples, scores } = await withLog(dataDir, async (log) => ({
+    examples: await readAll<FraudExample>(log, "fraud.examples"),
+    scores: await readAll<FraudScore>(log, "fraud.scores"),
+  }));
+  // Outputs are at-least-once (a replay after a kill writes some again, with the same id).
+  const scoreOf = new Map(scores.map((s) => [s.transaction_id, s] as const));
+  expect(scoreOf.size).toBe(transactions.length);
+  const exampleOf = new Map(examples.map((e) => [e.transaction_id, e] as const));
+  const missing = [...labelOf.keys()].filter((id) => !exampleOf.has(id));
+  expect({ missing: missing.length, examples: exampleOf.size }).toEqual({
+    missing: 0,
+    examples: labelOf.size,
+  });
+  let differ = 0;
+  for (const [id, example] of exampleOf) {
+    const score = scoreOf.get(id);
+    if (
+      !score ||
+      example.label !== labelOf.get(id) ||
+      example.score !== score.score ||
+      example.model_version !== score.model_version ||
+      example.card_id !== score.card_id ||
+      example.features.length < 10
+    ) {
+      differ++;
+    }
+  }
+  expect(differ).toBe(0);
+}

@@ -6,9 +6,15 @@
  * the baseline, a Map of one object and one feature array per prediction (how the store held them
  * before). Each layout is measured in a fresh child process, after `Bun.gc(true)`, so that pages
  * freed by one are not reused by the other; also the time to put them.
+ *
+ * Then the store's journal (`models/fraud/prediction-journal.ts`, how predictions survive a
+ * restart): the time to put with the journal written, cut every 10,000 puts as checkpoints cut
+ * it; its bytes per prediction; and the time a restore takes to replay the whole of it.
  */
 import { heapStats } from "bun:jsc";
+import { PredictionJournal } from "../models/fraud/prediction-journal.ts";
 import { PredictionStore, type StoredPrediction } from "../models/fraud/prediction-store.ts";
+import type { JournalEntry } from "../runtime/shard/entity-model.ts";
 
 const COUNT = Number(process.env.BENCH_PREDICTIONS ?? 200_000);
 const FEATURES = 31;
@@ -86,6 +92,31 @@ async function measure(layout: "store" | "map"): Promise<Measured> {
   };
 }
 
+/** Puts with the journal written and cut every 10k puts; then a restore of it all. */
+function measureJournal(): { putMicros: number; bytes: number; restoreMs: number } {
+  const { ids, cards, rows } = inputs();
+  const journal = new PredictionJournal();
+  const store = new PredictionStore({ maxCount: COUNT, ops: journal.ops });
+  const entries: JournalEntry[] = [];
+  const started = performance.now();
+  for (let i = 0; i < COUNT; i++) {
+    store.put(fields(ids, cards, i), rows, i * FEATURES, FEATURES);
+    if ((i + 1) % 10_000 === 0) {
+      const entry = journal.cut(store, new Uint8Array());
+      while ((entries[0]?.seq ?? entry.seq) < entry.keepFrom) entries.shift();
+      entries.push(entry);
+    }
+  }
+  const putMicros = ((performance.now() - started) * 1000) / COUNT;
+  const bytes = entries.reduce((n, e) => n + e.bytes.length, 0) / COUNT;
+  const restoring = performance.now();
+  const restored = new PredictionStore({ maxCount: COUNT });
+  new PredictionJournal().restore(restored, entries);
+  const restoreMs = performance.now() - restoring;
+  if (restored.size !== COUNT) throw new Error(`restored ${restored.size} of ${COUNT}`);
+  return { putMicros, bytes, restoreMs };
+}
+
 async function child(layout: "store" | "map"): Promise<Measured> {
   const proc = Bun.spawn(["bun", import.meta.path, layout], { stdout: "pipe", stderr: "inherit" });
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
@@ -101,5 +132,9 @@ if (layout === "store" || layout === "map") {
   const map = await child("map");
   console.log(
     `prediction store, ${COUNT} predictions of ${FEATURES} features: ${store.bytes.toFixed(0)} B and ${store.objects.toFixed(1)} heap objects a prediction; a Map of objects and feature arrays: ${map.bytes.toFixed(0)} B and ${map.objects.toFixed(1)} objects (ratio ${(store.bytes / map.bytes).toFixed(2)}); put ${store.putMicros.toFixed(2)} µs a prediction (Map ${map.putMicros.toFixed(2)} µs)`,
+  );
+  const journaled = measureJournal();
+  console.log(
+    `with its journal (restarts keep the predictions): put ${journaled.putMicros.toFixed(2)} µs a prediction, cut every 10k; ${journaled.bytes.toFixed(0)} B of journal a prediction; a restore replays all ${COUNT} in ${journaled.restoreMs.toFixed(0)} ms`,
   );
 }

@@ -229,6 +229,20 @@ export const predictionsEvicted = new Counter({
   registers: [registry],
 });
 
+export const predictionJournalBytes = new Gauge({
+  name: "coelho_prediction_journal_bytes",
+  help: "Bytes of the predictions' journal a restore would replay (kept in the shard's checkpoint), per use case and shard.",
+  labelNames: ["usecase", "shard"] as const,
+  registers: [registry],
+});
+
+export const predictionJournalSnapshots = new Counter({
+  name: "coelho_prediction_journal_snapshots_total",
+  help: "Journal entries written as a snapshot of the whole prediction store (the journal outgrew its bound), per use case.",
+  labelNames: ["usecase"] as const,
+  registers: [registry],
+});
+
 export const trainingExamples = new Counter({
   name: "coelho_training_examples_total",
   help: "Training examples (features at prediction time joined to the label) written, per use case.",

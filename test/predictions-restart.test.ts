@@ -116,6 +116,7 @@ async function killedBetween(order: Order): Promise<void> {
   // Then the other, killed three times while it is read.
   await withLog(dataDir, (log) => log.produce(second.topic, second.records));
   const total = transactions.length + labels.length;
+  let journalBytes = 0;
   const { progress } = await runKillLoop({
     label: `${order}: ${second.topic}`,
     env,
@@ -123,7 +124,15 @@ async function killedBetween(order: Order): Promise<void> {
     partitions: PARTITIONS,
     kills: 3,
     seed: 43,
+    // The predictions still waiting (fraud never reported) are in the journal, and say so.
+    whileUp: async (run) => {
+      const text = await (await fetch(`http://127.0.0.1:${run.port}/metrics`)).text();
+      for (const m of text.matchAll(/^coelho_prediction_journal_bytes\{[^}]*\} (\S+)$/gm)) {
+        journalBytes += Number(m[1]);
+      }
+    },
   });
+  expect(journalBytes).toBeGreaterThan(0);
   expect(progress.some((p) => p > first.records.length && p < total)).toBe(true);
 
   const { examples, scores } = await withLog(dataDir, async (log) => ({

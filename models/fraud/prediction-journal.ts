@@ -268,6 +268,11 @@ export class PredictionJournal {
     return this.kept.length;
   }
 
+  /** Bytes of the entries a restore would read now. */
+  get bytes(): number {
+    return this.keptBytes;
+  }
+
   /** The entry for a checkpoint being cut now; `extra` is the processor's own (copied). */
   cut(store: PredictionStore, extra: Uint8Array): JournalAppend {
     const seq = ++this.seq;

@@ -29,6 +29,8 @@ import type { Log, LogRecord, StoredRecord } from "../../runtime/log/log.ts";
 import {
   labelDelaySeconds,
   labelsTotal,
+  predictionJournalBytes,
+  predictionJournalSnapshots,
   predictionsEvicted,
   predictionsStored,
   recordScores,
@@ -413,7 +415,11 @@ export function fraudServing(
       options.quality?.refresh();
     },
     checkpoint() {
-      return journal.cut(store, encodeWaiting(early, transactionsReachedMs));
+      const snapshots = journal.snapshots;
+      const entry = journal.cut(store, encodeWaiting(early, transactionsReachedMs));
+      if (journal.snapshots > snapshots) predictionJournalSnapshots.inc({ usecase });
+      predictionJournalBytes.set(shard, journal.bytes);
+      return entry;
     },
     restore(entries) {
       early.clear();
@@ -421,11 +427,13 @@ export function fraudServing(
       const extra = journal.restore(store, entries);
       if (extra) transactionsReachedMs = decodeWaiting(extra, early);
       predictionsStored.set(shard, store.size);
+      predictionJournalBytes.set(shard, journal.bytes);
     },
     async close() {
       store.clear();
       early.clear();
       predictionsStored.remove(shard);
+      predictionJournalBytes.remove(shard);
     },
   };
 }

@@ -277,6 +277,7 @@ export class PredictionJournal {
   cut(store: PredictionStore, extra: Uint8Array): JournalAppend {
     const seq = ++this.seq;
     let flags = 0;
+    const dropped: { seq: number; bytes: number }[] = [];
     if (
       this.kept.length >= this.compactEntries ||
       this.keptBytes + this.ops.size > this.compactAtBytes(store)
@@ -284,14 +285,15 @@ export class PredictionJournal {
       this.ops.discard();
       store.writeAll(this.ops);
       flags = FLAG_SNAPSHOT;
+      for (const entry of this.kept) dropped.push({ seq: entry.seq, bytes: entry.bytes });
       this.kept = [];
       this.keptBytes = 0;
       this.snapshots++;
     }
     const cut = store.cut();
     const bytes = this.ops.finish(cut, flags, extra);
-    this.keep(seq, cut, bytes.length);
-    return { seq, bytes, keepFrom: (this.kept[0] as { seq: number }).seq };
+    this.keep(seq, cut, bytes.length, dropped);
+    return { seq, bytes, keepFrom: (this.kept[0] as { seq: number }).seq, dropped };
   }
 
   /**
@@ -316,6 +318,11 @@ export class PredictionJournal {
         cut = entry.cut;
         extra = entry.extra;
         this.seq = seq;
+        // A snapshot drops what came before it (as when it was written).
+        if (entry.snapshot) {
+          this.kept = [];
+          this.keptBytes = 0;
+        }
         this.keep(seq, cut, bytes.length);
       }
       return cut;
@@ -323,8 +330,16 @@ export class PredictionJournal {
     return extra;
   }
 
-  /** Adds an entry, and drops those before the first one that put a prediction still held. */
-  private keep(seq: number, cut: StoreCut, bytes: number): void {
+  /**
+   * Adds an entry, and drops those before the first one that put a prediction still held (into
+   * `dropped`, when given).
+   */
+  private keep(
+    seq: number,
+    cut: StoreCut,
+    bytes: number,
+    dropped?: { seq: number; bytes: number }[],
+  ): void {
     this.kept.push({ seq, lastSerial: cut.nextSerial - 1, bytes });
     this.keptBytes += bytes;
     let drop = 0;
@@ -332,7 +347,9 @@ export class PredictionJournal {
       drop < this.kept.length - 1 &&
       (this.kept[drop] as { lastSerial: number }).lastSerial < cut.oldestSerial
     ) {
-      this.keptBytes -= (this.kept[drop] as { bytes: number }).bytes;
+      const entry = this.kept[drop] as { seq: number; bytes: number };
+      this.keptBytes -= entry.bytes;
+      dropped?.push({ seq: entry.seq, bytes: entry.bytes });
       drop++;
     }
     if (drop > 0) this.kept.splice(0, drop);

@@ -145,7 +145,7 @@ export class CheckpointStore {
   write(
     changed: Iterable<[string, Uint8Array]>,
     at: SourcePosition[],
-    journalEntry: JournalAppend | null = null,
+    journalEntry: Omit<JournalAppend, "dropped"> | null = null,
   ): void {
     this.sqlite.transaction(() => {
       this.writeRows(changed, at);

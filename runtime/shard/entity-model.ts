@@ -67,7 +67,8 @@ export interface BatchProcessor<S, E> {
   checkpoint?(): JournalAppend | null;
   /**
    * Called once as the shard restores, before any event, with the journal entries its checkpoint
-   * kept, in order (none for a new shard, or one restored from a changelog: the journal is local).
+   * kept, in order (none for a new shard). In Kafka mode the changelog carries the journal too,
+   * so a shard restored on another process gets the same entries.
    */
   restore?(entries: Iterable<JournalEntry>): void;
 }
@@ -83,4 +84,9 @@ export interface JournalEntry {
 export interface JournalAppend extends JournalEntry {
   /** Entries before this one are dropped with the checkpoint (at most `seq`: it is kept). */
   keepFrom: number;
+  /**
+   * The entries this append drops (those kept until now below `keepFrom`), with their sizes: a
+   * Kafka changelog deletes their records, which it split by size.
+   */
+  dropped: { seq: number; bytes: number }[];
 }

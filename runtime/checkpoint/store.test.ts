@@ -104,9 +104,19 @@ describe("checkpoint store", () => {
     ).toThrow("journal entry 5 would drop itself (keepFrom 6); expected keepFrom <= seq");
     expect(again.position("t", 0)?.nextOffset).toBe(5);
     expect(again.lookup(["a"]).get("a")).toEqual(bytes("1"));
-    // Restored from a changelog: the journal belonged to the old positions.
+    // Restored from a changelog: the journal belonged to the old positions; the changelog's
+    // own journal comes with its states.
     again.replaceAll([["b", bytes("x")]], at(9));
     expect([...again.journal()]).toEqual([]);
+    again.replaceAll([["b", bytes("y")]], at(10), [
+      { seq: 7, bytes: bytes("seven") },
+      { seq: 8, bytes: bytes("eight") },
+    ]);
+    expect([...again.journal()]).toEqual([
+      { seq: 7, bytes: bytes("seven") },
+      { seq: 8, bytes: bytes("eight") },
+    ]);
+    expect(again.position("t", 0)?.nextOffset).toBe(10);
     again.close();
   });
 

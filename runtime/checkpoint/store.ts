@@ -162,17 +162,22 @@ export class CheckpointStore {
   }
 
   /**
-   * Replaces everything with a state restored from elsewhere (the changelog), atomically: a
-   * crash in the middle leaves the old checkpoint, never a mix.
+   * Replaces everything with a state restored from elsewhere (the changelog: states, positions
+   * and the processor's journal), atomically: a crash in the middle leaves the old checkpoint,
+   * never a mix.
    */
-  replaceAll(states: Iterable<[string, Uint8Array]>, at: SourcePosition[]): void {
+  replaceAll(
+    states: Iterable<[string, Uint8Array]>,
+    at: SourcePosition[],
+    journalEntries: Iterable<JournalEntry> = [],
+  ): void {
     this.sqlite.transaction(() => {
       this.sqlite.run("DELETE FROM entities");
       this.sqlite.run("DELETE FROM positions");
-      // The journal belongs to the positions it was written with: a processor restored here
-      // starts empty (the changelog carries entity states only).
+      // The journal belongs to the positions it was written with: the changelog's, or none.
       this.sqlite.run("DELETE FROM journal");
       this.writeRows(states, at);
+      for (const { seq, bytes } of journalEntries) this.appendJournal.run(seq, bytes);
     })();
   }
 

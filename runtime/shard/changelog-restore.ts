@@ -8,6 +8,7 @@
 import type { CheckpointStore } from "../checkpoint/store.ts";
 import type { Logger } from "../logger.ts";
 import type { ShardChangelog } from "./changelog.ts";
+import type { JournalEntry } from "./entity-model.ts";
 
 export interface ChangelogSync {
   store: CheckpointStore;
@@ -35,14 +36,20 @@ export async function syncStoreWithChangelog(sync: ChangelogSync): Promise<boole
   if (!stale) return false;
   const started = performance.now();
   const states = new Map<string, Uint8Array>();
-  const positions = await changelog.restore(partition, (key, state) => states.set(key, state));
-  store.replaceAll(states, positions);
+  const journal: JournalEntry[] = [];
+  const positions = await changelog.restore(
+    partition,
+    (key, state) => states.set(key, state),
+    (entry) => journal.push(entry),
+  );
+  store.replaceAll(states, positions, journal);
   logger.info("shard restored from the changelog", {
     partition,
     topic: stale.topic,
     localOffset: stale.local,
     changelogOffset: stale.published,
     entities: states.size,
+    journalEntries: journal.length,
     seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
   });
   return true;

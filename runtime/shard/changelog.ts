@@ -13,6 +13,7 @@
  */
 
 import type { PackedBytes, PackedStrings } from "../packed-strings.ts";
+import type { JournalAppend, JournalEntry } from "./entity-model.ts";
 
 /** A position a shard's state includes: the next offset of a partition of a topic it reads. */
 export interface SourcePosition {
@@ -22,11 +23,15 @@ export interface SourcePosition {
 }
 
 export interface ShardChangelog {
-  /** Atomically publishes states (`[key, encoded state]`) and positions; commits the input group. */
+  /**
+   * Atomically publishes states (`[key, encoded state]`), positions and the shard's processor's
+   * journal entry (if any: appended, and the entries it drops deleted); commits the input group.
+   */
   publish(
     partition: number,
     states: Iterable<[string, Uint8Array]>,
     positions: SourcePosition[],
+    journal?: JournalAppend | null,
   ): Promise<void>;
   /**
    * `publish` with the keys and their encoded states already packed in order (see
@@ -39,6 +44,7 @@ export interface ShardChangelog {
     keys: PackedStrings,
     states: PackedBytes,
     positions: SourcePosition[],
+    journal?: JournalAppend | null,
   ): Promise<void>;
   /**
    * Takes ownership of the partition's changelog before reading it: fences a previous owner that
@@ -52,11 +58,13 @@ export interface ShardChangelog {
   position(partition: number, topic?: string): Promise<number | null>;
   /**
    * Reads the partition's latest state per key and its positions, as of the last publish. The
-   * state bytes given to `visit` stay valid after the call (the caller may keep them).
+   * state bytes given to `visit` stay valid after the call (the caller may keep them). With
+   * `journal`, it also gets the processor's journal entries the last publish kept, in order.
    */
   restore(
     partition: number,
     visit: (key: string, state: Uint8Array) => void,
+    journal?: (entry: JournalEntry) => void,
   ): Promise<SourcePosition[]>;
   /** Releases what the partition holds (its transactional producer) on revocation. */
   release(partition: number): Promise<void>;

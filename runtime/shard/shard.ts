@@ -386,8 +386,13 @@ export class Shard<S, E> {
         const { partition } = this.options;
         await withTimeout(
           changelog.publishPacked
-            ? changelog.publishPacked(partition, packedKeys, packedStates, positions)
-            : changelog.publish(partition, unpackPairs(packedKeys, packedStates), positions),
+            ? changelog.publishPacked(partition, packedKeys, packedStates, positions, journal)
+            : changelog.publish(
+                partition,
+                unpackPairs(packedKeys, packedStates),
+                positions,
+                journal,
+              ),
           this.options.publishTimeoutMs ?? PUBLISH_TIMEOUT_MS_DEFAULT,
           `${this.options.model.name}/${this.options.partition}: changelog publish`,
         );

@@ -19,6 +19,7 @@ import {
 } from "../../runtime/log/kafka/index.ts";
 import { packBytes, packStrings } from "../../runtime/packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "../../runtime/shard/changelog.ts";
+import type { JournalAppend, JournalEntry } from "../../runtime/shard/entity-model.ts";
 import { brokerList } from "../support/kafka-broker.ts";
 import { recordingLogger } from "../support/recording-logger.ts";
 
@@ -78,10 +79,16 @@ type WithTextStates<C> = Omit<C, "publish"> & {
     partition: number,
     states: Iterable<[string, unknown]>,
     at: SourcePosition[],
+    journal?: JournalAppend | null,
   ): Promise<void>;
 };
 function withTextStates<C extends ShardChangelog>(changelog: C): WithTextStates<C> {
-  const publish = (partition: number, states: Iterable<[string, unknown]>, at: SourcePosition[]) =>
+  const publish = (
+    partition: number,
+    states: Iterable<[string, unknown]>,
+    at: SourcePosition[],
+    journal?: JournalAppend | null,
+  ) =>
     changelog.publish(
       partition,
       [...states].map(
@@ -92,6 +99,7 @@ function withTextStates<C extends ShardChangelog>(changelog: C): WithTextStates<
           ],
       ),
       at,
+      journal,
     );
   return new Proxy(changelog as WithTextStates<C>, {
     get(target, property) {
@@ -562,6 +570,86 @@ describe("written from a worker thread (what the platform runs)", () => {
         expect(restored.positions).toEqual([inputPosition(options.inputTopic, 9)]);
         expect(await reader.position(0)).toBe(9);
       }
+    } finally {
+      await Promise.all([changelog.close(), onMain.close()]);
+    }
+  });
+
+  test("the processor's journal goes with the states: split into records, trimmed, and read back whole by a restore on either thread", async () => {
+    const options = await useCase("journal");
+    const changelog = workerKafkaChangelog(log, options);
+    const onMain = kafkaChangelog(log, options);
+    const bytesOf = (n: number, fill: number) =>
+      Uint8Array.from({ length: n }, (_, i) => (i * 31 + fill) & 0xff);
+    const entries = async (reader: Pick<ShardChangelog, "restore">) => {
+      const read: JournalEntry[] = [];
+      const states = new Map<string, string>();
+      await reader.restore(
+        0,
+        (key, state) => states.set(key, utf8.decoder.decode(state)),
+        (entry) => read.push({ seq: entry.seq, bytes: Uint8Array.from(entry.bytes) }),
+      );
+      return { read, states };
+    };
+    const one = bytesOf(100, 1);
+    const big = bytesOf(2_100_000, 2); // three records
+    const three = bytesOf(10, 3);
+    try {
+      await changelog.claim(0);
+      const at = (n: number) => [inputPosition(options.inputTopic, n)];
+      await changelog.publish(0, [["card-1", "a"]], at(1), {
+        seq: 1,
+        bytes: one,
+        keepFrom: 1,
+        dropped: [],
+      });
+      await changelog.publish(0, [], at(2), { seq: 2, bytes: big, keepFrom: 1, dropped: [] });
+      await changelog.publish(0, [["card-2", "b"]], at(3), {
+        seq: 3,
+        bytes: three,
+        keepFrom: 2,
+        dropped: [{ seq: 1, bytes: one.length }],
+      });
+      for (const reader of [changelog, onMain]) {
+        const { read, states } = await entries(reader);
+        expect(read).toEqual([
+          { seq: 2, bytes: big },
+          { seq: 3, bytes: three },
+        ]);
+        // Journal records are not entity states, for a restore that reads states only too.
+        expect(states).toEqual(
+          new Map([
+            ["card-1", "a"],
+            ["card-2", "b"],
+          ]),
+        );
+        expect((await restoreAll(reader, 0)).states.size).toBe(2);
+      }
+      // A snapshot: everything before it goes, the three records of the big one included.
+      const four = bytesOf(50, 4);
+      await changelog.publish(0, [], at(4), {
+        seq: 4,
+        bytes: four,
+        keepFrom: 4,
+        dropped: [
+          { seq: 2, bytes: big.length },
+          { seq: 3, bytes: three.length },
+        ],
+      });
+      expect((await entries(onMain)).read).toEqual([{ seq: 4, bytes: four }]);
+      // A publish with no journal leaves it as it was.
+      await changelog.publish(0, [["card-3", "c"]], at(5));
+      expect((await entries(onMain)).read).toEqual([{ seq: 4, bytes: four }]);
+      // An append that would drop itself is refused, and writes nothing.
+      await expect(
+        changelog.publish(0, [["card-4", "d"]], at(6), {
+          seq: 5,
+          bytes: one,
+          keepFrom: 6,
+          dropped: [],
+        }),
+      ).rejects.toThrow("journal.keepFrom");
+      expect(await onMain.position(0)).toBe(5);
     } finally {
       await Promise.all([changelog.close(), onMain.close()]);
     }

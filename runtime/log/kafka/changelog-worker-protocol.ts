@@ -1,6 +1,7 @@
 /** Messages between `WorkerKafkaChangelog` (main thread) and `changelog-worker.ts`. */
 import type { PackedBytes, PackedStrings } from "../../packed-strings.ts";
 import type { SourcePosition } from "../../shard/changelog.ts";
+import type { JournalAppend } from "../../shard/entity-model.ts";
 import type { KafkaChangelogOptions } from "./changelog.ts";
 import type { KafkaLogOptions } from "./options.ts";
 
@@ -21,6 +22,7 @@ export type ToChangelogWorker =
       keys: PackedStrings;
       states: PackedBytes;
       positions: SourcePosition[];
+      journal: JournalAppend | null;
     }
   | { type: "claim"; id: number; partition: number }
   | { type: "release"; id: number; partition: number }

@@ -55,6 +55,7 @@ async function handle(message: ToChangelogWorker): Promise<void> {
         message.partition,
         unpackPairs(message.keys, message.states),
         message.positions,
+        message.journal,
       );
     case "claim":
       return (await changelog()).claim(message.partition);

@@ -11,7 +11,10 @@
  *
  * Records: an entity's state is key = entity key (UTF-8), value = the state's encoded bytes. A position
  * is key = `\u0000pos\u0000<topic>\u0000<partition>`, value = the next offset as decimal text.
- * Entity keys must not start with NUL, which keeps the two apart.
+ * The shard's processor's journal entry (`BatchProcessor.checkpoint`) is split into parts of at
+ * most `JOURNAL_PART_BYTES`: key = `\u0000jrn\u0000<seq>\u0000<part>\u0000<parts>`, value = the
+ * part's bytes; the entries an append drops are deleted (a tombstone for each of their parts,
+ * whose number their size gives). Entity keys must not start with NUL, which keeps them apart.
  */
 import type { Message, Producer, Transaction } from "kafkajs";
 import {
@@ -22,6 +25,7 @@ import {
 } from "../../errors.ts";
 import { createLogger, type Logger } from "../../logger.ts";
 import type { ShardChangelog, SourcePosition } from "../../shard/changelog.ts";
+import type { JournalAppend, JournalEntry } from "../../shard/entity-model.ts";
 import { protocolType, translateError } from "./errors.ts";
 import type { KafkaLog } from "./kafka-log.ts";
 
@@ -81,6 +85,9 @@ export class ChangelogFencedError extends CoelhoError {
 /** Every key the changelog writes for itself starts with NUL; entity keys never do. */
 const RESERVED_PREFIX = "\u0000";
 const POSITION_PREFIX = "\u0000pos\u0000";
+const JOURNAL_PREFIX = "\u0000jrn\u0000";
+/** A journal entry's bytes per record, under one record's bound with its key and framing. */
+export const JOURNAL_PART_BYTES = 900_000;
 /** An upper estimate of a record's framing in a batch (lengths, deltas, attributes as varints). */
 const RECORD_OVERHEAD_BYTES = 32;
 /** Below the broker's default `max.message.bytes` (1 MiB for a whole batch). */
@@ -130,6 +137,54 @@ function namePart(path: string, value: string): string {
 
 function positionKey(position: SourcePosition): string {
   return `${POSITION_PREFIX}${position.topic}\u0000${position.partition}`;
+}
+
+/** Records a journal entry of `bytes` bytes is split into (at least one). */
+function journalParts(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / JOURNAL_PART_BYTES));
+}
+
+function journalKey(seq: number, part: number, parts: number): string {
+  return `${JOURNAL_PREFIX}${seq}\u0000${part}\u0000${parts}`;
+}
+
+/** The seq, part and part count a journal record's key holds, or null when malformed. */
+function parseJournalKey(key: string): { seq: number; part: number; parts: number } | null {
+  const fields = key.slice(JOURNAL_PREFIX.length).split("\u0000");
+  if (fields.length !== 3 || fields.some((f) => !/^\d+$/.test(f))) return null;
+  const [seq, part, parts] = fields.map(Number) as [number, number, number];
+  if (seq < 1 || parts < 1 || part >= parts) return null;
+  return { seq, part, parts };
+}
+
+/** Checks a journal append's numbers; the records to write (parts, then tombstones). */
+function journalRecords(journal: JournalAppend): [string, Uint8Array | null][] {
+  const { seq, bytes, keepFrom, dropped } = journal;
+  if (!Number.isSafeInteger(seq) || seq < 1 || !(bytes instanceof Uint8Array)) {
+    throw new ValidationError("journal", `entry ${seq} is not a seq >= 1 with bytes`);
+  }
+  if (!Number.isSafeInteger(keepFrom) || keepFrom < 1 || keepFrom > seq) {
+    throw new ValidationError("journal.keepFrom", `${keepFrom}; expected 1..${seq}`);
+  }
+  const records: [string, Uint8Array | null][] = [];
+  const parts = journalParts(bytes.length);
+  for (let part = 0; part < parts; part++) {
+    const from = part * JOURNAL_PART_BYTES;
+    records.push([journalKey(seq, part, parts), bytes.subarray(from, from + JOURNAL_PART_BYTES)]);
+  }
+  for (const gone of dropped) {
+    if (!(gone.seq < keepFrom) || !Number.isSafeInteger(gone.bytes) || gone.bytes < 0) {
+      throw new ValidationError(
+        "journal.dropped",
+        `entry ${gone.seq} of ${gone.bytes} bytes; expected an entry below keepFrom ${keepFrom}`,
+      );
+    }
+    const goneParts = journalParts(gone.bytes);
+    for (let part = 0; part < goneParts; part++) {
+      records.push([journalKey(gone.seq, part, goneParts), null]);
+    }
+  }
+  return records;
 }
 
 /** The position a position record holds, or null when the record is not a well-formed one. */
@@ -279,9 +334,13 @@ export class KafkaChangelog implements ShardChangelog {
     partition: number,
     states: Iterable<[string, Uint8Array]>,
     positions: SourcePosition[],
+    journal: JournalAppend | null = null,
   ): Promise<void> {
     const inputs = validatePositions(positions, this.options.inputTopics, partition);
-    const entries = validateStates(states);
+    // A new array when there is a journal: the caller's states stay as they were.
+    const entries: [string, Uint8Array | null][] = journal
+      ? [...validateStates(states), ...journalRecords(journal)]
+      : validateStates(states);
     await this.checkPartition("publish", partition);
     const operation = `publish ${this.topic}/${partition}`;
     await this.exclusive("publish", partition, async (lane) => {
@@ -314,7 +373,7 @@ export class KafkaChangelog implements ShardChangelog {
   private async publishOnce(
     lane: Lane,
     partition: number,
-    entries: [string, Uint8Array][],
+    entries: [string, Uint8Array | null][],
     positions: SourcePosition[],
     inputs: SourcePosition[],
   ): Promise<number> {
@@ -358,18 +417,19 @@ export class KafkaChangelog implements ShardChangelog {
   }
 
   /**
-   * Produce requests of bounded size: states first, positions last, each at most `chunkBytesMax`
-   * bytes and `chunkRecordsMax` records (a record above the byte bound goes alone).
+   * Produce requests of bounded size: states (and journal records; null is a tombstone) first,
+   * positions last, each at most `chunkBytesMax` bytes and `chunkRecordsMax` records (a record
+   * above the byte bound goes alone).
    */
   private *chunks(
     partition: number,
-    entries: [string, Uint8Array][],
+    entries: [string, Uint8Array | null][],
     positions: SourcePosition[],
   ): Generator<Message[]> {
     const { chunkBytesMax, chunkRecordsMax } = this.options;
     let chunk: Message[] = [];
     let bytes = 0;
-    const records = function* (): Generator<[string, Uint8Array | string]> {
+    const records = function* (): Generator<[string, Uint8Array | string | null]> {
       yield* entries;
       for (const p of positions) yield [positionKey(p), String(p.nextOffset)];
     };
@@ -377,10 +437,12 @@ export class KafkaChangelog implements ShardChangelog {
       const keyBytes = Buffer.from(key, "utf8");
       // A view, not a copy: kafkajs wants a Buffer, and the bytes stay put until the send.
       const value =
-        typeof state === "string"
-          ? Buffer.from(state, "utf8")
-          : Buffer.from(state.buffer, state.byteOffset, state.byteLength);
-      const size = keyBytes.length + value.length + RECORD_OVERHEAD_BYTES;
+        state === null
+          ? null
+          : typeof state === "string"
+            ? Buffer.from(state, "utf8")
+            : Buffer.from(state.buffer, state.byteOffset, state.byteLength);
+      const size = keyBytes.length + (value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
       if (size > RECORD_BYTES_MAX) {
         throw new ValidationError(
           "states",
@@ -455,10 +517,13 @@ export class KafkaChangelog implements ShardChangelog {
   async restore(
     partition: number,
     visit: (key: string, state: Uint8Array) => void,
+    journal?: (entry: JournalEntry) => void,
   ): Promise<SourcePosition[]> {
     await this.checkPartition("restore", partition);
     const end = await this.stableEnd(partition);
     const positions = new Map<string, SourcePosition>();
+    // Per journal entry, its part count and the parts read (the last record of each key wins).
+    const entries = new Map<number, { parts: number; got: Map<number, Uint8Array> }>();
     let next = 0;
     while (next < end) {
       const records = await this.log.read(this.topic, partition, next, RESTORE_READ_RECORDS, {
@@ -479,6 +544,25 @@ export class KafkaChangelog implements ShardChangelog {
           visit(key, record.value);
           continue;
         }
+        if (key.startsWith(JOURNAL_PREFIX)) {
+          const at = parseJournalKey(key);
+          if (!at) {
+            throw new CoelhoError(
+              "changelog_corrupt",
+              `restore ${this.topic}/${partition}: the journal record at offset ${record.offset} has a malformed key; expected \\0jrn\\0<seq>\\0<part>\\0<parts>`,
+            );
+          }
+          let entry = entries.get(at.seq);
+          if (!entry || entry.parts !== at.parts) {
+            entry = { parts: at.parts, got: new Map() };
+            entries.set(at.seq, entry);
+          }
+          // An empty value is a tombstone (a dropped entry's part).
+          if (record.value.length === 0) entry.got.delete(at.part);
+          else entry.got.set(at.part, record.value);
+          if (entry.got.size === 0) entries.delete(at.seq);
+          continue;
+        }
         if (!key.startsWith(POSITION_PREFIX)) continue; // reserved for later record kinds
         const value = utf8.decode(record.value);
         const position = parsePosition(key, value);
@@ -491,6 +575,22 @@ export class KafkaChangelog implements ShardChangelog {
         positions.set(`${position.topic}\u0000${position.partition}`, position);
       }
       next = last.offset + 1;
+    }
+    if (journal) {
+      for (const seq of [...entries.keys()].sort((a, b) => a - b)) {
+        const { parts, got } = entries.get(seq) as { parts: number; got: Map<number, Uint8Array> };
+        if (got.size !== parts) {
+          throw new CoelhoError(
+            "changelog_corrupt",
+            `restore ${this.topic}/${partition}: journal entry ${seq} has ${got.size} of its ${parts} parts; a publish writes them all in one transaction`,
+          );
+        }
+        const chunks = Array.from({ length: parts }, (_, i) => got.get(i) as Uint8Array);
+        journal({
+          seq,
+          bytes: chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks),
+        });
+      }
     }
     return [...positions.values()];
   }

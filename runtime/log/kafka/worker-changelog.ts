@@ -29,6 +29,7 @@ import {
   packStrings,
 } from "../../packed-strings.ts";
 import type { ShardChangelog, SourcePosition } from "../../shard/changelog.ts";
+import type { JournalAppend, JournalEntry } from "../../shard/entity-model.ts";
 import { type Unidentified, WorkerCalls } from "../../worker-calls.ts";
 import {
   ChangelogFencedError,
@@ -99,6 +100,7 @@ export class WorkerKafkaChangelog implements ShardChangelog {
     partition: number,
     states: Iterable<[string, Uint8Array]>,
     positions: SourcePosition[],
+    journal: JournalAppend | null = null,
   ): Promise<void> {
     // Checked here: packing would turn a number into text before the worker could refuse it.
     const entries = validateStates(states);
@@ -109,7 +111,7 @@ export class WorkerKafkaChangelog implements ShardChangelog {
       keys[i] = entry[0];
       values[i] = entry[1];
     }
-    await this.publishPacked(partition, packStrings(keys), packBytes(values), positions);
+    await this.publishPacked(partition, packStrings(keys), packBytes(values), positions, journal);
   }
 
   /** Strings and bytes by construction; the worker's changelog checks the keys as `publish` does. */
@@ -118,13 +120,16 @@ export class WorkerKafkaChangelog implements ShardChangelog {
     keys: PackedStrings,
     states: PackedBytes,
     positions: SourcePosition[],
+    journal: JournalAppend | null = null,
   ): Promise<void> {
+    // Posted as a copy: the shard then hands the journal's bytes over to its checkpoint writer.
     await this.call(`publish ${this.topic}/${partition}`, {
       type: "publish",
       partition,
       keys,
       states,
       positions,
+      journal,
     });
   }
 
@@ -139,8 +144,9 @@ export class WorkerKafkaChangelog implements ShardChangelog {
   restore(
     partition: number,
     visit: (key: string, state: Uint8Array) => void,
+    journal?: (entry: JournalEntry) => void,
   ): Promise<SourcePosition[]> {
-    return this.reader.restore(partition, visit);
+    return this.reader.restore(partition, visit, journal);
   }
 
   async release(partition: number): Promise<void> {

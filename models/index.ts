@@ -133,7 +133,8 @@ export interface UseCase {
 
 /** The use cases this process serves, with topic names from the configuration. */
 export function useCases(
-  config: Pick<Config, "inputTopics" | "usecases"> & Partial<Pick<Config, "predictionsMax">>,
+  config: Pick<Config, "inputTopics" | "usecases"> &
+    Partial<Pick<Config, "predictionsMax" | "labelsTopics">>,
 ): UseCase[] {
   const all: Record<string, () => UseCase> = {
     counter: () => {
@@ -151,7 +152,11 @@ export function useCases(
       };
     },
     fraud: () =>
-      fraudUseCase({ inputTopic: config.inputTopics.fraud, predictionsMax: config.predictionsMax }),
+      fraudUseCase({
+        inputTopic: config.inputTopics.fraud,
+        labelsTopic: config.labelsTopics?.fraud,
+        predictionsMax: config.predictionsMax,
+      }),
   };
   return config.usecases.map((name) => {
     const make = all[name];

@@ -34,6 +34,16 @@ describe("loadConfig", () => {
     expect(defaults.mlflowUrl).toBeUndefined();
   });
 
+  test("topic names per use case: input and labels", () => {
+    const config = loadConfig({
+      COELHO_INPUT_TOPICS: "fraud:payments.tx",
+      COELHO_LABELS_TOPICS: "fraud:payments.chargebacks",
+    });
+    expect(config.inputTopics).toEqual({ fraud: "payments.tx" });
+    expect(config.labelsTopics).toEqual({ fraud: "payments.chargebacks" });
+    expect(loadConfig({}).labelsTopics).toEqual({});
+  });
+
   test("Kafka TLS and SASL: off by default, on with a CA file and SCRAM credentials", () => {
     const defaults = loadConfig({});
     expect(defaults.kafkaTls).toEqual({ enabled: false, caFile: undefined });
@@ -102,6 +112,12 @@ describe("loadConfig", () => {
       'COELHO_CORS_ORIGINS: "http://a.example/path" is not an origin',
     ],
     ["COELHO_MLFLOW_URL", "mlflow:5000", 'COELHO_MLFLOW_URL: "mlflow:5000" is not valid'],
+    [
+      "COELHO_LABELS_TOPICS",
+      "fraud:a,fraud:b",
+      'COELHO_LABELS_TOPICS: use case "fraud" is given 2 topics; expected one',
+    ],
+    ["COELHO_LABELS_TOPICS", "fraud", 'COELHO_LABELS_TOPICS: "fraud" is not valid'],
   ];
   for (const [name, value, message] of bad) {
     test(`${name}=${value} is refused with a message naming it`, () => {

@@ -57,6 +57,8 @@ export interface Config {
   unkeyedTopics: Record<string, string[]>;
   /** Per use case, its input topic when not the default `<usecase>.events`. */
   inputTopics: Record<string, string>;
+  /** Per use case, its labels topic (delayed ground truth) when not the default `<usecase>.labels`. */
+  labelsTopics: Record<string, string>;
   /** The URL other instances use to reach this one's HTTP API (forwarded entity queries). */
   advertisedUrl: string;
   /** The use cases this process serves. */
@@ -171,13 +173,19 @@ export function parseTopicsPerUseCase(
   return out;
 }
 
-function inputTopics(env: Env): Record<string, string> {
+/** One topic per use case, `usecase:topic[,...]`. */
+function oneTopicPerUseCase(
+  env: Env,
+  variable: "COELHO_INPUT_TOPICS" | "COELHO_LABELS_TOPICS",
+): Record<string, string> {
   const out: Record<string, string> = {};
-  const parsed = parseTopicsPerUseCase("COELHO_INPUT_TOPICS", env.COELHO_INPUT_TOPICS);
+  const parsed = parseTopicsPerUseCase(variable, env[variable]);
   for (const [usecase, topics] of Object.entries(parsed)) {
     if (topics.length > 1) {
+      const more =
+        variable === "COELHO_INPUT_TOPICS" ? " (more sources go in COELHO_UNKEYED_TOPICS)" : "";
       throw new ConfigError(
-        `COELHO_INPUT_TOPICS: use case "${usecase}" is given ${topics.length} topics; expected one (more sources go in COELHO_UNKEYED_TOPICS)`,
+        `${variable}: use case "${usecase}" is given ${topics.length} topics; expected one${more}`,
       );
     }
     out[usecase] = topics[0] ?? "";
@@ -305,6 +313,7 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_MAX_EVENT_BYTES",
     "COELHO_UNKEYED_TOPICS",
     "COELHO_INPUT_TOPICS",
+    "COELHO_LABELS_TOPICS",
     "COELHO_ADVERTISED_URL",
     "COELHO_USECASES",
     "COELHO_AUTO_TRAIN",
@@ -355,7 +364,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, "COELHO_LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     maxEventBytes: int(env, "COELHO_MAX_EVENT_BYTES", 65_536, 64, 16 * 1024 * 1024),
     unkeyedTopics: parseTopicsPerUseCase("COELHO_UNKEYED_TOPICS", env.COELHO_UNKEYED_TOPICS),
-    inputTopics: inputTopics(env),
+    inputTopics: oneTopicPerUseCase(env, "COELHO_INPUT_TOPICS"),
+    labelsTopics: oneTopicPerUseCase(env, "COELHO_LABELS_TOPICS"),
     advertisedUrl: url(env, "COELHO_ADVERTISED_URL", `http://${advertisedHost}:${httpPort}`),
     usecases: usecaseList(env),
     autoTrain: bool(env, "COELHO_AUTO_TRAIN", true),

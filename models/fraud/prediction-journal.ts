@@ -114,6 +114,11 @@ export class PredictionOps {
     this.used = HEADER_BYTES;
   }
 
+  /** After a restore: the next entry's ops begin at the restored store's newest event time. */
+  resumeAt(newestEventMs: number): void {
+    this.startNewestMs = newestEventMs;
+  }
+
   /**
    * The entry: header, ops and `extra`, in a buffer of its own (it is handed over to the
    * checkpoint writer). The next ops go to a new buffer sized like this one.
@@ -307,6 +312,7 @@ export class PredictionJournal {
     this.seq = 0;
     store.clear();
     let extra: Uint8Array | null = null;
+    let last: StoreCut | null = null;
     store.replay((resumeAt) => {
       let cut: StoreCut | null = null;
       for (const { seq, bytes } of entries) {
@@ -325,8 +331,10 @@ export class PredictionJournal {
         }
         this.keep(seq, cut, bytes.length);
       }
+      last = cut;
       return cut;
     });
+    this.ops.resumeAt((last as StoreCut | null)?.newestEventMs ?? Number.NEGATIVE_INFINITY);
     return extra;
   }
 

@@ -485,8 +485,16 @@ export const dataQuality: DashboardSpec = {
     {
       title: "Predictions awaiting their label",
       description: "Stored predictions per use case (bounded per shard by count and age).",
-      w: 24,
       queries: [{ expr: "sum by (usecase) (coelho_predictions_stored)", legend: "{{usecase}}" }],
+    },
+    {
+      title: "Their journal in the checkpoints",
+      description:
+        "Bytes of the predictions' journal a restore would replay (per shard: at most about three times its store; docs/fraud.md), and the snapshots written when it outgrew that.",
+      unit: "bytes",
+      queries: [
+        { expr: "sum by (usecase) (coelho_prediction_journal_bytes)", legend: "{{usecase}}" },
+      ],
     },
   ],
 };

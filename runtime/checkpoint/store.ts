@@ -131,6 +131,11 @@ export class CheckpointStore {
       .all();
   }
 
+  /** Deletes the processor's journal (one that could not be read back). */
+  clearJournal(): void {
+    this.sqlite.run("DELETE FROM journal");
+  }
+
   /** The processor's journal, in order, read as iterated (a long journal is never held whole). */
   *journal(): IterableIterator<JournalEntry> {
     const statement = this.sqlite.query("SELECT seq, bytes FROM journal ORDER BY seq");

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CounterState, counterModel } from "../../models/counter/model.ts";
 import { counterRecord } from "../../models/counter/simulator.ts";
+import { recordingLogger } from "../../test/support/recording-logger.ts";
 import { CheckpointStore } from "../checkpoint/store.ts";
 import { CheckpointWriter } from "../checkpoint/writer.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
@@ -192,6 +193,98 @@ describe("a shard reading two topics keyed alike", () => {
       `entity "${theirs}" belongs to partition 1, not 0`,
     );
     await shard.close();
+    await log.close();
+  });
+});
+
+/**
+ * A processor that keeps a tally of the events it saw, journaled whole with each checkpoint (one
+ * entry, dropping those before it), or one whose journal cannot be read back.
+ */
+function tallyProcessor(options: { failRestore?: boolean } = {}) {
+  const state = { seen: 0, seq: 0, restoredFrom: [] as number[] };
+  const processor: BatchProcessor<CounterState, CounterEvent> = {
+    onEvent: () => {
+      state.seen++;
+    },
+    flush: async () => {},
+    checkpoint: () => {
+      state.seq++;
+      const bytes = new TextEncoder().encode(String(state.seen));
+      return { seq: state.seq, bytes, keepFrom: state.seq, dropped: [] };
+    },
+    restore: (entries) => {
+      state.seen = 0;
+      state.seq = 0;
+      state.restoredFrom = [];
+      for (const { seq, bytes } of entries) {
+        if (options.failRestore) throw new Error("entry 1: damaged");
+        state.restoredFrom.push(seq);
+        state.seen = Number(new TextDecoder().decode(bytes));
+        state.seq = seq;
+      }
+    },
+  };
+  return { processor, state };
+}
+
+describe("a shard's processor journal", () => {
+  test("is written with the checkpoint and read back at a restart: exactly once with the replay", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "journal-log"), fsync: "never" });
+    const model = counterModel("journal.events");
+    await log.ensureTopic({ name: model.inputTopic, partitions: 1 });
+    await log.append(
+      model.inputTopic,
+      0,
+      Array.from({ length: 2_500 }, (_, i) => counterRecord(`k${i % 7}`, 1)),
+    );
+    const storePath = join(dir, "journal.sqlite");
+    const first = tallyProcessor();
+    const shard = shardOf({ model, log, storePath, processor: first.processor });
+    await shard.restore();
+    // 2,500 events with a checkpoint every 1,000: the last 500 are not in one when it crashes.
+    for (let offset = 0; offset < 2_500; offset += 500) {
+      await shard.apply(await log.read(model.inputTopic, 0, offset, 500));
+    }
+    expect(first.state.seen).toBe(2_500);
+    shard.abandon();
+
+    const second = tallyProcessor();
+    const again = shardOf({ model, log, storePath, processor: second.processor });
+    await again.restore();
+    // One entry kept (each drops those before it), holding the tally as of its positions.
+    expect(second.state.restoredFrom).toHaveLength(1);
+    const resumedAt = again.status().nextOffset;
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThan(2_500);
+    expect(second.state.seen).toBe(resumedAt);
+    await again.apply(await log.read(model.inputTopic, 0, again.status().nextOffset, 5_000));
+    expect(second.state.seen).toBe(2_500);
+    await again.close();
+    await log.close();
+  });
+
+  test("a journal that cannot be read back is logged and dropped; the shard goes on with its states", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "bad-journal-log"), fsync: "never" });
+    const model = counterModel("badjournal.events");
+    await log.ensureTopic({ name: model.inputTopic, partitions: 1 });
+    await log.append(model.inputTopic, 0, [counterRecord("a", 1), counterRecord("a", 2)]);
+    const storePath = join(dir, "bad-journal.sqlite");
+    const shard = shardOf({ model, log, storePath, processor: tallyProcessor().processor });
+    await shard.restore();
+    await shard.apply(await log.read(model.inputTopic, 0, 0, 10));
+    await shard.close();
+
+    const { logger, lines } = recordingLogger();
+    const failing = tallyProcessor({ failRestore: true });
+    const again = shardOf({ model, log, storePath, processor: failing.processor, logger });
+    await again.restore();
+    expect(lines.join("\n")).toContain("the processor's journal could not be restored");
+    expect(again.get("a")).toEqual({ count: 2, sum: 3 });
+    expect(failing.state.seen).toBe(0);
+    // The unreadable entries are gone from the file: the next run reads only what follows.
+    expect([...new CheckpointStore(storePath).journal()]).toEqual([]);
+    await again.close();
     await log.close();
   });
 });

@@ -238,13 +238,39 @@ export class Shard<S, E> {
       this.table.load(key, model.decodeState(bytes)),
     );
     this.storeMayHoldMore = loaded < store.count();
-    this.options.processor?.restore?.(store.journal());
+    this.restoreProcessor(store);
     entitiesActive.set(this.labels, this.table.size);
     this.options.logger.info("shard restored", {
       partition,
       positions: Object.fromEntries(this.inputs.map((i) => [i.topic, i.nextOffset])),
       entities: loaded,
     });
+  }
+
+  /**
+   * Gives the processor its journal. A journal it cannot read (a damaged file, a format of a newer
+   * build) is logged as an error and the processor starts empty: what it kept is lost (fraud:
+   * predictions waiting for labels), but the entity states are intact, and a shard that could not
+   * restart would stop its partition for good.
+   */
+  private restoreProcessor(store: CheckpointStore): void {
+    const processor = this.options.processor;
+    if (!processor?.restore) return;
+    try {
+      processor.restore(store.journal());
+    } catch (error) {
+      this.options.logger.error(
+        "the processor's journal could not be restored; starting it empty",
+        {
+          partition: this.options.partition,
+          path: this.options.storePath,
+          error,
+        },
+      );
+      // Gone from the file too, so that the new journal's entries are not read after the old.
+      store.clearJournal();
+      processor.restore([]);
+    }
   }
 
   /**

@@ -44,6 +44,15 @@ export const JOURNAL_COMPACT_FLOOR_BYTES = 16 * 1024 * 1024;
  */
 export const JOURNAL_COMPACT_ENTRIES = 10_000;
 
+/**
+ * A buffer not zero-filled: every byte of an entry is written before it is handed over, and a
+ * snapshot's tens of MB zeroed first cost the event loop several ms.
+ */
+function uninitialized(bytes: number): Uint8Array<ArrayBuffer> {
+  const buffer = Buffer.allocUnsafeSlow(bytes);
+  return new Uint8Array(buffer.buffer as ArrayBuffer, buffer.byteOffset, bytes);
+}
+
 /** The changes one entry writes down, in a growing buffer with its header's room reserved. */
 export class PredictionOps {
   private bytes = new Uint8Array(INITIAL_BYTES);
@@ -51,6 +60,8 @@ export class PredictionOps {
   private used = HEADER_BYTES;
   /** The store's newest event time when the ops of this entry began (the last cut's). */
   private startNewestMs = Number.NEGATIVE_INFINITY;
+  /** Bytes of the last entry that was not a snapshot. */
+  private incrementalBytes = 0;
 
   /** Bytes of ops written since the last entry was finished. */
   get size(): number {
@@ -114,6 +125,11 @@ export class PredictionOps {
     this.used = HEADER_BYTES;
   }
 
+  /** Makes room for `bytes` more at once (a snapshot's puts), instead of doubling up to it. */
+  expect(bytes: number): void {
+    this.reserve(bytes);
+  }
+
   /** After a restore: the next entry's ops begin at the restored store's newest event time. */
   resumeAt(newestEventMs: number): void {
     this.startNewestMs = newestEventMs;
@@ -139,9 +155,10 @@ export class PredictionOps {
     view.setFloat64(36, flags & FLAG_SNAPSHOT ? cut.newestEventMs : this.startNewestMs, true);
     this.startNewestMs = cut.newestEventMs;
     const entry = this.bytes.subarray(0, this.used + extra.length);
-    this.bytes = new Uint8Array(
-      Math.max(INITIAL_BYTES, Math.min(this.bytes.length, 2 * entry.length)),
-    );
+    // The next buffer is sized for an entry like the last incremental one (twice it): after a
+    // snapshot, one the size of the whole store would be zeroed for nothing.
+    if (!(flags & FLAG_SNAPSHOT)) this.incrementalBytes = entry.length;
+    this.bytes = uninitialized(Math.max(INITIAL_BYTES, 2 * this.incrementalBytes));
     this.view = new DataView(this.bytes.buffer);
     this.used = HEADER_BYTES;
     return entry;
@@ -149,7 +166,7 @@ export class PredictionOps {
 
   private reserve(n: number): void {
     if (this.used + n <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.used + n));
+    const grown = uninitialized(Math.max(2 * this.bytes.length, this.used + n));
     grown.set(this.bytes.subarray(0, this.used));
     this.bytes = grown;
     this.view = new DataView(grown.buffer);
@@ -288,6 +305,7 @@ export class PredictionJournal {
       this.keptBytes + this.ops.size > this.compactAtBytes(store)
     ) {
       this.ops.discard();
+      this.ops.expect(store.size * (PUT_FIXED_BYTES + 4 * store.featureWidth) + extra.length);
       store.writeAll(this.ops);
       flags = FLAG_SNAPSHOT;
       for (const entry of this.kept) dropped.push({ seq: entry.seq, bytes: entry.bytes });

@@ -16,6 +16,7 @@ import type { FraudExample, FraudScore } from "../models/fraud/serving.ts";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import type { Log, LogRecord } from "../runtime/log/log.ts";
+import { transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { cleanEnv, freePort, startPlatform, waitFor } from "./support/platform-process.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
 
@@ -249,13 +250,7 @@ async function labelsRun(order: LabelsOrder): Promise<void> {
   await trainChampion(dataDir);
   const seed = 11;
   const count = 3000;
-  const labels: LogRecord[] = [];
-  const labelOf = new Map<string, 0 | 1>();
-  for (const item of fraudEvents({ seed, count, drainLabels: true })) {
-    if (item.kind !== "label") continue;
-    labels.push(item.record);
-    labelOf.set(item.label.transaction_id, item.label.is_fraud);
-  }
+  const { labels, labelOf } = transactionsAndLabels({ seed, count });
   expect(labels.length).toBeGreaterThan(1000);
   expect([...labelOf.values()]).toContain(1);
 

@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import type { FraudExample, FraudScore } from "../models/fraud/serving.ts";
-import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
-import type { Log, LogRecord } from "../runtime/log/log.ts";
+import type { Log } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
+import { examplesAgainstLabels, transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
 
 setDefaultTimeout(300_000);
@@ -66,15 +66,11 @@ async function killedBetween(order: Order): Promise<void> {
   const trained = await trainFraudChampion(dataDir, { days: 30, cards: 800, seed: 3 });
   expect(trained.code).toBe(0);
 
-  const transactions: LogRecord[] = [];
-  const labels: LogRecord[] = [];
-  const labelOf = new Map<string, 0 | 1>();
-  for (const item of fraudEvents({ seed: 31, count: 9_000, cards: 1_500, drainLabels: true })) {
-    if (item.kind === "label") {
-      labels.push(item.record);
-      labelOf.set(item.label.transaction_id, item.label.is_fraud);
-    } else transactions.push(item.record);
-  }
+  const { transactions, labels, labelOf } = transactionsAndLabels({
+    seed: 31,
+    count: 9_000,
+    cards: 1_500,
+  });
   expect(labels.length).toBeGreaterThan(5_000);
   expect([...labelOf.values()]).toContain(1);
   await withLog(dataDir, async (log) => {
@@ -139,28 +135,11 @@ async function killedBetween(order: Order): Promise<void> {
     examples: await readAll<FraudExample>(log, "fraud.examples"),
     scores: await readAll<FraudScore>(log, "fraud.scores"),
   }));
-  // Outputs are at-least-once (a replay after a kill writes some again, with the same id).
-  const scoreOf = new Map(scores.map((s) => [s.transaction_id, s] as const));
-  expect(scoreOf.size).toBe(transactions.length);
-  const exampleOf = new Map(examples.map((e) => [e.transaction_id, e] as const));
-  const missing = [...labelOf.keys()].filter((id) => !exampleOf.has(id));
-  expect({ missing: missing.length, examples: exampleOf.size }).toEqual({
+  const outcome = examplesAgainstLabels(labelOf, scores, examples);
+  expect(outcome.scored).toBe(transactions.length);
+  expect({ missing: outcome.missing, examples: outcome.examples }).toEqual({
     missing: 0,
     examples: labelOf.size,
   });
-  let differ = 0;
-  for (const [id, example] of exampleOf) {
-    const score = scoreOf.get(id);
-    if (
-      !score ||
-      example.label !== labelOf.get(id) ||
-      example.score !== score.score ||
-      example.model_version !== score.model_version ||
-      example.card_id !== score.card_id ||
-      example.features.length < 10
-    ) {
-      differ++;
-    }
-  }
-  expect(differ).toBe(0);
+  expect(outcome.differ).toBe(0);
 }

@@ -1,17 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { JournalAppend, JournalEntry } from "../../runtime/shard/entity-model.ts";
+import { seededRandom } from "../trainers/rng.ts";
 import { PredictionJournal } from "./prediction-journal.ts";
 import { type PredictionFields, PredictionStore } from "./prediction-store.ts";
 
 const WIDTH = 5;
-
-function randomSource(seed: number) {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-}
 
 function fields(id: string, eventTimeMs: number, score: number): PredictionFields {
   return {
@@ -76,7 +69,7 @@ type Op =
   | { kind: "advance"; time: number };
 
 function randomOps(seed: number, n: number, ids: number): Op[] {
-  const random = randomSource(seed);
+  const random = seededRandom(seed);
   const ops: Op[] = [];
   let clock = 0;
   for (let i = 0; i < n; i++) {
@@ -105,7 +98,7 @@ function apply(store: PredictionStore, op: Op): unknown {
 describe("PredictionJournal", () => {
   test("a store restored from the entries kept at any checkpoint goes on exactly as the original", () => {
     const ops = randomOps(11, 12_000, 300);
-    const random = randomSource(5);
+    const random = seededRandom(5);
     const options = { maxCount: 60, maxAgeMs: 800 };
     const original = journaled(options);
     const table = new JournalTable();

@@ -11,11 +11,10 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FraudExample, FraudScore } from "../../models/fraud/serving.ts";
-import { fraudEvents } from "../../models/fraud/simulator/events.ts";
 import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
-import type { LogRecord } from "../../runtime/log/log.ts";
 import { openTestKafkaLog, uniqueName } from "../support/kafka-broker.ts";
 import { runKillLoop } from "../support/kill-loop.ts";
+import { examplesAgainstLabels, transactionsAndLabels } from "../support/labelled-fraud.ts";
 import { trainFraudChampion } from "../support/train-champion.ts";
 
 setDefaultTimeout(300_000);
@@ -81,15 +80,11 @@ test("a partition taken over by a process with no local checkpoint keeps its pre
   for (const name of [transactionsTopic, labelsTopic]) {
     await log.ensureTopic({ name, partitions: PARTITIONS });
   }
-  const transactions: LogRecord[] = [];
-  const labels: LogRecord[] = [];
-  const labelOf = new Map<string, 0 | 1>();
-  for (const item of fraudEvents({ seed: 37, count: 4_000, cards: 800, drainLabels: true })) {
-    if (item.kind === "label") {
-      labels.push(item.record);
-      labelOf.set(item.label.transaction_id, item.label.is_fraud);
-    } else transactions.push(item.record);
-  }
+  const { transactions, labels, labelOf } = transactionsAndLabels({
+    seed: 37,
+    count: 4_000,
+    cards: 800,
+  });
   expect(labels.length).toBeGreaterThan(2_000);
   await log.produce(transactionsTopic, transactions);
 
@@ -131,15 +126,11 @@ test("a partition taken over by a process with no local checkpoint keeps its pre
   // Ids are `<topic>/<partition>/<offset>` of the input they came from: this test's topics.
   const scores = await readOurs<FraudScore>("fraud.scores", `${transactionsTopic}/`);
   const examples = await readOurs<FraudExample>("fraud.examples", `${labelsTopic}/`);
-  const scoreOf = new Map(scores.map((s) => [s.transaction_id, s] as const));
-  expect(scoreOf.size).toBe(transactions.length);
-  const exampleOf = new Map(examples.map((e) => [e.transaction_id, e] as const));
-  const missing = [...labelOf.keys()].filter((id) => !exampleOf.has(id)).length;
-  expect({ missing, examples: exampleOf.size }).toEqual({ missing: 0, examples: labelOf.size });
-  let differ = 0;
-  for (const [id, example] of exampleOf) {
-    const score = scoreOf.get(id);
-    if (!score || example.score !== score.score || example.label !== labelOf.get(id)) differ++;
-  }
-  expect(differ).toBe(0);
+  const outcome = examplesAgainstLabels(labelOf, scores, examples);
+  expect(outcome.scored).toBe(transactions.length);
+  expect({ missing: outcome.missing, examples: outcome.examples }).toEqual({
+    missing: 0,
+    examples: labelOf.size,
+  });
+  expect(outcome.differ).toBe(0);
 });

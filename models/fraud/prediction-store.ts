@@ -305,14 +305,14 @@ export class PredictionStore {
   }
 
   /** The number of the oldest prediction held; the next put's when none is. */
-  get oldestSerial(): number {
+  private get oldestSerial(): number {
     const columns = this.columns;
     if (!columns || this.span === 0) return this.nextSerial;
     return columns.serials[this.head] as number;
   }
 
   /**
-   * Replays a journal's entries, in order, through `replay` (which calls `putHashed`,
+   * Replays a journal's entries, in order, through `run` (which calls `putHashed`,
    * `takeHashed` and `advance` as the run that wrote them did), and then makes the store what
    * it was when the last one was cut: the predictions numbered below that cut's oldest are gone
    * (evicted or taken in entries the journal no longer keeps), and event time stands where it

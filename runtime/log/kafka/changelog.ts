@@ -87,7 +87,7 @@ const RESERVED_PREFIX = "\u0000";
 const POSITION_PREFIX = "\u0000pos\u0000";
 const JOURNAL_PREFIX = "\u0000jrn\u0000";
 /** A journal entry's bytes per record, under one record's bound with its key and framing. */
-export const JOURNAL_PART_BYTES = 900_000;
+const JOURNAL_PART_BYTES = 900_000;
 /** An upper estimate of a record's framing in a batch (lengths, deltas, attributes as varints). */
 const RECORD_OVERHEAD_BYTES = 32;
 /** Below the broker's default `max.message.bytes` (1 MiB for a whole batch). */

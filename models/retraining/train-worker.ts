@@ -6,6 +6,8 @@
  * Protocol: the parent posts one {@link TrainJob}; the worker posts `progress` messages and then
  * one `done` (or `error`) and exits.
  */
+
+import { runAsBackgroundThread } from "../../runtime/thread-priority.ts";
 import { buildDriftReference, type DriftReference } from "../drift/reference.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import type { Dataset } from "../trainers/dataset.ts";
@@ -98,6 +100,8 @@ declare const self: Worker;
 
 // Only when loaded as a worker (Bun sets `Bun.isMainThread` false there).
 if (!Bun.isMainThread) {
+  // Retraining must not slow serving: it gets the cores the shards and the scorer leave idle.
+  runAsBackgroundThread();
   self.onmessage = (event: MessageEvent<TrainJob>) => {
     try {
       runTrainJob(event.data, (message) => self.postMessage(message));

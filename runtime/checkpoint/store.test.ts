@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SCHEMA_VERSION } from "./schema.ts";
@@ -118,6 +118,27 @@ describe("checkpoint store", () => {
     ]);
     expect(again.position("t", 0)?.nextOffset).toBe(10);
     again.close();
+  });
+
+  test("the WAL stays within its bound however many checkpoints are written", () => {
+    const path = join(dir, "wal-bound.sqlite");
+    const pages = 64; // 256 KiB: small, so a few checkpoints cross it
+    const store = new CheckpointStore(path, { walAutocheckpointPages: pages });
+    const state = new Uint8Array(1_000).fill(7);
+    let largestWal = 0;
+    // 40 checkpoints of 200 ~1 KB states spread over 4,000 cards: ~50-200 pages each, 6,000 in
+    // all; an unbounded WAL would hold all of them (~24 MiB).
+    for (let checkpoint = 0; checkpoint < 40; checkpoint++) {
+      const changed: [string, Uint8Array][] = [];
+      for (let i = 0; i < 200; i++)
+        changed.push([`card-${(checkpoint * 197 + i * 20) % 4_000}`, state]);
+      store.write(changed, [{ topic: "t", partition: 0, nextOffset: checkpoint }]);
+      largestWal = Math.max(largestWal, statSync(`${path}-wal`).size);
+    }
+    // The bound plus one checkpoint's pages (at most 200 states' pages and the B-tree's).
+    expect(largestWal).toBeLessThan((pages + 300) * 4_096);
+    expect(store.count()).toBe(4_000);
+    store.close();
   });
 
   test("a file of a newer schema is refused, naming the file and what to do", () => {

@@ -6,10 +6,14 @@
  */
 
 import { unpackPairs } from "../packed-strings.ts";
+import { runAsBackgroundThread } from "../thread-priority.ts";
 import { CheckpointStore } from "./store.ts";
 import type { FromWriter, ToWriter } from "./writer-protocol.ts";
 
 declare const self: Worker;
+
+// Checkpoints are background work: at the lowest priority they leave the cores to the shards.
+runAsBackgroundThread();
 
 const stores = new Map<string, CheckpointStore>();
 

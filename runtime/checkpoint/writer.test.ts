@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { counterModel } from "../../models/counter/model.ts";
@@ -8,6 +8,7 @@ import { openEmbeddedLog } from "../log/embedded/index.ts";
 import { silentLogger } from "../logger.ts";
 import { packBytes, packStrings } from "../packed-strings.ts";
 import { Shard } from "../shard/shard.ts";
+import { BACKGROUND_NICE } from "../thread-priority.ts";
 import { CheckpointStore } from "./store.ts";
 import { CheckpointWriteError, CheckpointWriter } from "./writer.ts";
 
@@ -66,6 +67,24 @@ describe("checkpoint writer (worker thread)", () => {
     store.close();
     await writer.close(path);
   });
+
+  test.skipIf(process.platform !== "linux")(
+    "runs at the lowest CPU priority, and the event loop keeps its own",
+    async () => {
+      await writer.sync();
+      /** Nice value of each thread of this process named `name`, from /proc (field 19 of stat). */
+      const niceOf = (name: string) =>
+        readdirSync("/proc/self/task")
+          .filter((tid) => readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim() === name)
+          .map((tid) => {
+            const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+            return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+          });
+      expect(niceOf("Worker")).toContain(BACKGROUND_NICE);
+      const mainStat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+      expect(Number(mainStat.slice(mainStat.lastIndexOf(")") + 2).split(" ")[16])).toBe(0);
+    },
+  );
 
   test("sync resolves after every write posted before it", async () => {
     const path = join(dir, "p1.sqlite");

@@ -8,6 +8,7 @@
 import { CoelhoError, RetriesExhaustedError, ValidationError } from "../../errors.ts";
 import { setLogLevel } from "../../logger.ts";
 import { unpackPairs } from "../../packed-strings.ts";
+import { runAsBackgroundThread } from "../../thread-priority.ts";
 import { ChangelogFencedError, createKafkaChangelog, type KafkaChangelog } from "./changelog.ts";
 import type {
   FromChangelogWorker,
@@ -17,6 +18,9 @@ import type {
 import { type KafkaLog, openKafkaLog } from "./kafka-log.ts";
 
 declare const self: Worker;
+
+// Checkpoint transactions are background work, as the local checkpoint writer's are.
+runAsBackgroundThread();
 
 let opened: Promise<{ log: KafkaLog; changelog: KafkaChangelog }> | null = null;
 

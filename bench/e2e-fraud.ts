@@ -11,7 +11,11 @@
  *   transaction's append to the moment a consumer of `fraud.scores` in this process reads its
  *   score: what a downstream service sees. Also printed from each transaction's scheduled
  *   arrival, which counts the stalls of this process that the producer (in the same process)
- *   waits out too; a producer elsewhere would not.
+ *   waits out too; a producer elsewhere would not. A third line says where the time went on
+ *   this machine's cores (Linux): the event loop's CPU per transaction, the share of the time it
+ *   was runnable but waiting for a core, and each kind of thread's CPU. The CPU per transaction
+ *   moves ~2 % between runs where the percentiles move 20-30 %: it is the figure that shows a
+ *   change to the event loop's work.
  *
  * Targets (issue 4): >= 50k events/s; p50 <= 1 ms and p99 <= 5 ms at 10k events/s.
  *
@@ -37,7 +41,12 @@ import {
   untilReady,
 } from "./support/fraud-platform.ts";
 import { quantile } from "./support/stats.ts";
-import { eventLoopCpuSeconds } from "./support/thread-cpu.ts";
+import {
+  eventLoopCpuSeconds,
+  eventLoopSchedule,
+  threadCpuBetween,
+  threadCpuSeconds,
+} from "./support/thread-cpu.ts";
 
 const THROUGHPUT_TRANSACTIONS = Number(process.env.BENCH_E2E_TRANSACTIONS ?? 300_000);
 const OFFERED_PER_S = 10_000;
@@ -195,10 +204,18 @@ try {
   const planned = simulated.latency;
   const appendedAt = new Float64Array(planned.length);
   const begin = performance.now();
+  let scheduleAtMeasure: { onCpuS: number; waitingS: number } | null = null;
+  let threadsAtMeasure = new Map<string, number>();
+  let measuredFromMs = 0;
   let sent = 0;
   let lateTicks = 0;
   while (performance.now() - begin < runMs && sent < planned.length) {
     const elapsed = performance.now() - begin;
+    if (!measuring && elapsed >= WARMUP_MS) {
+      scheduleAtMeasure = eventLoopSchedule();
+      threadsAtMeasure = threadCpuSeconds();
+      measuredFromMs = performance.now();
+    }
     measuring = elapsed >= WARMUP_MS;
     const due = Math.min(planned.length, Math.floor((elapsed * OFFERED_PER_S) / 1000));
     if (due > sent) {
@@ -217,6 +234,9 @@ try {
     }
     await Bun.sleep(TICK_MS);
   }
+  const measuredS = (performance.now() - measuredFromMs) / 1000;
+  const scheduleAtEnd = eventLoopSchedule();
+  const threads = threadCpuBetween(threadsAtMeasure, threadCpuSeconds());
   const drainBy = Date.now() + 10_000;
   while (sentAt.size > 0 && Date.now() < drainBy) await Bun.sleep(10);
   await consumer.stop();
@@ -234,6 +254,16 @@ try {
   console.log(
     `latency from the scheduled arrival (stalls of the process included, and this loop's 1 ms tick): p50 ${s(0.5).toFixed(2)} ms, p90 ${s(0.9).toFixed(2)} ms, p99 ${s(0.99).toFixed(2)} ms, max ${s(1).toFixed(2)} ms`,
   );
+  // Where the tail comes from on a machine with few cores: the event loop's own CPU per event,
+  // how long it waited for a core, and what the other threads took meanwhile (Linux only).
+  if (scheduleAtMeasure && scheduleAtEnd) {
+    const onCpu = scheduleAtEnd.onCpuS - scheduleAtMeasure.onCpuS;
+    const waiting = scheduleAtEnd.waitingS - scheduleAtMeasure.waitingS;
+    const transactions = (measuredS * OFFERED_PER_S) | 0;
+    console.log(
+      `latency run's threads: event loop ${((onCpu * 1e6) / transactions).toFixed(1)} µs CPU a transaction (busy ${((100 * onCpu) / measuredS).toFixed(0)} % of the time), runnable but waiting for a core ${((100 * waiting) / measuredS).toFixed(1)} % of the time; CPU seconds by thread over ${measuredS.toFixed(1)} s: ${threads.map(([kind, seconds]) => `${kind} ${seconds.toFixed(2)}`).join(", ")}`,
+    );
+  }
   await platform.root.stop(10_000);
   await platform.log.close();
 } finally {

@@ -26,6 +26,65 @@ export function eventLoopCpuSeconds(): number | null {
   return statCpuSeconds(`/proc/self/task/${process.pid}/stat`);
 }
 
+/**
+ * The event loop's time on a core and its time runnable but waiting for one (seconds, from
+ * /proc's schedstat); null elsewhere. On a machine with few cores the waiting is what the other
+ * threads (workers, fsyncs, the JIT, the collector) cost the event loop's latency.
+ */
+export function eventLoopSchedule(): { onCpuS: number; waitingS: number } | null {
+  try {
+    const [onCpuNs, waitingNs] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8")
+      .trim()
+      .split(" ")
+      .map(Number);
+    return { onCpuS: (onCpuNs as number) / 1e9, waitingS: (waitingNs as number) / 1e9 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of this process's threads by kind: the event loop as `event loop`, the others by
+ * their name (`Worker`, `Bun Pool`, `JITWorker`, `HeapHelper`...), each kind summed; empty
+ * elsewhere. Threads that ended meanwhile are not counted.
+ */
+export function threadCpuSeconds(): Map<string, number> {
+  const byKind = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync("/proc/self/task");
+  } catch {
+    return byKind;
+  }
+  for (const tid of tids) {
+    const seconds = statCpuSeconds(`/proc/self/task/${tid}/stat`);
+    if (seconds === null) continue;
+    let kind = "event loop";
+    if (tid !== String(process.pid)) {
+      try {
+        kind = readFileSync(`/proc/self/task/${tid}/comm`, "utf8")
+          .trim()
+          .replace(/\s*\d+$/, "");
+      } catch {
+        continue;
+      }
+    }
+    byKind.set(kind, (byKind.get(kind) ?? 0) + seconds);
+  }
+  return byKind;
+}
+
+/** What each kind of thread spent between two `threadCpuSeconds()` readings, largest first. */
+export function threadCpuBetween(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): [string, number][] {
+  return [...after]
+    .map(([kind, seconds]): [string, number] => [kind, seconds - (before.get(kind) ?? 0)])
+    .filter(([, seconds]) => seconds >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
+}
+
 /** CPU time (user + system, every thread) of another process by pid, from /proc; null if gone. */
 export function processCpuSeconds(pid: number): number | null {
   return statCpuSeconds(`/proc/${pid}/stat`);

@@ -198,6 +198,8 @@ function consumerChild(
   listener: PartitionListener,
   config: Config,
   failures: ConsumerFailures,
+  /** Shards read ahead of the fsync (their outputs wait for it); the re-keyer's appends do not. */
+  aheadOfFsync: boolean,
 ): ChildSpec {
   return {
     id,
@@ -206,7 +208,13 @@ function consumerChild(
     create: () =>
       service(id, async (fail) => {
         failures.set(group, fail);
-        const consumer = await log.consume({ group, topics, listener, maxBatch: config.batchMax });
+        const consumer = await log.consume({
+          group,
+          topics,
+          listener,
+          maxBatch: config.batchMax,
+          aheadOfFsync,
+        });
         return async () => {
           failures.delete(group);
           await consumer.stop();
@@ -511,6 +519,7 @@ export async function buildPlatform(
         entry.manager,
         config,
         consumerFailures,
+        true,
       ),
     );
     if (entry.rekeyer) {
@@ -524,6 +533,7 @@ export async function buildPlatform(
           entry.rekeyer,
           config,
           consumerFailures,
+          false,
         ),
       );
     }

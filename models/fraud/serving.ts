@@ -283,7 +283,7 @@ export function fraudServing(
       rows.set(row, pending.length * cols);
       pending.push({ key, tx, id: recordId(topic, partition, record) });
     },
-    async flush() {
+    async flush(inputVisible: Promise<void>) {
       const batch = pending;
       const batchLabels = labels;
       const batchModel = model;
@@ -368,6 +368,8 @@ export function fraudServing(
             if (example) examples.push(example);
           }
         }
+        // Scored while the transactions' fsync ran; their scores wait for it.
+        await inputVisible;
         await options.log.append(options.scoresTopic, partition, records);
         recordScores(usecase, version, result.scores, batch.length, threshold, batchStartedMs);
         options.onScored?.(scores, rows);
@@ -396,6 +398,7 @@ export function fraudServing(
       unmatched += early.expire(transactionsReachedMs).length;
       if (batch.length > 0 || batchLabels.length > 0) predictionsStored.set(shard, store.size);
       if (examples.length > 0) {
+        await inputVisible;
         await options.log.append(
           examplesTopic,
           partition,

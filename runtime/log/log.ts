@@ -61,6 +61,14 @@ export interface ConsumeOptions {
   listener: PartitionListener;
   /** Upper bound on records per `onBatch` call. */
   maxBatch: number;
+  /**
+   * Deliver records as soon as they are written, before the fsync that makes them visible to
+   * other readers (the embedded log with fsync `always`; elsewhere records are delivered as they
+   * become visible anyway). The listener must hold back what it derives from them (outputs,
+   * checkpoints) until `whenVisible` says they are durable: an output may never be visible
+   * before its input.
+   */
+  aheadOfFsync?: boolean;
 }
 
 /** A running group membership. `stop` revokes every partition (calling `onRevoked`) and leaves. */
@@ -90,6 +98,11 @@ export interface Log {
     fromOffset: number,
     maxRecords: number,
   ): Promise<StoredRecord[]>;
+  /**
+   * Resolves once the partition's records below `offset` are visible to every reader (durable as
+   * the log promises); at once for records already visible, which is every record Kafka delivers.
+   */
+  whenVisible(topic: string, partition: number, offset: number): Promise<void>;
   /** Offset the next appended record will get. */
   endOffset(topic: string, partition: number): Promise<number>;
   /** Oldest offset still retained. */

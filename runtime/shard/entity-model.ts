@@ -53,7 +53,11 @@ export interface EntityModel<S, E> {
 export interface BatchProcessor<S, E> {
   /** `topic` is the topic the record was read from. */
   onEvent(key: string, before: S, event: E, record: StoredRecord, topic: string): void;
-  flush(): Promise<void>;
+  /**
+   * `inputVisible` resolves once the batch's records are durable: they may have been read ahead
+   * of their fsync, and no output derived from them may be appended before it resolves.
+   */
+  flush(inputVisible: Promise<void>): Promise<void>;
   /** The shard is going away (revoked, stopped or crashed); release what the processor holds. */
   close?(): Promise<void>;
   /**

@@ -8,6 +8,7 @@ import { recordingLogger } from "../../test/support/recording-logger.ts";
 import { CheckpointStore } from "../checkpoint/store.ts";
 import { CheckpointWriter } from "../checkpoint/writer.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
+import type { Log } from "../log/log.ts";
 import { partitionForString } from "../log/partitioner.ts";
 import { silentLogger } from "../logger.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
@@ -192,6 +193,80 @@ describe("a shard reading two topics keyed alike", () => {
     expect(letters[0]?.headers["coelho.dlq.reason"]).toContain(
       `entity "${theirs}" belongs to partition 1, not 0`,
     );
+    await shard.close();
+    await log.close();
+  });
+});
+
+/** `log`, except that `whenVisible` waits for `gate()` (an fsync that has not returned yet). */
+function withSlowFsync(log: Log, gate: () => Promise<void>): Log {
+  return new Proxy(log, {
+    get(target, property) {
+      if (property === "whenVisible") return () => gate();
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+describe("a shard reading its input ahead of the fsync", () => {
+  test("lets nothing a batch yields out before the batch is durable: dead letters, the processor's outputs, checkpoints", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "ahead-log"), fsync: "never" });
+    const model = counterModel("ahead.events");
+    await log.ensureTopic({ name: model.inputTopic, partitions: 1 });
+    await log.ensureTopic({ name: "ahead.events.dlq", partitions: 1 });
+    const bad = { key: new TextEncoder().encode("b"), value: new TextEncoder().encode("{") };
+    await log.append(model.inputTopic, 0, [counterRecord("a", 1), bad, counterRecord("c", 2)]);
+    let open = () => {};
+    let fsync = Promise.resolve();
+    const slowFsync = () => {
+      fsync = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+    };
+    let awaitInput = true;
+    const processor: BatchProcessor<CounterState, CounterEvent> = {
+      onEvent: () => {},
+      // An output written after `inputVisible`, as the fraud scores are.
+      flush: async (inputVisible) => {
+        if (awaitInput) await inputVisible;
+      },
+    };
+    const storePath = join(dir, "ahead.sqlite");
+    const shard = shardOf({ model, log: withSlowFsync(log, () => fsync), storePath, processor });
+    await shard.restore();
+
+    slowFsync();
+    let applied = false;
+    const applying = shard.apply(await log.read(model.inputTopic, 0, 0, 10)).then(() => {
+      applied = true;
+    });
+    await Bun.sleep(50);
+    expect(applied).toBe(false);
+    expect(await log.read("ahead.events.dlq", 0, 0, 10)).toHaveLength(0);
+    open();
+    await applying;
+    expect(await log.read("ahead.events.dlq", 0, 0, 10)).toHaveLength(1);
+    expect(shard.get("c")).toEqual({ count: 1, sum: 2 });
+
+    // A checkpoint of records not yet durable waits for them; the shard goes on meanwhile.
+    await shard.checkpoint();
+    awaitInput = false;
+    await log.append(model.inputTopic, 0, [counterRecord("d", 4)]);
+    slowFsync();
+    await shard.apply(await log.read(model.inputTopic, 0, 3, 10));
+    let checkpointed = false;
+    const checkpointing = shard.checkpoint().then(() => {
+      checkpointed = true;
+    });
+    await Bun.sleep(50);
+    expect(checkpointed).toBe(false);
+    const reader = new CheckpointStore(storePath);
+    expect(reader.position(model.inputTopic, 0)?.nextOffset).toBe(3);
+    open();
+    await checkpointing;
+    expect(reader.position(model.inputTopic, 0)?.nextOffset).toBe(4);
+    reader.close();
     await shard.close();
     await log.close();
   });

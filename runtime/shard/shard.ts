@@ -400,6 +400,11 @@ export class Shard<S, E> {
     this.lastCheckpointAtMs = Date.now();
     const included = this.inputPositions();
     this.writing = (async () => {
+      // Read ahead of their fsync, the records a checkpoint includes are written down only once
+      // they are durable: a checkpoint must never hold an event the log could still lose.
+      await Promise.all(
+        included.map((p) => this.options.log.whenVisible(p.topic, p.partition, p.nextOffset)),
+      );
       await this.encodeInSlices(snapshot);
       // Packed once, for both workers (changelog and checkpoint writer): packing is most of what
       // posting thousands of small strings costs the event loop. The states were packed as
@@ -532,6 +537,9 @@ export class Shard<S, E> {
 
   /** Reads and applies the records of `input` in [nextOffset, untilOffset) that did not reach us. */
   private async fillGap(input: InputPosition, untilOffset: number): Promise<void> {
+    // A batch read ahead of its fsync may start past records not yet visible to `read`, which
+    // would take the gap for an empty one: wait until the gap is readable.
+    await this.options.log.whenVisible(input.topic, this.options.partition, untilOffset);
     while (input.nextOffset < untilOffset) {
       const want = Math.min(this.options.batchMax, untilOffset - input.nextOffset);
       const read = await this.options.log.read(
@@ -556,6 +564,16 @@ export class Shard<S, E> {
     const deadLetters: { record: StoredRecord; error: ValidationError }[] = [];
     const maxEventBytes = this.options.maxEventBytes ?? EVENT_BYTES_MAX_DEFAULT;
     const topic = input.topic;
+    // The batch may have been read ahead of its fsync: what it yields (dead letters, the
+    // processor's outputs) waits for it to be durable, while the work before overlaps the fsync.
+    const lastRecord = records[records.length - 1] as StoredRecord;
+    const inputVisible = this.options.log.whenVisible(
+      topic,
+      this.options.partition,
+      lastRecord.offset + 1,
+    );
+    // Awaited where something waits for it; a failed fsync also fails the next append.
+    inputVisible.catch(() => {});
     for (const record of records) {
       if (record.offset < input.nextOffset) continue; // applied before a restart or a rebalance
       if (record.headers[SOURCE_OFFSET_HEADER] !== undefined && this.isReplayedSource(record)) {
@@ -579,7 +597,10 @@ export class Shard<S, E> {
         deadLetters.push({ record, error });
       }
     }
-    if (deadLetters.length > 0) await this.sendToDeadLetters(topic, deadLetters);
+    if (deadLetters.length > 0) {
+      await inputVisible;
+      await this.sendToDeadLetters(topic, deadLetters);
+    }
     if (this.storeMayHoldMore) this.loadMissing(decoded);
     this.table.nextTick();
     const table = this.table;
@@ -595,7 +616,7 @@ export class Shard<S, E> {
       if (entry) table.update(entry, after);
       else table.insert(key, after);
     }
-    if (processor && decoded.length > 0) await processor.flush();
+    if (processor && decoded.length > 0) await processor.flush(inputVisible);
     const last = records[records.length - 1];
     if (last && last.offset + 1 > input.nextOffset) input.nextOffset = last.offset + 1;
     eventsIn.inc({ topic }, decoded.length + deadLetters.length);

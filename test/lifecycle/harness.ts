@@ -188,35 +188,50 @@ export class LifecycleHarness {
     const started = performance.now();
     let sent = 0;
     while (this.clockMs < untilMs) {
-      let inBatch = 0;
-      while (inBatch < batch) {
-        const item = this.simulation.next();
-        const record: StoredRecord = {
-          offset: this.offset++,
-          key: item.record.key,
-          value: item.record.value,
-          headers: {},
-          timestampMs: item.record.timestampMs ?? 0,
-        };
-        if (item.kind === "label") {
-          const state = this.states.get(item.label.card_id) ?? initialCardState();
-          this.processor.onEvent(item.label.card_id, state, item.label, record, FRAUD_LABELS_TOPIC);
-          continue;
-        }
-        const tx = item.event;
-        const key = transactionEntityKey(tx);
-        const before = this.states.get(key) ?? initialCardState();
-        this.processor.onEvent(key, before, tx, record, FRAUD_TRANSACTIONS_TOPIC);
-        this.states.set(key, updateCardState(before, tx));
-        this.clockMs = tx.timeMs;
-        inBatch++;
-      }
-      await this.processor.flush();
+      const inBatch = this.handOver(batch);
+      await this.processor.flush(Promise.resolve());
       this.transactions += inBatch;
       sent += inBatch;
       const aheadMs = (sent / rate) * 1000 - (performance.now() - started);
       await Bun.sleep(Math.max(0, aheadMs));
     }
+  }
+
+  /**
+   * Hands the next `transactions` (and the labels between them) to the serving path and flushes
+   * them as one batch whose input becomes durable when `inputVisible` resolves.
+   */
+  flushNext(transactions: number, inputVisible: Promise<void>): Promise<void> {
+    this.transactions += this.handOver(transactions);
+    return this.processor.flush(inputVisible);
+  }
+
+  /** Feeds the serving path `transactions` transactions (labels in between too); returns them. */
+  private handOver(transactions: number): number {
+    let inBatch = 0;
+    while (inBatch < transactions) {
+      const item = this.simulation.next();
+      const record: StoredRecord = {
+        offset: this.offset++,
+        key: item.record.key,
+        value: item.record.value,
+        headers: {},
+        timestampMs: item.record.timestampMs ?? 0,
+      };
+      if (item.kind === "label") {
+        const state = this.states.get(item.label.card_id) ?? initialCardState();
+        this.processor.onEvent(item.label.card_id, state, item.label, record, FRAUD_LABELS_TOPIC);
+        continue;
+      }
+      const tx = item.event;
+      const key = transactionEntityKey(tx);
+      const before = this.states.get(key) ?? initialCardState();
+      this.processor.onEvent(key, before, tx, record, FRAUD_TRANSACTIONS_TOPIC);
+      this.states.set(key, updateCardState(before, tx));
+      this.clockMs = tx.timeMs;
+      inBatch++;
+    }
+    return inBatch;
   }
 
   /** PR-AUC of the served scores of examples whose transactions fall in [fromMs, toMs). */

@@ -155,6 +155,55 @@ describe("embedded consumer", () => {
     await consumer.stop();
   });
 
+  test("reading ahead of the fsync: records arrive before they are durable, and whenVisible says when they are", async () => {
+    const log = await logs.open({ dir: logs.tempDir(), fsync: "always" });
+    await log.ensureTopic({ name: "in", partitions: 1 });
+    /** At each delivery: had the append resolved, and how many records could `read` see. */
+    const deliveries = (group: string, aheadOfFsync: boolean) => {
+      const seen: { appendDone: boolean; readable: number; offsets: number[] }[] = [];
+      const consumer = log.consume({
+        group,
+        topics: ["in"],
+        maxBatch: 100,
+        aheadOfFsync,
+        listener: {
+          onAssigned: async () => 0,
+          onBatch: async (_tp, records) => {
+            const readable = (await log.read("in", 0, 0, 100)).length;
+            seen.push({ appendDone, readable, offsets: records.map((r) => r.offset) });
+          },
+          onRevoked: async () => {},
+        },
+      });
+      return { seen, consumer };
+    };
+    let appendDone = false;
+    const ahead = deliveries("ahead", true);
+    const plain = deliveries("plain", false);
+    await settle();
+    const appended = log.append("in", 0, recordsFrom(0, 3)).then(() => {
+      appendDone = true;
+    });
+    const visible = log.whenVisible("in", 0, 3);
+    await visible;
+    // Delivered at the write: before the fsync, so before `read` (and other readers) could see it.
+    expect(ahead.seen[0]).toEqual({ appendDone: false, readable: 0, offsets: [0, 1, 2] });
+    expect((await log.read("in", 0, 0, 100)).length).toBe(3);
+    await appended;
+    await settle();
+    // Delivered once durable and visible to every reader.
+    expect(plain.seen[0]).toMatchObject({ readable: 3, offsets: [0, 1, 2] });
+    // Records already visible: at once. With fsync `interval` a record is visible when written.
+    await log.whenVisible("in", 0, 1);
+    const relaxed = await logs.open({ dir: logs.tempDir(), fsync: "interval" });
+    await relaxed.ensureTopic({ name: "t", partitions: 1 });
+    void relaxed.append("t", 0, recordsFrom(0, 2));
+    expect((await relaxed.read("t", 0, 0, 10)).length).toBe(2);
+    await relaxed.whenVisible("t", 0, 2);
+    await (await ahead.consumer).stop();
+    await (await plain.consumer).stop();
+  });
+
   test("pause stops fetching a partition until resume; other partitions go on", async () => {
     const log = await logWithTopic(2);
     const rec = recordingListener();

@@ -31,6 +31,8 @@ export interface EmbeddedConsumerOptions {
   group: string;
   listener: PartitionListener;
   maxBatch: number;
+  /** Read records as soon as they are written, before their fsync (see `ConsumeOptions`). */
+  aheadOfFsync?: boolean;
   partitions: ReadonlyArray<{ tp: TopicPartition; partition: Partition }>;
   /** Called once the consumer has stopped and revoked everything. */
   onStopped: () => void;
@@ -46,6 +48,7 @@ export class EmbeddedConsumer implements Consumer {
   readonly done: Promise<void>;
   private readonly listener: PartitionListener;
   private readonly maxBatch: number;
+  private readonly aheadOfFsync: boolean;
   private readonly assignments: Assignment[] = [];
   private readonly onStopped: () => void;
   private stopping = false;
@@ -68,6 +71,7 @@ export class EmbeddedConsumer implements Consumer {
     this.group = options.group;
     this.listener = options.listener;
     this.maxBatch = options.maxBatch;
+    this.aheadOfFsync = options.aheadOfFsync === true;
     this.onStopped = options.onStopped;
     this.done = new Promise<void>((resolve, reject) => {
       this.settleDone = (failure) => (failure ? reject(failure.error) : resolve());
@@ -139,7 +143,7 @@ export class EmbeddedConsumer implements Consumer {
           await this.sleep(assignment, null);
           continue;
         }
-        const records = partition.read(position, this.maxBatch);
+        const records = partition.read(position, this.maxBatch, this.aheadOfFsync);
         if (records.length === 0) {
           await this.sleep(assignment, partition);
           continue;
@@ -169,7 +173,9 @@ export class EmbeddedConsumer implements Consumer {
       };
       if (partition) {
         const wake = assignment.wake;
-        cancel = partition.onVisible(() => wake());
+        cancel = this.aheadOfFsync
+          ? partition.onWritten(() => wake())
+          : partition.onVisible(() => wake());
       }
     });
   }

@@ -240,6 +240,11 @@ export class EmbeddedLog implements Log {
     return this.partition(topic, partition).startOffset;
   }
 
+  /** Resolves once the records of `topic`/`partition` below `offset` are visible. */
+  whenVisible(topic: string, partition: number, offset: number): Promise<void> {
+    return this.partition(topic, partition).whenVisible(offset);
+  }
+
   /**
    * Joins `group` as its only member: every partition of `topics` is assigned to this consumer.
    * A group has at most one member at a time in the embedded log.
@@ -268,6 +273,7 @@ export class EmbeddedLog implements Log {
       group: options.group,
       listener: options.listener,
       maxBatch: options.maxBatch,
+      aheadOfFsync: options.aheadOfFsync,
       partitions,
       onStopped: () => {
         if (this.consumers.get(options.group) === consumer) this.consumers.delete(options.group);

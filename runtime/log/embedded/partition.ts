@@ -90,6 +90,11 @@ export class Partition {
   /** The sealed segment whose descriptor is kept open for sequential reads. */
   private readSegment: Segment | null = null;
   private readonly waiters = new Set<() => void>();
+  /** Called at the next append, fsynced or not (readers ahead of the fsync). */
+  private readonly writtenWaiters = new Set<() => void>();
+  /** `whenVisible` calls still waiting, by the offset they wait for. */
+  private visibleWaits: { offset: number; resolve: () => void; reject: (e: unknown) => void }[] =
+    [];
   private failure: LogFailedError | null = null;
   /** Bytes of sealed segments as the last compaction left them; the rest is uncompacted. */
   private compactedBytes = 0;
@@ -206,6 +211,11 @@ export class Partition {
     this.nextOffset = firstOffset + records.length;
     this.totalBytes += bytes.length;
     this.dirty.add(active);
+    if (this.writtenWaiters.size > 0) {
+      const waiters = [...this.writtenWaiters];
+      this.writtenWaiters.clear();
+      for (const waiter of waiters) waiter();
+    }
     if (this.config.fsync !== "always") {
       active.visibleBytes = active.sizeBytes;
       this.advanceVisible(this.nextOffset);
@@ -219,18 +229,28 @@ export class Partition {
    * about `fetchBytesMax` bytes. Keys and values are views into a fresh read buffer: copy one
    * that you keep for long, or it keeps the whole buffer alive.
    */
-  read(fromOffset: number, maxRecords: number): StoredRecord[] {
+  read(fromOffset: number, maxRecords: number, aheadOfFsync = false): StoredRecord[] {
     const out: StoredRecord[] = [];
     const offset = Math.max(fromOffset, this.startOffset);
-    if (offset >= this.visibleEndOffset || maxRecords <= 0) return out;
+    const endOffset = aheadOfFsync ? this.nextOffset : this.visibleEndOffset;
+    if (offset >= endOffset || maxRecords <= 0) return out;
     const { verifyReads, readBytesMax, fetchBytesMax } = this.config;
     let bytesRead = 0;
     for (let i = this.segmentIndexOf(offset); i < this.segments.length; i++) {
       const segment = this.segments[i] as Segment;
-      if (segment.baseOffset >= this.visibleEndOffset) break;
+      if (segment.baseOffset >= endOffset) break;
       this.useForRead(segment);
       const bytesLeft = fetchBytesMax - bytesRead;
-      bytesRead += segment.read(offset, out, maxRecords, bytesLeft, verifyReads, readBytesMax);
+      const limit = aheadOfFsync ? segment.sizeBytes : segment.visibleBytes;
+      bytesRead += segment.read(
+        offset,
+        out,
+        maxRecords,
+        bytesLeft,
+        verifyReads,
+        readBytesMax,
+        limit,
+      );
       if (out.length >= maxRecords || bytesRead >= fetchBytesMax) break;
     }
     return out;
@@ -243,6 +263,19 @@ export class Partition {
   onVisible(callback: () => void): () => void {
     this.waiters.add(callback);
     return () => this.waiters.delete(callback);
+  }
+
+  /** Calls `callback` once, at the next append (before its fsync). Returns a cancel function. */
+  onWritten(callback: () => void): () => void {
+    this.writtenWaiters.add(callback);
+    return () => this.writtenWaiters.delete(callback);
+  }
+
+  /** Resolves once the records below `offset` are visible (durable as the policy promises). */
+  whenVisible(offset: number): Promise<void> {
+    if (offset <= this.visibleEndOffset) return RESOLVED;
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.visibleWaits.push({ offset, resolve, reject }));
   }
 
   /**
@@ -349,6 +382,7 @@ export class Partition {
     this.active.trimPrepared();
     for (const segment of this.segments) segment.release();
     this.waiters.clear();
+    this.writtenWaiters.clear();
   }
 
   private startFlush(): Promise<void> {
@@ -371,6 +405,8 @@ export class Partition {
       await Promise.all(segments.map((segment) => segment.sync()));
     } catch (error) {
       this.failure ??= new LogFailedError(this.config.name, error);
+      for (const wait of this.visibleWaits) wait.reject(this.failure);
+      this.visibleWaits = [];
       throw this.failure;
     } finally {
       for (const segment of segments) segment.syncing = false;
@@ -411,6 +447,14 @@ export class Partition {
   private advanceVisible(offset: number): void {
     if (offset <= this.visibleEndOffset) return;
     this.visibleEndOffset = offset;
+    if (this.visibleWaits.length > 0) {
+      const still = [];
+      for (const wait of this.visibleWaits) {
+        if (wait.offset <= offset) wait.resolve();
+        else still.push(wait);
+      }
+      this.visibleWaits = still;
+    }
     if (this.waiters.size === 0) return;
     const waiters = [...this.waiters];
     this.waiters.clear();

@@ -291,8 +291,8 @@ export class Segment {
     bytesMax: number,
     verifyCrc: boolean,
     readBytesMax: number,
+    limit: number = this.visibleBytes,
   ): number {
-    const limit = this.visibleBytes;
     let position = this.readEnds.get(fromOffset) ?? this.index.floorPosition(fromOffset);
     const recordsBefore = out.length;
     let bytesRead = 0;

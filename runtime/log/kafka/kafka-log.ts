@@ -322,6 +322,11 @@ export class KafkaLog implements Log {
     }
   }
 
+  /** Kafka delivers only records under the high watermark: visible to every reader already. */
+  whenVisible(_topic: string, _partition: number, _offset: number): Promise<void> {
+    return Promise.resolve();
+  }
+
   async endOffset(topic: string, partition: number): Promise<number> {
     await this.validatePartition(topic, partition);
     return (await this.bounds(topic, partition)).end;

@@ -92,7 +92,7 @@ export class Partition {
   private readonly waiters = new Set<() => void>();
   /** Called at the next append, fsynced or not (readers ahead of the fsync). */
   private readonly writtenWaiters = new Set<() => void>();
-  /** `whenVisible` calls still waiting, by the offset they wait for. */
+  /** `whenVisible` calls still waiting, each with the offset it waits for. */
   private visibleWaits: { offset: number; resolve: () => void; reject: (e: unknown) => void }[] =
     [];
   private failure: LogFailedError | null = null;
@@ -226,8 +226,9 @@ export class Partition {
 
   /**
    * Visible records from `fromOffset` (clamped up to the start), at most `maxRecords` of them and
-   * about `fetchBytesMax` bytes. Keys and values are views into a fresh read buffer: copy one
-   * that you keep for long, or it keeps the whole buffer alive.
+   * about `fetchBytesMax` bytes; with `aheadOfFsync`, every written record (for a reader that
+   * holds back what it derives until `whenVisible`). Keys and values are views into a fresh read
+   * buffer: copy one that you keep for long, or it keeps the whole buffer alive.
    */
   read(fromOffset: number, maxRecords: number, aheadOfFsync = false): StoredRecord[] {
     const out: StoredRecord[] = [];
@@ -271,7 +272,10 @@ export class Partition {
     return () => this.writtenWaiters.delete(callback);
   }
 
-  /** Resolves once the records below `offset` are visible (durable as the policy promises). */
+  /**
+   * Resolves once the records below `offset` are visible (durable as the policy promises); rejects
+   * if the fsync fails. Pass an offset already written: the wait ends with that record's fsync.
+   */
   whenVisible(offset: number): Promise<void> {
     if (offset <= this.visibleEndOffset) return RESOLVED;
     if (this.failure) return Promise.reject(this.failure);

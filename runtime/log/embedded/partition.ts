@@ -211,11 +211,7 @@ export class Partition {
     this.nextOffset = firstOffset + records.length;
     this.totalBytes += bytes.length;
     this.dirty.add(active);
-    if (this.writtenWaiters.size > 0) {
-      const waiters = [...this.writtenWaiters];
-      this.writtenWaiters.clear();
-      for (const waiter of waiters) waiter();
-    }
+    callOnce(this.writtenWaiters);
     if (this.config.fsync !== "always") {
       active.visibleBytes = active.sizeBytes;
       this.advanceVisible(this.nextOffset);
@@ -459,10 +455,7 @@ export class Partition {
       }
       this.visibleWaits = still;
     }
-    if (this.waiters.size === 0) return;
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const waiter of waiters) waiter();
+    callOnce(this.waiters);
   }
 
   /** Keeps one sealed segment's descriptor open for reads, closing the previous one. */
@@ -491,4 +484,12 @@ export class Partition {
     }
     return found;
   }
+}
+
+/** Calls every waiter of `waiters` once and empties it; a waiter may add itself back meanwhile. */
+function callOnce(waiters: Set<() => void>): void {
+  if (waiters.size === 0) return;
+  const called = [...waiters];
+  waiters.clear();
+  for (const waiter of called) waiter();
 }

@@ -16,7 +16,7 @@ import type { FraudExample, FraudScore } from "../models/fraud/serving.ts";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import type { Log } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
-import { examplesAgainstLabels, transactionsAndLabels } from "./support/labelled-fraud.ts";
+import { expectEveryLabelLearned, transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
 
 setDefaultTimeout(300_000);
@@ -135,11 +135,5 @@ async function killedBetween(order: Order): Promise<void> {
     examples: await readAll<FraudExample>(log, "fraud.examples"),
     scores: await readAll<FraudScore>(log, "fraud.scores"),
   }));
-  const outcome = examplesAgainstLabels(labelOf, scores, examples);
-  expect(outcome.scored).toBe(transactions.length);
-  expect({ missing: outcome.missing, examples: outcome.examples }).toEqual({
-    missing: 0,
-    examples: labelOf.size,
-  });
-  expect(outcome.differ).toBe(0);
+  expectEveryLabelLearned(labelOf, transactions.length, scores, examples);
 }

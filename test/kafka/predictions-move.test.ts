@@ -14,7 +14,7 @@ import type { FraudExample, FraudScore } from "../../models/fraud/serving.ts";
 import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import { openTestKafkaLog, uniqueName } from "../support/kafka-broker.ts";
 import { runKillLoop } from "../support/kill-loop.ts";
-import { examplesAgainstLabels, transactionsAndLabels } from "../support/labelled-fraud.ts";
+import { expectEveryLabelLearned, transactionsAndLabels } from "../support/labelled-fraud.ts";
 import { trainFraudChampion } from "../support/train-champion.ts";
 
 setDefaultTimeout(300_000);
@@ -126,11 +126,5 @@ test("a partition taken over by a process with no local checkpoint keeps its pre
   // Ids are `<topic>/<partition>/<offset>` of the input they came from: this test's topics.
   const scores = await readOurs<FraudScore>("fraud.scores", `${transactionsTopic}/`);
   const examples = await readOurs<FraudExample>("fraud.examples", `${labelsTopic}/`);
-  const outcome = examplesAgainstLabels(labelOf, scores, examples);
-  expect(outcome.scored).toBe(transactions.length);
-  expect({ missing: outcome.missing, examples: outcome.examples }).toEqual({
-    missing: 0,
-    examples: labelOf.size,
-  });
-  expect(outcome.differ).toBe(0);
+  expectEveryLabelLearned(labelOf, transactions.length, scores, examples);
 });

@@ -2,6 +2,7 @@
  * Simulated fraud traffic with its delayed labels, and what a run made of it: for the tests that
  * check that every label became a training example with the score given before it.
  */
+import { expect } from "bun:test";
 import type { FraudExample, FraudScore } from "../../models/fraud/serving.ts";
 import { type FraudEventsOptions, fraudEvents } from "../../models/fraud/simulator/events.ts";
 import type { LogRecord } from "../../runtime/log/log.ts";
@@ -56,4 +57,23 @@ export function examplesAgainstLabels(
     examples: exampleOf.size,
     differ,
   };
+}
+
+/**
+ * What the kill tests prove: every transaction was scored, and every label became one example
+ * carrying the score given before it (see `examplesAgainstLabels`).
+ */
+export function expectEveryLabelLearned(
+  labelOf: Map<string, 0 | 1>,
+  transactions: number,
+  scores: FraudScore[],
+  examples: FraudExample[],
+): void {
+  const outcome = examplesAgainstLabels(labelOf, scores, examples);
+  expect(outcome.scored).toBe(transactions);
+  expect({ missing: outcome.missing, examples: outcome.examples }).toEqual({
+    missing: 0,
+    examples: labelOf.size,
+  });
+  expect(outcome.differ).toBe(0);
 }

@@ -207,6 +207,7 @@ try {
   let scheduleAtMeasure: { onCpuS: number; waitingS: number } | null = null;
   let threadsAtMeasure = new Map<string, number>();
   let measuredFromMs = 0;
+  let sentAtMeasure = 0;
   let sent = 0;
   let lateTicks = 0;
   while (performance.now() - begin < runMs && sent < planned.length) {
@@ -215,6 +216,7 @@ try {
       scheduleAtMeasure = eventLoopSchedule();
       threadsAtMeasure = threadCpuSeconds();
       measuredFromMs = performance.now();
+      sentAtMeasure = sent;
     }
     measuring = elapsed >= WARMUP_MS;
     const due = Math.min(planned.length, Math.floor((elapsed * OFFERED_PER_S) / 1000));
@@ -259,7 +261,7 @@ try {
   if (scheduleAtMeasure && scheduleAtEnd) {
     const onCpu = scheduleAtEnd.onCpuS - scheduleAtMeasure.onCpuS;
     const waiting = scheduleAtEnd.waitingS - scheduleAtMeasure.waitingS;
-    const transactions = (measuredS * OFFERED_PER_S) | 0;
+    const transactions = sent - sentAtMeasure;
     console.log(
       `latency run's threads: event loop ${((onCpu * 1e6) / transactions).toFixed(1)} µs CPU a transaction (busy ${((100 * onCpu) / measuredS).toFixed(0)} % of the time), runnable but waiting for a core ${((100 * waiting) / measuredS).toFixed(1)} % of the time; CPU seconds by thread over ${measuredS.toFixed(1)} s: ${threads.map(([kind, seconds]) => `${kind} ${seconds.toFixed(2)}`).join(", ")}`,
     );

@@ -5,7 +5,7 @@
  * event time, so the bound does not depend on how fast a replay runs). The oldest are evicted
  * first (insertion order, which is the partition's order), and evictions are counted.
  *
- * Nothing here is a JS object the collector traces: the predictions are columns of a ring of typed
+ * Nothing here is a JS object the collector traces: the predictions are columns of typed
  * arrays, found through an open-addressing hash table (also a typed array) on two 32-bit hashes of
  * the transaction id, checked against a hash of the card id. Every scored transaction waits here
  * for its label, long enough to be promoted; held in a Map of objects, or in arrays of strings, each
@@ -67,10 +67,8 @@ export interface PredictionStoreOptions {
 
 export const PREDICTIONS_MAX_DEFAULT = 200_000;
 export const PREDICTION_AGE_MAX_MS_DEFAULT = 60 * 24 * 3600 * 1000;
-/** Slots of a store's first ring; it doubles as predictions accumulate, up to the count bound. */
-const INITIAL_SLOTS = 1024;
-const EMPTY = -1;
-const DELETED = -2;
+/** No slot: the end of the order list or of the free list. */
+const NONE = -1;
 
 /**
  * Two independent 32-bit hashes of a string: the card state's FNV-1a ({@link hash32}) and a
@@ -86,10 +84,15 @@ function hashB(text: string): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The ring's columns: slot i of each is one prediction. */
+/**
+ * The columns: slot i of each is one prediction. Allocated once, for the count bound, on the first
+ * put: the operating system maps a large typed array's pages as they are first written, so an
+ * unused slot costs address space, not memory, and the store never copies itself to grow (each
+ * doubling of a growing ring used to stop the event loop for a copy of every row held: ~7 ms at
+ * 32k predictions, README, Performance). Freed slots are reused first, so the pages written are
+ * those of the most predictions held at once.
+ */
 class Columns {
-  /** 1 where the slot holds a prediction, 0 for a hole (taken, replaced or evicted). */
-  readonly live: Uint8Array;
   readonly idA: Uint32Array;
   readonly idB: Uint32Array;
   readonly card: Uint32Array;
@@ -101,18 +104,27 @@ class Columns {
   readonly versions: Int32Array;
   readonly schemaVersions: Int32Array;
   /**
-   * Each prediction's put number, increasing with every put: the ring is in put order, so the
-   * head's is the oldest held, and every prediction evicted or gone had a lower one.
+   * Each prediction's put number, increasing with every put: the order list is in put order, so
+   * its first prediction's is the oldest held, and every prediction evicted or gone had a lower one.
    */
   readonly serials: Float64Array;
-  /** Open addressing, linear probing: a slot index, EMPTY or DELETED. Twice the slots or more. */
+  /**
+   * The predictions held, oldest first, as a doubly linked list of slots (NONE ends it); a free
+   * slot's `next` links the free list instead. Eviction by count or age takes from the front.
+   */
+  readonly prev: Int32Array;
+  readonly next: Int32Array;
+  /**
+   * Open addressing, linear probing, at most half full: slot + 1, or 0 for an empty position (a
+   * fresh array is all empty). Deletion shifts the entries after it back, so no mark is left to
+   * slow probes down and the table is never rebuilt.
+   */
   readonly table: Int32Array;
 
   constructor(
     readonly slots: number,
     readonly width: number,
   ) {
-    this.live = new Uint8Array(slots);
     this.idA = new Uint32Array(slots);
     this.idB = new Uint32Array(slots);
     this.card = new Uint32Array(slots);
@@ -124,7 +136,9 @@ class Columns {
     this.versions = new Int32Array(slots);
     this.schemaVersions = new Int32Array(slots);
     this.serials = new Float64Array(slots);
-    this.table = new Int32Array(2 ** Math.ceil(Math.log2(slots * 2))).fill(EMPTY);
+    this.prev = new Int32Array(slots);
+    this.next = new Int32Array(slots);
+    this.table = new Int32Array(2 ** Math.ceil(Math.log2(slots * 2)));
   }
 }
 
@@ -136,12 +150,14 @@ class Columns {
  */
 export class PredictionStore {
   private columns: Columns | null = null;
-  /** Oldest slot in use (possibly a hole) and how many slots from it are in use, holes included. */
-  private head = 0;
-  private span = 0;
+  /** The oldest and the newest prediction's slot (the order list's ends), NONE when empty. */
+  private head = NONE;
+  private tail = NONE;
   private count = 0;
-  /** DELETED marks in the table: probes walk over them, so the table is rebuilt past a bound. */
-  private deleted = 0;
+  /** Freed slots, most recently freed first (linked through `next`). */
+  private freeHead = NONE;
+  /** Slots handed out at least once: those from here on were never written. */
+  private used = 0;
   private readonly maxCount: number;
   private readonly maxAgeMs: number;
   private newestMs = Number.NEGATIVE_INFINITY;
@@ -228,12 +244,10 @@ export class PredictionStore {
   ): void {
     const replaced = this.find(a, b);
     if (replaced >= 0) this.remove(replaced);
-    const columns = this.room(width);
-    const slot = (this.head + this.span) % columns.slots;
-    this.span++;
+    const columns = this.columnsOf(width);
+    const slot = this.allocate(columns);
     this.count++;
     this.nextSerial = serial + 1;
-    columns.live[slot] = 1;
     columns.idA[slot] = a;
     columns.idB[slot] = b;
     columns.card[slot] = card;
@@ -263,7 +277,7 @@ export class PredictionStore {
     const columns = this.columns;
     const at = this.find(hashA(transactionId), hashB(transactionId));
     if (!columns || at < 0) return undefined;
-    const slot = columns.table[at] as number;
+    const slot = (columns.table[at] as number) - 1;
     if (columns.card[slot] !== hashA(cardId)) return undefined;
     const { width } = columns;
     const score = columns.scores[slot] as number;
@@ -307,7 +321,7 @@ export class PredictionStore {
   /** The number of the oldest prediction held; the next put's when none is. */
   private get oldestSerial(): number {
     const columns = this.columns;
-    if (!columns || this.span === 0) return this.nextSerial;
+    if (!columns || this.head === NONE) return this.nextSerial;
     return columns.serials[this.head] as number;
   }
 
@@ -347,9 +361,7 @@ export class PredictionStore {
     const columns = this.columns;
     if (!columns) return;
     const { width } = columns;
-    for (let k = 0; k < this.span; k++) {
-      const slot = (this.head + k) % columns.slots;
-      if (columns.live[slot] !== 1) continue;
+    for (let slot = this.head; slot !== NONE; slot = columns.next[slot] as number) {
       ops.put(
         columns.serials[slot] as number,
         columns.idA[slot] as number,
@@ -381,7 +393,7 @@ export class PredictionStore {
   private dropBefore(serial: number): void {
     const columns = this.columns;
     if (!columns) return;
-    while (this.span > 0 && (columns.serials[this.head] as number) < serial) {
+    while (this.head !== NONE && (columns.serials[this.head] as number) < serial) {
       this.evictHead(columns);
     }
   }
@@ -399,10 +411,8 @@ export class PredictionStore {
     if (!columns) return;
     const oldestKept = eventTimeMs - this.maxAgeMs;
     let n = 0;
-    while (this.span > 0) {
-      const slot = this.head;
-      if (columns.live[slot] === 1 && (columns.eventTimes[slot] as number) >= oldestKept) break;
-      if (columns.live[slot] === 1) n++;
+    while (this.head !== NONE && (columns.eventTimes[this.head] as number) < oldestKept) {
+      n++;
       this.evictHead(columns);
     }
     if (n > 0) this.evictedBy("age", n);
@@ -410,10 +420,11 @@ export class PredictionStore {
 
   clear(): void {
     this.columns = null;
-    this.head = 0;
-    this.span = 0;
+    this.head = NONE;
+    this.tail = NONE;
     this.count = 0;
-    this.deleted = 0;
+    this.freeHead = NONE;
+    this.used = 0;
     this.newestMs = Number.NEGATIVE_INFINITY;
     this.nextSerial = 0;
   }
@@ -425,9 +436,9 @@ export class PredictionStore {
     const { table, idA, idB } = columns;
     const mask = table.length - 1;
     for (let at = a & mask; ; at = (at + 1) & mask) {
-      const slot = table[at] as number;
-      if (slot === EMPTY) return -1;
-      if (slot >= 0 && idA[slot] === a && idB[slot] === b) return at;
+      const entry = table[at] as number;
+      if (entry === 0) return -1;
+      if (idA[entry - 1] === a && idB[entry - 1] === b) return at;
     }
   }
 
@@ -436,102 +447,85 @@ export class PredictionStore {
     const { table } = columns;
     const mask = table.length - 1;
     let at = (columns.idA[slot] as number) & mask;
-    while ((table[at] as number) >= 0) at = (at + 1) & mask;
-    if (table[at] === DELETED) this.deleted--;
-    table[at] = slot;
+    while (table[at] !== 0) at = (at + 1) & mask;
+    table[at] = slot + 1;
   }
 
-  /** Removes the prediction at a table position: a hole in the ring, a DELETED mark here. */
+  /**
+   * Empties a table position, moving back the entries after it that probes would no longer reach
+   * (Knuth's deletion for linear probing: an entry stays only if its home position lies after the
+   * emptied one, up to where it is).
+   */
+  private unindex(columns: Columns, at: number): void {
+    const { table, idA } = columns;
+    const mask = table.length - 1;
+    let gap = at;
+    for (let probe = (gap + 1) & mask; ; probe = (probe + 1) & mask) {
+      const entry = table[probe] as number;
+      if (entry === 0) break;
+      const home = (idA[entry - 1] as number) & mask;
+      const reachable = gap <= probe ? gap < home && home <= probe : gap < home || home <= probe;
+      if (reachable) continue;
+      table[gap] = entry;
+      gap = probe;
+    }
+    table[gap] = 0;
+  }
+
+  /** Removes the prediction at a table position (and frees its slot). */
   private remove(at: number): void {
     const columns = this.columns;
     if (!columns || at < 0) return;
-    const slot = columns.table[at] as number;
-    columns.table[at] = DELETED;
-    this.deleted++;
-    columns.live[slot] = 0;
-    this.count--;
-    while (this.span > 0 && columns.live[this.head] === 0) this.popHead(columns);
-    // Probes cross DELETED marks; too many, and lookups slow down: build the table again.
-    if (this.deleted > columns.table.length / 4) this.reindex(columns);
+    const slot = (columns.table[at] as number) - 1;
+    this.unindex(columns, at);
+    this.release(columns, slot);
   }
 
   /** Evicts the `n` oldest predictions held. */
   private dropOldest(n: number): void {
     const columns = this.columns;
     if (!columns) return;
-    let left = n;
-    while (left > 0 && this.span > 0) {
-      if (columns.live[this.head] === 1) left--;
-      this.evictHead(columns);
-    }
+    for (let left = n; left > 0 && this.head !== NONE; left--) this.evictHead(columns);
   }
 
-  /** Removes the head slot's prediction (its table entry too), or skips the head hole. */
+  /** Removes the oldest prediction held, with its table entry. */
   private evictHead(columns: Columns): void {
     const slot = this.head;
-    const at =
-      columns.live[slot] === 1
-        ? this.find(columns.idA[slot] as number, columns.idB[slot] as number)
-        : -1;
-    // remove() also moves the head past the hole it leaves.
-    if (at >= 0 && columns.table[at] === slot) this.remove(at);
-    else {
-      if (columns.live[slot] === 1) this.count--;
-      columns.live[slot] = 0;
-      this.popHead(columns);
-    }
+    const at = this.find(columns.idA[slot] as number, columns.idB[slot] as number);
+    if (at >= 0 && (columns.table[at] as number) - 1 === slot) this.remove(at);
+    else this.release(columns, slot);
   }
 
-  private popHead(columns: Columns): void {
-    this.head = (this.head + 1) % columns.slots;
-    this.span--;
+  /** The columns, made on the first put for the count bound and this row width. */
+  private columnsOf(width: number): Columns {
+    // One slot over the bound: a put lands before the eviction it causes.
+    this.columns ??= new Columns(this.maxCount + 1, width);
+    return this.columns;
   }
 
-  private reindex(columns: Columns): void {
-    columns.table.fill(EMPTY);
-    this.deleted = 0;
-    for (let k = 0; k < this.span; k++) {
-      const slot = (this.head + k) % columns.slots;
-      if (columns.live[slot] === 1) this.index(columns, slot);
-    }
+  /** A free slot, linked as the newest prediction. */
+  private allocate(columns: Columns): number {
+    let slot = this.freeHead;
+    if (slot !== NONE) this.freeHead = columns.next[slot] as number;
+    else slot = this.used++;
+    columns.prev[slot] = this.tail;
+    columns.next[slot] = NONE;
+    if (this.tail === NONE) this.head = slot;
+    else columns.next[this.tail] = slot;
+    this.tail = slot;
+    return slot;
   }
 
-  /**
-   * Columns with a free slot after the last one in use: the ring as it is, or a new one holding
-   * the live predictions in order (twice as many slots, within the count bound plus a quarter for
-   * the holes that taken and replaced predictions leave until they reach the head).
-   */
-  private room(width: number): Columns {
-    const current = this.columns;
-    if (current && this.span < current.slots) return current;
-    const cap = this.maxCount + Math.max(INITIAL_SLOTS, Math.ceil(this.maxCount / 4));
-    const slots = Math.min(cap, Math.max(INITIAL_SLOTS, 2 * (this.count + 1)));
-    const next = new Columns(slots, width);
-    let to = 0;
-    if (current) {
-      for (let k = 0; k < this.span; k++) {
-        const from = (this.head + k) % current.slots;
-        if (current.live[from] !== 1) continue;
-        next.live[to] = 1;
-        next.idA[to] = current.idA[from] as number;
-        next.idB[to] = current.idB[from] as number;
-        next.card[to] = current.card[from] as number;
-        next.features.set(current.features.subarray(from * width, (from + 1) * width), to * width);
-        next.scores[to] = current.scores[from] as number;
-        next.thresholds[to] = current.thresholds[from] as number;
-        next.amounts[to] = current.amounts[from] as number;
-        next.eventTimes[to] = current.eventTimes[from] as number;
-        next.versions[to] = current.versions[from] as number;
-        next.schemaVersions[to] = current.schemaVersions[from] as number;
-        next.serials[to] = current.serials[from] as number;
-        to++;
-      }
-    }
-    this.columns = next;
-    this.head = 0;
-    this.span = to;
-    this.deleted = 0;
-    for (let slot = 0; slot < to; slot++) this.index(next, slot);
-    return next;
+  /** Unlinks a slot from the order list and frees it (its table entry is gone already). */
+  private release(columns: Columns, slot: number): void {
+    const before = columns.prev[slot] as number;
+    const after = columns.next[slot] as number;
+    if (before === NONE) this.head = after;
+    else columns.next[before] = after;
+    if (after === NONE) this.tail = before;
+    else columns.prev[after] = before;
+    columns.next[slot] = this.freeHead;
+    this.freeHead = slot;
+    this.count--;
   }
 }

@@ -6,7 +6,8 @@
  * actor instance; `shard` is a partition number, bounded by the partition count; never an entity id.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { BatchHistogram } from "./batch-histogram.ts";
+import { BatchHistogram, type HistogramSeries } from "./batch-histogram.ts";
+import { type CounterSeries, counterSeries, removeSeries } from "./metric-series.ts";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "coelho_process_" });
@@ -25,7 +26,7 @@ export const actorFailures = new Counter({
   registers: [registry],
 });
 
-export const actorProcessingSeconds = new Histogram({
+export const actorProcessingSeconds = new BatchHistogram({
   name: "coelho_actor_processing_seconds",
   help: "Time to process one message (sampled on the synchronous hot path), per actor kind.",
   labelNames: ["kind"] as const,
@@ -122,7 +123,7 @@ export const eventLoopDelaySeconds = new Histogram({
 // `model_version` is bounded by the live champion and challenger: the actor removes a retired
 // version's series once a few newer ones have retired after it. `role` is champion|challenger.
 
-export const inferenceBatchRows = new Histogram({
+export const inferenceBatchRows = new BatchHistogram({
   name: "coelho_inference_batch_rows",
   help: "Rows per scoring batch (one onnxruntime call per model), per use case.",
   labelNames: ["usecase"] as const,
@@ -130,7 +131,7 @@ export const inferenceBatchRows = new Histogram({
   registers: [registry],
 });
 
-export const inferenceBatchSeconds = new Histogram({
+export const inferenceBatchSeconds = new BatchHistogram({
   name: "coelho_inference_batch_seconds",
   help: "Time of one onnxruntime call on a batch, per use case, model version and role.",
   labelNames: ["usecase", "model_version", "role"] as const,
@@ -138,7 +139,7 @@ export const inferenceBatchSeconds = new Histogram({
   registers: [registry],
 });
 
-export const inferenceRowSeconds = new Histogram({
+export const inferenceRowSeconds = new BatchHistogram({
   name: "coelho_inference_row_seconds",
   help: "Scoring time per row (a batch's time over its rows, observed once per batch), per use case and champion version.",
   labelNames: ["usecase", "model_version"] as const,
@@ -146,7 +147,7 @@ export const inferenceRowSeconds = new Histogram({
   registers: [registry],
 });
 
-export const inferenceLatencySeconds = new Histogram({
+export const inferenceLatencySeconds = new BatchHistogram({
   name: "coelho_inference_latency_seconds",
   help: "Time from a score request to its result (queueing, batching wait and scoring), per use case; one observation per batch, for its oldest request (the batch's worst).",
   labelNames: ["usecase"] as const,
@@ -206,7 +207,7 @@ export const labelsTotal = new Counter({
   registers: [registry],
 });
 
-export const labelDelaySeconds = new Histogram({
+export const labelDelaySeconds = new BatchHistogram({
   name: "coelho_label_delay_seconds",
   help: "Event-time delay from a transaction to its label, for matched labels, per use case.",
   labelNames: ["usecase"] as const,
@@ -268,16 +269,19 @@ export const produceErrors = new Counter({
   registers: [registry],
 });
 
-/** Topics whose produce-error series exists (at 0), so a rate reads 0 rather than nothing. */
-const producedTopics = new Set<string>();
+/** Each topic's appended-records series; its produce-error series exists (at 0) with it. */
+const appendedTo = new Map<string, CounterSeries>();
 
 /** Counts `count` records appended to `topic`: one call per append, never per record. */
 export function recordAppended(topic: string, count: number): void {
-  eventsOut.inc({ topic }, count);
-  if (!producedTopics.has(topic)) {
-    producedTopics.add(topic);
+  let series = appendedTo.get(topic);
+  if (!series) {
+    series = counterSeries(eventsOut, { topic });
+    appendedTo.set(topic, series);
+    // A rate of errors reads 0 rather than nothing.
     produceErrors.inc({ topic }, 0);
   }
+  series.inc(count);
 }
 
 /**
@@ -309,7 +313,7 @@ export const consumerRebalances = new Counter({
 // `model_version` is bounded: a use case keeps the series of its SCORE_VERSIONS_MAX most recent
 // versions (see recordScores), as the inference metrics do.
 
-export const eventToScoreSeconds = new Histogram({
+export const eventToScoreSeconds = new BatchHistogram({
   name: "coelho_event_to_score_seconds",
   help: "Time from a shard taking an event's batch to the event's score being written, per use case; one observation per batch (its events share it). Waiting before the shard shows as consumer lag.",
   labelNames: ["usecase"] as const,
@@ -344,6 +348,30 @@ export const labelOutcomes = new Counter({
 export const SCORE_VERSIONS_MAX = 4;
 const scoreVersions = new Map<string, string[]>();
 
+/** A use case's series for one model version, resolved once (runtime/metric-series.ts). */
+interface VersionScoreSeries {
+  scores: HistogramSeries;
+  flagged: CounterSeries;
+  passed: CounterSeries;
+  latency: HistogramSeries;
+}
+const scoreSeries = new Map<string, VersionScoreSeries>();
+
+function scoreSeriesOf(usecase: string, model_version: string): VersionScoreSeries {
+  const key = `${usecase}\u0000${model_version}`;
+  let found = scoreSeries.get(key);
+  if (!found) {
+    found = {
+      scores: modelScores.labels({ usecase, model_version }),
+      flagged: counterSeries(modelDecisions, { usecase, model_version, decision: "flag" }),
+      passed: counterSeries(modelDecisions, { usecase, model_version, decision: "pass" }),
+      latency: eventToScoreSeconds.labels({ usecase }),
+    };
+    scoreSeries.set(key, found);
+  }
+  return found;
+}
+
 /**
  * Records one scored batch: its scores' distribution and decisions for `version`, and the
  * batch's event-to-score time (`startedMs`, from `performance.now()`). One call per batch.
@@ -366,18 +394,18 @@ export function recordScores(
     versions.push(model_version);
     while (versions.length > SCORE_VERSIONS_MAX) {
       const retired = versions.shift() as string;
+      scoreSeries.delete(`${usecase}\u0000${retired}`);
       modelScores.remove({ usecase, model_version: retired });
-      modelDecisions.remove({ usecase, model_version: retired, decision: "flag" });
-      modelDecisions.remove({ usecase, model_version: retired, decision: "pass" });
+      removeSeries(modelDecisions, { usecase, model_version: retired, decision: "flag" });
+      removeSeries(modelDecisions, { usecase, model_version: retired, decision: "pass" });
     }
   }
-  const { observed: scored, above: flagged } = modelScores
-    .labels({ usecase, model_version })
-    .observeMany(scores, count, threshold);
-  modelDecisions.inc({ usecase, model_version, decision: "flag" }, flagged);
-  modelDecisions.inc({ usecase, model_version, decision: "pass" }, scored - flagged);
+  const series = scoreSeriesOf(usecase, model_version);
+  const { observed: scored, above: flagged } = series.scores.observeMany(scores, count, threshold);
+  series.flagged.inc(flagged);
+  series.passed.inc(scored - flagged);
   if (startedMs !== undefined) {
-    eventToScoreSeconds.observe({ usecase }, Math.max(0, performance.now() - startedMs) / 1000);
+    series.latency.observe(Math.max(0, performance.now() - startedMs) / 1000);
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * One inference actor's metric series, resolved once (`labels()` hashes its arguments on every
- * call, too slow for a per-batch path) and kept bounded.
+ * One inference actor's metric series, resolved once (prom-client hashes labels on every call, too
+ * slow for a per-batch path: runtime/metric-series.ts) and kept bounded.
  *
  * `model_version` is a label, so its values must stay few: the live champion and challenger,
  * plus the last {@link RETIRED_VERSIONS_KEPT} versions retired, whose series stay a little longer
  * so that Prometheus scrapes their final counts. Older ones are removed from the registry.
  */
+
+import { counterSeries, removeSeries } from "../../runtime/metric-series.ts";
 import {
   inferenceBatchRows,
   inferenceBatchSeconds,
@@ -56,8 +58,8 @@ export class InferenceMetrics {
 
   constructor(usecase: string) {
     this.usecase = usecase;
-    this.batchRows = inferenceBatchRows.labels(usecase);
-    this.latencySeconds = inferenceLatencySeconds.labels(usecase);
+    this.batchRows = inferenceBatchRows.labels({ usecase });
+    this.latencySeconds = inferenceLatencySeconds.labels({ usecase });
     // The champion path's errors exist at 0, so their rates read 0 rather than nothing.
     for (const reason of ["batch_failed", "queue_full"])
       inferenceErrors.inc({ usecase, reason }, 0);
@@ -69,9 +71,13 @@ export class InferenceMetrics {
     let found = this.series.get(key);
     if (found === undefined) {
       found = {
-        batchSeconds: inferenceBatchSeconds.labels(this.usecase, version, role),
-        rows: inferenceRows.labels(this.usecase, version, role),
-        rowSeconds: inferenceRowSeconds.labels(this.usecase, version),
+        batchSeconds: inferenceBatchSeconds.labels({
+          usecase: this.usecase,
+          model_version: version,
+          role,
+        }),
+        rows: counterSeries(inferenceRows, { usecase: this.usecase, model_version: version, role }),
+        rowSeconds: inferenceRowSeconds.labels({ usecase: this.usecase, model_version: version }),
       };
       this.series.set(key, found);
     }
@@ -107,7 +113,7 @@ export class InferenceMetrics {
       this.series.delete(`${role}\u0000${version}`);
       const labels = { usecase: this.usecase, model_version: version, role };
       inferenceBatchSeconds.remove(labels);
-      inferenceRows.remove(labels);
+      removeSeries(inferenceRows, labels);
     }
     inferenceRowSeconds.remove({ usecase: this.usecase, model_version: version });
   }

@@ -26,6 +26,7 @@
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
 import type { Log, LogRecord, StoredRecord } from "../../runtime/log/log.ts";
+import { counterSeries, gaugeSeries, removeSeries } from "../../runtime/metric-series.ts";
 import {
   labelDelaySeconds,
   labelsTotal,
@@ -161,6 +162,12 @@ export function fraudServing(
   const usecase = options.usecase ?? "fraud";
   const examplesTopic = options.examplesTopic ?? FRAUD_EXAMPLES_TOPIC;
   const shard = { usecase, shard: String(partition) };
+  // Per-batch metric series, resolved once (runtime/metric-series.ts).
+  const storedGauge = gaugeSeries(predictionsStored, shard);
+  const matchedCounter = counterSeries(labelsTotal, { usecase, outcome: "matched" });
+  const unmatchedCounter = counterSeries(labelsTotal, { usecase, outcome: "unmatched" });
+  const examplesCounter = counterSeries(trainingExamples, { usecase });
+  const labelDelay = labelDelaySeconds.labels({ usecase });
   const journal = new PredictionJournal();
   const store = new PredictionStore({
     maxCount: options.predictionsMax,
@@ -201,10 +208,7 @@ export function fraudServing(
     }
     matched++;
     outcomes.add(prediction, isFraud);
-    labelDelaySeconds.observe(
-      { usecase },
-      Math.max(0, (labelTimeMs - prediction.eventTimeMs) / 1000),
-    );
+    labelDelay.observe(Math.max(0, (labelTimeMs - prediction.eventTimeMs) / 1000));
     options.lifecycle?.labelled(transactionId, isFraud, prediction.score, prediction.eventTimeMs);
     options.quality?.record(
       prediction.model_version,
@@ -396,7 +400,7 @@ export function fraudServing(
         if (example) examples.push(example);
       }
       unmatched += early.expire(transactionsReachedMs).length;
-      if (batch.length > 0 || batchLabels.length > 0) predictionsStored.set(shard, store.size);
+      if (batch.length > 0 || batchLabels.length > 0) storedGauge.set(store.size);
       if (examples.length > 0) {
         await inputVisible;
         await options.log.append(
@@ -407,11 +411,11 @@ export function fraudServing(
             value: encoder.encode(JSON.stringify(e)),
           })),
         );
-        trainingExamples.inc({ usecase }, examples.length);
+        examplesCounter.inc(examples.length);
         options.onExamples?.(examples);
       }
-      if (matched > 0) labelsTotal.inc({ usecase, outcome: "matched" }, matched);
-      if (unmatched > 0) labelsTotal.inc({ usecase, outcome: "unmatched" }, unmatched);
+      if (matched > 0) matchedCounter.inc(matched);
+      if (unmatched > 0) unmatchedCounter.inc(unmatched);
       matched = 0;
       unmatched = 0;
       outcomes.flush();
@@ -429,13 +433,13 @@ export function fraudServing(
       transactionsReachedMs = Number.NEGATIVE_INFINITY;
       const extra = journal.restore(store, entries);
       if (extra) transactionsReachedMs = decodeWaiting(extra, early);
-      predictionsStored.set(shard, store.size);
+      storedGauge.set(store.size);
       predictionJournalBytes.set(shard, journal.bytes);
     },
     async close() {
       store.clear();
       early.clear();
-      predictionsStored.remove(shard);
+      removeSeries(predictionsStored, shard);
       predictionJournalBytes.remove(shard);
     },
   };

@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from "../errors.ts";
 import { log } from "../logger.ts";
+import { counterSeries } from "../metric-series.ts";
 import {
   actorFailures,
   actorMessages,
@@ -156,7 +157,7 @@ class ActorCell<M, R> implements Actor<M, R> {
   private drainedWaiter: (() => void) | undefined;
   private readonly context: ActorContext;
 
-  // Metric children resolved once: `labels()` hashes its arguments on every call.
+  // Series resolved once (runtime/metric-series.ts): prom-client hashes labels on every call.
   private readonly messagesCounter: { inc(value?: number): void };
   private readonly validationCounter: { inc(): void };
   private readonly failureCounter: { inc(): void };
@@ -176,11 +177,11 @@ class ActorCell<M, R> implements Actor<M, R> {
         `${this.name}: maxPendingSenders ${this.maxPendingSenders} is not valid; expected an integer ≥ 1`,
       );
     }
-    this.messagesCounter = actorMessages.labels(this.kind);
+    this.messagesCounter = counterSeries(actorMessages, { kind: this.kind });
     this.validationCounter = actorFailures.labels(this.kind, "validation");
     this.failureCounter = actorFailures.labels(this.kind, "failure");
     actorFailures.inc({ kind: this.kind, error: "failure" }, 0); // a rate reads 0, not nothing
-    this.processingHistogram = actorProcessingSeconds.labels(this.kind);
+    this.processingHistogram = actorProcessingSeconds.labels({ kind: this.kind });
     const self = this;
     this.context = {
       self: this as ActorRef<unknown, unknown>,

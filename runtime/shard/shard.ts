@@ -18,6 +18,12 @@ import { deadLetterTopic, type Log, type LogRecord, type StoredRecord } from "..
 import { partitionForString } from "../log/partitioner.ts";
 import type { Logger } from "../logger.ts";
 import {
+  type CounterSeries,
+  counterSeries,
+  type GaugeSeries,
+  gaugeSeries,
+} from "../metric-series.ts";
+import {
   checkpointLagEvents,
   checkpointSeconds,
   deadLetterEvents,
@@ -186,16 +192,25 @@ export class Shard<S, E> {
   private abandoned = false;
   private readonly writer: CheckpointWriter;
   private readonly labels: { usecase: string; shard: string };
+  /** Per-batch metric series, resolved once (runtime/metric-series.ts). */
+  private readonly entitiesGauge: GaugeSeries;
+  private readonly lagGauge: GaugeSeries;
+  private readonly eventsInByTopic: Map<string, CounterSeries>;
 
   constructor(private readonly options: ShardOptions<S, E>) {
     this.table = new EntityTable<S>(options.maxEntities);
     this.writer = options.writer ?? checkpointWriter();
     this.labels = { usecase: options.model.name, shard: String(options.partition) };
+    this.entitiesGauge = gaugeSeries(entitiesActive, this.labels);
+    this.lagGauge = gaugeSeries(checkpointLagEvents, this.labels);
     const topics = shardTopics(options.model, options.topics);
     if (topics.length === 0 || new Set(topics).size !== topics.length) {
       throw new Error(`a shard reads one or more distinct topics; got ${JSON.stringify(topics)}`);
     }
     this.inputs = topics.map((topic) => ({ topic, nextOffset: 0, checkpointedOffset: 0 }));
+    this.eventsInByTopic = new Map(
+      topics.map((topic) => [topic, counterSeries(eventsIn, { topic })]),
+    );
     // Phases spread by the golden ratio: apart for any number of partitions.
     const phase = (options.partition * GOLDEN_RATIO_FRACTION) % 1;
     this.lastCheckpointAtMs = Date.now() - phase * options.checkpointIntervalMs;
@@ -239,7 +254,7 @@ export class Shard<S, E> {
     );
     this.storeMayHoldMore = loaded < store.count();
     this.restoreProcessor(store);
-    entitiesActive.set(this.labels, this.table.size);
+    this.entitiesGauge.set(this.table.size);
     this.options.logger.info("shard restored", {
       partition,
       positions: Object.fromEntries(this.inputs.map((i) => [i.topic, i.nextOffset])),
@@ -327,7 +342,7 @@ export class Shard<S, E> {
   async maybeCheckpoint(): Promise<void> {
     if (this.writeFailure) throw this.writeFailure;
     const lag = this.uncheckpointed();
-    checkpointLagEvents.set(this.labels, lag);
+    this.lagGauge.set(lag);
     if (this.writing) {
       // Too far ahead of the store: wait for the write rather than pile up dirty states.
       if (lag < this.options.checkpointMaxEvents * UNWRITTEN_LAG_FACTOR) return;
@@ -448,7 +463,7 @@ export class Shard<S, E> {
         { usecase: this.options.model.name },
         (performance.now() - started) / 1000,
       );
-      checkpointLagEvents.set(this.labels, this.uncheckpointed());
+      this.lagGauge.set(this.uncheckpointed());
       if (!changelog) await this.options.onCheckpoint?.(included);
     })()
       .catch((error: unknown) => {
@@ -501,7 +516,7 @@ export class Shard<S, E> {
     this.store?.close();
     this.store = null;
     this.table.clear();
-    entitiesActive.set(this.labels, 0);
+    this.entitiesGauge.set(0);
   }
 
   /**
@@ -532,7 +547,7 @@ export class Shard<S, E> {
     if (this.table.size > this.options.maxEntities && this.table.dirtyCount > 0) {
       this.lastCheckpointAtMs = 0;
     }
-    entitiesActive.set(this.labels, this.table.size);
+    this.entitiesGauge.set(this.table.size);
   }
 
   /** Reads and applies the records of `input` in [nextOffset, untilOffset) that did not reach us. */
@@ -619,8 +634,8 @@ export class Shard<S, E> {
     if (processor && decoded.length > 0) await processor.flush(inputVisible);
     const last = records[records.length - 1];
     if (last && last.offset + 1 > input.nextOffset) input.nextOffset = last.offset + 1;
-    eventsIn.inc({ topic }, decoded.length + deadLetters.length);
-    entitiesActive.set(this.labels, this.table.size);
+    this.eventsInByTopic.get(topic)?.inc(decoded.length + deadLetters.length);
+    this.entitiesGauge.set(this.table.size);
   }
 
   /** Throws a ValidationError when an unkeyed record's entity belongs to another partition. */

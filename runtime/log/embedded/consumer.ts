@@ -8,6 +8,7 @@
  * checkpointed, which is what makes state exactly-once (DESIGN.md).
  */
 import { ValidationError } from "../../errors.ts";
+import { gaugeSeries } from "../../metric-series.ts";
 import { consumerLagRecords, consumerRebalances } from "../../metrics.ts";
 import type { Consumer, PartitionListener, StoredRecord, TopicPartition } from "../log.ts";
 import type { Partition } from "./partition.ts";
@@ -130,7 +131,10 @@ export class EmbeddedConsumer implements Consumer {
   private async run(assignment: Assignment): Promise<void> {
     const { tp, partition } = assignment;
     try {
-      const lag = { topic: tp.topic, partition: String(tp.partition) };
+      const lag = gaugeSeries(consumerLagRecords, {
+        topic: tp.topic,
+        partition: String(tp.partition),
+      });
       let position = await this.listener.onAssigned(tp);
       if (!Number.isSafeInteger(position) || position < 0) {
         throw new ValidationError(
@@ -150,7 +154,7 @@ export class EmbeddedConsumer implements Consumer {
         }
         await this.listener.onBatch(tp, records);
         position = (records[records.length - 1] as StoredRecord).offset + 1;
-        consumerLagRecords.set(lag, Math.max(0, partition.visibleEndOffset - position));
+        lag.set(Math.max(0, partition.visibleEndOffset - position));
         // A macrotask turn per batch: with a fast listener a backlog would otherwise run as one
         // chain of microtasks and starve timers, I/O and the other partitions.
         await new Promise<void>((resolve) => setImmediate(resolve));

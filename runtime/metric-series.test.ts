@@ -23,7 +23,7 @@ function metrics() {
   return { registry, counter, gauge, ownCollects: () => ownCollects };
 }
 
-async function valueOf(
+async function seriesValue(
   metric: { get(): Promise<{ values: { labels: object; value: number }[] }> },
   labels: Record<string, string>,
 ): Promise<number | undefined> {
@@ -37,14 +37,14 @@ describe("metric series", () => {
   test("a counter series exists at 0, counts in a number and hands it over once per read", async () => {
     const { counter } = metrics();
     const series = counterSeries(counter, { topic: "a" });
-    expect(await valueOf(counter, { topic: "a" })).toBe(0);
+    expect(await seriesValue(counter, { topic: "a" })).toBe(0);
     series.inc(3);
     series.inc();
-    expect(await valueOf(counter, { topic: "a" })).toBe(4);
+    expect(await seriesValue(counter, { topic: "a" })).toBe(4);
     // Read again with nothing new: no double counting.
-    expect(await valueOf(counter, { topic: "a" })).toBe(4);
+    expect(await seriesValue(counter, { topic: "a" })).toBe(4);
     series.inc(2);
-    expect(await valueOf(counter, { topic: "a" })).toBe(6);
+    expect(await seriesValue(counter, { topic: "a" })).toBe(6);
   });
 
   test("one series per label values, shared by whoever asks", async () => {
@@ -54,7 +54,7 @@ describe("metric series", () => {
     expect(again).toBe(first);
     first.inc(1);
     again.inc(1);
-    expect(await valueOf(counter, { topic: "b" })).toBe(2);
+    expect(await seriesValue(counter, { topic: "b" })).toBe(2);
   });
 
   test("a gauge series keeps the last value; the metric's own collect still runs", async () => {
@@ -62,7 +62,7 @@ describe("metric series", () => {
     const series = gaugeSeries(gauge, { shard: "0" });
     series.set(5);
     series.set(7);
-    expect(await valueOf(gauge, { shard: "0" })).toBe(7);
+    expect(await seriesValue(gauge, { shard: "0" })).toBe(7);
     expect(ownCollects()).toBe(1);
   });
 
@@ -78,17 +78,17 @@ describe("metric series", () => {
   test("a removed series is gone, and a later one with the same labels starts anew", async () => {
     const { gauge, counter } = metrics();
     gaugeSeries(gauge, { shard: "2" }).set(3);
-    expect(await valueOf(gauge, { shard: "2" })).toBe(3);
+    expect(await seriesValue(gauge, { shard: "2" })).toBe(3);
     gaugeSeries(gauge, { shard: "2" }).set(4); // pending, never handed over
     removeSeries(gauge, { shard: "2" });
-    expect(await valueOf(gauge, { shard: "2" })).toBeUndefined();
+    expect(await seriesValue(gauge, { shard: "2" })).toBeUndefined();
     gaugeSeries(gauge, { shard: "2" }).set(1);
-    expect(await valueOf(gauge, { shard: "2" })).toBe(1);
+    expect(await seriesValue(gauge, { shard: "2" })).toBe(1);
 
     counterSeries(counter, { topic: "d" }).inc(5);
     removeSeries(counter, { topic: "d" });
-    expect(await valueOf(counter, { topic: "d" })).toBeUndefined();
+    expect(await seriesValue(counter, { topic: "d" })).toBeUndefined();
     counterSeries(counter, { topic: "d" }).inc(1);
-    expect(await valueOf(counter, { topic: "d" })).toBe(1);
+    expect(await seriesValue(counter, { topic: "d" })).toBe(1);
   });
 });

@@ -12,7 +12,7 @@
  * @example
  * const lag = gaugeSeries(consumerLagRecords, { topic, partition: "0" });
  * lag.set(42); // a field write; prom-client sees 42 at the next scrape
- * lag.close(true); // the partition left: its series goes
+ * removeSeries(consumerLagRecords, { topic, partition: "0" }); // the partition left: it goes
  */
 import type { Counter, Gauge, LabelValues } from "prom-client";
 
@@ -68,7 +68,10 @@ export class CounterSeries<T extends string = string> {
     this.pending = 0;
   }
 
-  /** No more updates: what was counted is handed over, or with `remove` the series is removed. */
+  /**
+   * No more updates: what was counted is handed over, or with `remove` the series is removed.
+   * For `removeSeries`: a shared series closed by hand would be handed out again, never read.
+   */
   close(remove = false): void {
     detach(this.counter, this);
     if (remove) this.counter.remove(this.labels);
@@ -97,7 +100,10 @@ export class GaugeSeries<T extends string = string> {
     this.value = undefined;
   }
 
-  /** No more updates: the last value is handed over, or with `remove` the series is removed. */
+  /**
+   * No more updates: the last value is handed over, or with `remove` the series is removed.
+   * For `removeSeries`, as `CounterSeries.close`.
+   */
   close(remove = false): void {
     detach(this.gauge, this);
     if (remove) {

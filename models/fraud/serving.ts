@@ -26,7 +26,12 @@
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
 import type { Log, LogRecord, StoredRecord } from "../../runtime/log/log.ts";
-import { counterSeries, gaugeSeries, removeSeries } from "../../runtime/metric-series.ts";
+import {
+  counterSeries,
+  type GaugeSeries,
+  gaugeSeries,
+  removeSeries,
+} from "../../runtime/metric-series.ts";
 import {
   labelDelaySeconds,
   labelsTotal,
@@ -162,8 +167,13 @@ export function fraudServing(
   const usecase = options.usecase ?? "fraud";
   const examplesTopic = options.examplesTopic ?? FRAUD_EXAMPLES_TOPIC;
   const shard = { usecase, shard: String(partition) };
-  // Per-batch metric series, resolved once (runtime/metric-series.ts).
-  const storedGauge = gaugeSeries(predictionsStored, shard);
+  // Per-batch metric series, resolved once (runtime/metric-series.ts); the shard's own gauge is
+  // resolved again after a close removed it.
+  let storedGauge: GaugeSeries | null = null;
+  const stored = () => {
+    storedGauge ??= gaugeSeries(predictionsStored, shard);
+    return storedGauge;
+  };
   const matchedCounter = counterSeries(labelsTotal, { usecase, outcome: "matched" });
   const unmatchedCounter = counterSeries(labelsTotal, { usecase, outcome: "unmatched" });
   const examplesCounter = counterSeries(trainingExamples, { usecase });
@@ -400,7 +410,7 @@ export function fraudServing(
         if (example) examples.push(example);
       }
       unmatched += early.expire(transactionsReachedMs).length;
-      if (batch.length > 0 || batchLabels.length > 0) storedGauge.set(store.size);
+      if (batch.length > 0 || batchLabels.length > 0) stored().set(store.size);
       if (examples.length > 0) {
         await inputVisible;
         await options.log.append(
@@ -433,13 +443,14 @@ export function fraudServing(
       transactionsReachedMs = Number.NEGATIVE_INFINITY;
       const extra = journal.restore(store, entries);
       if (extra) transactionsReachedMs = decodeWaiting(extra, early);
-      storedGauge.set(store.size);
+      stored().set(store.size);
       predictionJournalBytes.set(shard, journal.bytes);
     },
     async close() {
       store.clear();
       early.clear();
       removeSeries(predictionsStored, shard);
+      storedGauge = null;
       predictionJournalBytes.remove(shard);
     },
   };

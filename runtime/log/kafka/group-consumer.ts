@@ -42,8 +42,7 @@ import type {
 } from "kafkajs";
 import { RetriableError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
-import { gaugeSeries } from "../../metric-series.ts";
-import { consumerLagRecords, consumerRebalances } from "../../metrics.ts";
+import { consumerRebalances } from "../../metrics.ts";
 import type { ConsumeOptions, Consumer, PartitionListener, TopicPartition } from "../log.ts";
 import { coPartitionedAssigner } from "./co-partitioned-assigner.ts";
 import { toOffset, toStoredRecord } from "./codec.ts";
@@ -379,10 +378,7 @@ export class KafkaGroupConsumer implements Consumer {
       }
       lane.position = toOffset(last.offset, "offset") + 1;
       const lag = Number(batch.highWatermark) - lane.position;
-      gaugeSeries(consumerLagRecords, {
-        topic: batch.topic,
-        partition: String(batch.partition),
-      }).set(lag);
+      lane.lag.set(lag);
       resolveOffset(last.offset);
       const joins = this.joins;
       try {

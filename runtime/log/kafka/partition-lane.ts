@@ -3,6 +3,8 @@
  * go through, so `onAssigned`, `onBatch` and `onRevoked` for one partition never overlap and run
  * in the order they were decided (the PartitionListener contract).
  */
+import { type GaugeSeries, gaugeSeries } from "../../metric-series.ts";
+import { consumerLagRecords } from "../../metrics.ts";
 import type { TopicPartition } from "../log.ts";
 
 /** `topic|partition`, the key of a partition in maps and sets. */
@@ -22,10 +24,16 @@ export class PartitionLane {
   epoch = 0;
   /** The next offset to deliver: one past the last record given to `onBatch`. */
   position = 0;
+  /** Records behind the high watermark after each batch (runtime/metric-series.ts). */
+  readonly lag: GaugeSeries;
   private tail: Promise<void> = Promise.resolve();
 
   constructor(readonly tp: TopicPartition) {
     this.key = partitionKey(tp.topic, tp.partition);
+    this.lag = gaugeSeries(consumerLagRecords, {
+      topic: tp.topic,
+      partition: String(tp.partition),
+    });
   }
 
   /** Runs `task` after every task enqueued before it; its failure does not stop later tasks. */

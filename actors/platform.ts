@@ -652,7 +652,14 @@ export async function buildPlatform(
         id: `simulate-${name}`,
         restart: "permanent",
         shutdownMs: 5_000,
-        create: () => service(`simulate-${name}`, async () => simulate(log, config.simulateRate)),
+        create: () =>
+          service(`simulate-${name}`, async () =>
+            simulate(
+              log,
+              config.simulateRate,
+              logger.child({ component: "simulator", usecase: name }),
+            ),
+          ),
       });
     }
   }

@@ -7,6 +7,7 @@ import type { InferenceActor } from "../actors/inference/index.ts";
 import type { ServingModel } from "../actors/models/champion-watcher.ts";
 import type { Config } from "../runtime/config.ts";
 import type { Log } from "../runtime/log/log.ts";
+import type { Logger } from "../runtime/logger.ts";
 import type { BatchProcessor, EntityModel } from "../runtime/shard/entity-model.ts";
 import { counterModel } from "./counter/model.ts";
 import { startCounterSimulator } from "./counter/simulator.ts";
@@ -115,7 +116,7 @@ export interface UseCase {
   /** Online model quality, for the API (the use case's own shape). */
   quality?: () => unknown;
   /** Starts the built-in simulator; returns its stop function. */
-  simulate?: (log: Log, ratePerSecond: number) => () => Promise<void>;
+  simulate?: (log: Log, ratePerSecond: number, logger: Logger) => () => Promise<void>;
   serving?: Serving;
   /** Scoring on request, alerts and examples for the API and dashboard (use cases that score). */
   api?: UseCaseApi;

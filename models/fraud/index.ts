@@ -44,7 +44,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
     keyedInputs: [model.inputTopic, labelsTopic],
     api: fraudApi(),
     quality: () => quality.snapshot(),
-    simulate: (log, ratePerSecond) =>
+    simulate: (log, ratePerSecond, logger) =>
       startFraudSimulator({
         log,
         transactionsTopic: model.inputTopic,
@@ -52,6 +52,11 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
         ratePerSecond,
         seed: options.seed ?? 7,
         speed: options.speed,
+        onResume: ({ firstEventMs, lastEventMs }) =>
+          logger.info("simulated world resumed after the last transaction in the log", {
+            lastEventTime: new Date(lastEventMs).toISOString(),
+            worldStartTime: new Date(firstEventMs).toISOString(),
+          }),
       }),
     lifecycle,
     serving: {

@@ -14,6 +14,7 @@ import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./entity.ts";
 import { type DriftSpec, parseDriftSpec } from "./simulator/drift.ts";
 import { fraudEvents } from "./simulator/events.ts";
 import { cardsFor, type FraudSimulatorOptions, startFraudSimulator } from "./simulator/producer.ts";
+import { findResumePoint } from "./simulator/resume.ts";
 import { parseIsoTimestampMs } from "./timestamp.ts";
 
 const USAGE = `usage: bun run simulate -- fraud [options]
@@ -23,7 +24,8 @@ const USAGE = `usage: bun run simulate -- fraud [options]
   --fraud-rate R         share of fraudulent transactions (default 0.01)
   --speed X              event time per wall time (default 1440: a day per minute)
   --cards N              cardholders (default: derived from --rate and --speed)
-  --start ISO            event time of the first transaction (default: now)
+  --start ISO            event time of the first transaction (default: now; into a log that
+                         holds transactions already, just after the last of them)
   --label-delay-scale F  multiply label delays (default 1)
   --inline-labels        add is_fraud to every transaction, as the original does
   --original-format      the original producer: unkeyed, a new user per event, inline is_fraud
@@ -78,6 +80,8 @@ function parse(argv: string[]) {
     throw new UsageError("--out FILE: expected --count N too, so the file is bounded");
   }
   return {
+    /** As given: relative times are resolved again when the world resumes (produceToLog). */
+    driftSpecs: values.drift ?? [],
     rate: numberOption(values.rate, "rate", 0.1, 1_000_000) ?? 200,
     count,
     out: values.out,
@@ -135,8 +139,18 @@ async function produceToLog(options: Parsed): Promise<void> {
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
+  // A world the log already holds goes on after its last transaction (simulator/resume.ts):
+  // relative drift times count from there.
+  const resumeAt =
+    options.simulation.startMs === undefined
+      ? await findResumePoint(log, options.transactionsTopic)
+      : null;
+  const drift = resumeAt
+    ? options.driftSpecs.map((spec) => parseDriftSpec(spec, resumeAt.lastEventMs + 1))
+    : options.simulation.drift;
   const simulatorOptions: FraudSimulatorOptions = {
     ...options.simulation,
+    drift,
     log,
     transactionsTopic: options.transactionsTopic,
     labelsTopic: options.labelsTopic,
@@ -148,6 +162,10 @@ async function produceToLog(options: Parsed): Promise<void> {
       if (options.count !== undefined && n >= options.count) finish();
     },
     onError: (error) => console.error(`append failed, events dropped: ${String(error)}`),
+    onResume: ({ lastEventMs }) =>
+      console.error(
+        `the log holds this world already: going on after its last transaction (${new Date(lastEventMs).toISOString()})`,
+      ),
   };
   const stop = startFraudSimulator(simulatorOptions);
   const where = log.kind === "kafka" ? "Kafka" : `the embedded log in ${config.dataDir}`;

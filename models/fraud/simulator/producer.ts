@@ -6,6 +6,8 @@
 import type { Log, LogRecord } from "../../../runtime/log/log.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../entity.ts";
 import { type FraudEventsOptions, fraudEvents } from "./events.ts";
+import { findResumePoint, type ResumePoint, resumedTrafficSeed } from "./resume.ts";
+import type { SimulatedItem } from "./simulation.ts";
 import { CARDS_MAX } from "./simulation.ts";
 
 export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" | "drainLabels"> {
@@ -32,6 +34,8 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
   onProgress?: (transactions: number) => void;
   /** Called when an append fails (the tick's events are dropped; simulated traffic only). */
   onError?: (error: unknown) => void;
+  /** Called when the log already held this world's transactions and the simulation goes on from them. */
+  onResume?: (point: ResumePoint) => void;
 }
 
 /** Mean legitimate transactions per card per day in the simulated world. */
@@ -61,17 +65,37 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     throw new RangeError("startFraudSimulator: ratePerSecond and speed must be positive");
   }
   const count = options.count ?? Number.POSITIVE_INFINITY;
-  const items = fraudEvents({
-    ...options,
-    cards: options.cards ?? cardsFor(options.ratePerSecond, speed),
-    startMs: options.startMs ?? Date.now(),
-  });
   const perTick = (options.ratePerSecond * TICK_MS) / 1000;
   let owed = 0;
   let produced = 0;
   let inFlight: Promise<void> | null = null;
   let stopped = false;
-  let topicsReady: Promise<void> | null = null;
+  let items: Generator<SimulatedItem> | null = null;
+  let preparing: Promise<void> | null = null;
+
+  /**
+   * The world, begun or resumed where the log left it (`resume.ts`); unless `startMs` is given,
+   * which starts that very world at that time whatever the log holds.
+   */
+  const simulate = async (): Promise<Generator<SimulatedItem>> => {
+    const cards = options.cards ?? cardsFor(options.ratePerSecond, speed);
+    const point =
+      options.startMs === undefined ? await findResumePoint(options.log, transactionsTopic) : null;
+    if (point === null) {
+      return fraudEvents({ ...options, cards, startMs: options.startMs ?? Date.now() });
+    }
+    const trafficSeed = resumedTrafficSeed(options.seed ?? 1, point);
+    options.onResume?.(point);
+    return fraudEvents({
+      ...options,
+      cards,
+      startMs: point.lastEventMs + 1,
+      worldStartMs: point.firstEventMs,
+      trafficSeed,
+      // The original format has no world to keep: a seed of its own gives it new ids.
+      seed: options.originalFormat ? trafficSeed : options.seed,
+    });
+  };
 
   const ensureTopics = async (): Promise<void> => {
     const { log } = options;
@@ -91,7 +115,20 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
 
   const timer = setInterval(() => {
     // Skip a tick rather than queue without bound when the log is slower than the rate.
-    if (stopped || inFlight) return;
+    if (stopped || inFlight || preparing) return;
+    if (items === null) {
+      // The first tick creates the topics and finds where the world stands; retried if it failed.
+      preparing = ensureTopics()
+        .then(simulate)
+        .then((generator) => {
+          items = generator;
+        })
+        .catch((error: unknown) => options.onError?.(error))
+        .finally(() => {
+          preparing = null;
+        });
+      return;
+    }
     owed += perTick;
     const transactions: LogRecord[] = [];
     const labels: LogRecord[] = [];
@@ -111,20 +148,10 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       if (stopped) clearInterval(timer);
       return;
     }
-    // Created on the first tick (the stop function is returned synchronously); retried if it failed.
-    topicsReady ??= ensureTopics().catch((error: unknown) => {
-      topicsReady = null;
-      throw error;
-    });
-    inFlight = topicsReady
-      .then(() =>
-        Promise.all([
-          transactions.length > 0
-            ? options.log.produce(transactionsTopic, transactions)
-            : undefined,
-          labels.length > 0 ? options.log.produce(labelsTopic, labels) : undefined,
-        ]),
-      )
+    inFlight = Promise.all([
+      transactions.length > 0 ? options.log.produce(transactionsTopic, transactions) : undefined,
+      labels.length > 0 ? options.log.produce(labelsTopic, labels) : undefined,
+    ])
       .then(() => options.onProgress?.(produced))
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
@@ -136,6 +163,7 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   return async () => {
     stopped = true;
     clearInterval(timer);
+    await preparing;
     await inFlight;
   };
 }

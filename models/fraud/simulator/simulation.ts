@@ -45,6 +45,19 @@ export interface FraudSimulationOptions {
   seed?: number;
   /** Event time of the start, ms since the epoch. Default 2025-01-01T00:00:00Z. */
   startMs?: number;
+  /**
+   * When the world began: accounts were opened up to five years before it. Default `startMs`. A
+   * simulation resumed later (see `trafficSeed`) passes the first run's, so that accounts keep
+   * their age.
+   */
+  worldStartMs?: number;
+  /**
+   * Seed of the traffic (which card buys what, when, the transaction ids) once the world is built
+   * from `seed`. Default: the world's generator goes on, so one seed gives one stream. A resumed
+   * simulation passes another: the same cards, merchants and rings, and new transactions (ids
+   * never seen before).
+   */
+  trafficSeed?: number;
   /** Cardholders (one card each). Default 10 000; at most CARDS_MAX. */
   cards?: number;
   /** Merchants, `merchant_1` … Default 2 000. */
@@ -179,11 +192,17 @@ export class FraudSimulation {
       throw new RangeError(`fraudRate: ${fraudRate}; expected a number from 0 to 0.5 (excluded)`);
     }
     const startMs = options.startMs ?? Date.UTC(2025, 0, 1);
-    this.rng = new Rng(options.seed ?? 1);
+    const worldRng = new Rng(options.seed ?? 1);
     this.world = buildWorld(
-      { cards, merchants: options.merchants ?? 2000, rings: options.fraudRings ?? 40, startMs },
-      this.rng,
+      {
+        cards,
+        merchants: options.merchants ?? 2000,
+        rings: options.fraudRings ?? 40,
+        startMs: options.worldStartMs ?? startMs,
+      },
+      worldRng,
     );
+    this.rng = options.trafficSeed === undefined ? worldRng : new Rng(options.trafficSeed);
     this.delays = { ...DEFAULT_LABEL_DELAYS, ...options.labelDelays };
     this.emitLabels = options.labels ?? true;
     this.drift =

@@ -24,6 +24,7 @@ import { numberOption, parseOrExit, UsageError } from "./cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./fraud/entity.ts";
 import { formatEvaluationTable } from "./fraud/evaluate.ts";
 import { type Label, parseLabel, parseTransaction, type Transaction } from "./fraud/schema.ts";
+import { parseIsoTimestampMs } from "./fraud/timestamp.ts";
 import {
   fraudModelVersion,
   simulatedHistory,
@@ -38,6 +39,7 @@ const USAGE = `usage: bun run train fraud [options]
   --days N          days of simulated history (default 45)
   --cards N         simulated cardholders (default 3000; ~2.6 transactions a day each)
   --seed S          seed of the simulation and of the GBT's sampling (default 1)
+  --start ISO       event time at which the simulated history begins (default 2025-01-01)
   --fraud-rate R    simulated share of fraud (default 0.01)
   --review-fee USD  cost of reviewing one flagged transaction (default 5)
   --data-dir DIR    the platform's data directory (default $COELHO_DATA_DIR or ./data)
@@ -53,6 +55,7 @@ function parse(argv: string[]) {
       days: { type: "string" },
       cards: { type: "string" },
       seed: { type: "string" },
+      start: { type: "string" },
       "fraud-rate": { type: "string" },
       "review-fee": { type: "string" },
       "data-dir": { type: "string" },
@@ -65,7 +68,14 @@ function parse(argv: string[]) {
   if (positionals[0] !== "fraud" || positionals.length !== 1) {
     throw new UsageError(`use case: "${positionals.join(" ")}" is not available; expected "fraud"`);
   }
+  const startMs = values.start === undefined ? undefined : parseIsoTimestampMs(values.start);
+  if (startMs !== undefined && Number.isNaN(startMs)) {
+    throw new UsageError(
+      `--start: "${values.start}" is not an ISO-8601 time such as 2025-01-01T00:00:00Z`,
+    );
+  }
   return {
+    startMs,
     days: numberOption(values.days, "days", 1, 366, false) ?? 45,
     cards: numberOption(values.cards, "cards", 100, 200_000, true) ?? 3000,
     seed: numberOption(values.seed, "seed", 0, 2 ** 32 - 1, true) ?? 1,
@@ -174,9 +184,10 @@ async function historyFromLog(options: Options): Promise<History> {
 }
 
 function simulated(options: Options): History {
-  const { seed, days, cards, fraudRate } = options;
-  console.error(`simulating ${days} days of ${cards} cards (seed ${seed})`);
-  const history = simulatedHistory({ seed, days, cards, fraudRate });
+  const { seed, days, cards, fraudRate, startMs } = options;
+  const from = startMs === undefined ? "" : ` from ${new Date(startMs).toISOString()}`;
+  console.error(`simulating ${days} days of ${cards} cards (seed ${seed})${from}`);
+  const history = simulatedHistory({ seed, days, cards, fraudRate, startMs });
   console.error(
     `simulated ${history.transactions.length} transactions (${history.stats.fraud} fraud), ${history.labels.length} labels`,
   );
@@ -184,7 +195,7 @@ function simulated(options: Options): History {
     ...history,
     training: {
       offsets: [],
-      source: `simulated seed=${seed} days=${days} cards=${cards} fraudRate=${fraudRate}`,
+      source: `simulated seed=${seed} days=${days} cards=${cards} fraudRate=${fraudRate}${startMs === undefined ? "" : ` start=${new Date(startMs).toISOString()}`}`,
     },
   };
 }

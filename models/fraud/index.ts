@@ -10,19 +10,52 @@ import { buildFeatureSchema } from "./feature-schema.ts";
 import { fraudLifecycle } from "./lifecycle.ts";
 import { OnlineQuality } from "./online-quality.ts";
 import { FRAUD_EXAMPLES_TOPIC, FRAUD_SCORES_TOPIC, fraudServing } from "./serving.ts";
-import { startFraudSimulator } from "./simulator/producer.ts";
+import { startFraudSimulator, TRANSACTIONS_PER_CARD_PER_DAY } from "./simulator/producer.ts";
 
 export { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC, fraudEntityModel } from "./entity.ts";
 
 export interface FraudUseCaseOptions {
   inputTopic?: string;
   labelsTopic?: string;
-  /** Simulator seed (default 7). */
+  /** Seed of the built-in simulator's world (default 7). */
   seed?: number;
-  /** Simulated event time per wall time (default 1440: a day per minute). */
-  speed?: number;
   /** Predictions kept per shard for their labels (default 200,000; COELHO_PREDICTIONS_MAX). */
   predictionsMax?: number;
+  /** Event time at which the built-in world's history ends (default: now, when this is called). */
+  nowMs?: number;
+}
+
+/** Cardholders of the built-in simulator's world, whatever its rate: its speed follows the rate. */
+export const SIMULATED_CARDS = 3000;
+/** Days of the built-in world's history: a first start writes them and trains on them. */
+export const SIMULATED_HISTORY_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/**
+ * The built-in simulator's world: the same cards whatever the rate, and a history of
+ * {@link SIMULATED_HISTORY_DAYS} days ending now.
+ */
+export interface SimulatedWorld {
+  seed: number;
+  cards: number;
+  historyStartMs: number;
+  historyEndMs: number;
+}
+
+/** The world of a platform started at `nowMs` (to the second, so a command line carries it exactly). */
+export function simulatedWorld(seed: number, nowMs: number): SimulatedWorld {
+  const historyEndMs = Math.floor(nowMs / 1000) * 1000;
+  return {
+    seed,
+    cards: SIMULATED_CARDS,
+    historyStartMs: historyEndMs - SIMULATED_HISTORY_DAYS * DAY_MS,
+    historyEndMs,
+  };
+}
+
+/** Event time per wall time that gives each of the world's cards ~2.6 transactions a day. */
+export function simulatedSpeed(ratePerSecond: number, cards: number): number {
+  return (ratePerSecond * 86_400) / (cards * TRANSACTIONS_PER_CARD_PER_DAY);
 }
 
 /**
@@ -36,6 +69,9 @@ export interface FraudUseCaseOptions {
  */
 export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
   const labelsTopic = options.labelsTopic ?? FRAUD_LABELS_TOPIC;
+  // One world for the first champion's training, the shards' history and the live traffic: a
+  // model is served on cards whose states saw the very past it was trained on (docs/fraud.md).
+  const world = simulatedWorld(options.seed ?? 7, options.nowMs ?? Date.now());
   const model = fraudEntityModel({ inputTopic: options.inputTopic, labelsTopic });
   const quality = new OnlineQuality({ usecase: model.name });
   const lifecycle = fraudLifecycle(model.name);
@@ -50,8 +86,16 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
         transactionsTopic: model.inputTopic,
         labelsTopic,
         ratePerSecond,
-        seed: options.seed ?? 7,
-        speed: options.speed,
+        seed: world.seed,
+        cards: world.cards,
+        speed: simulatedSpeed(ratePerSecond, world.cards),
+        history: { startMs: world.historyStartMs, untilMs: world.historyEndMs },
+        onHistoryWritten: (transactions) =>
+          logger.info("simulated history written", {
+            transactions,
+            from: new Date(world.historyStartMs).toISOString(),
+            to: new Date(world.historyEndMs).toISOString(),
+          }),
         onResume: ({ firstEventMs, lastEventMs }) =>
           logger.info("simulated world resumed after the last transaction in the log", {
             lastEventTime: new Date(lastEventMs).toISOString(),
@@ -80,11 +124,15 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
           partition,
         ),
       // An absolute path: the platform may run from any working directory (a container's).
+      // On the built-in world's history: the one the simulator writes first on an empty log.
       initialTraining: (dataDir) => [
         join(import.meta.dir, "..", "train-cli.ts"),
         "fraud",
         "--data-dir",
         dataDir,
+        ...["--seed", String(world.seed), "--cards", String(world.cards)],
+        ...["--days", String(SIMULATED_HISTORY_DAYS)],
+        ...["--start", new Date(world.historyStartMs).toISOString()],
       ],
     },
   };

@@ -1,7 +1,8 @@
 /**
  * The simulator producing into a Log at a steady rate, as the platform's built-in traffic or the
  * CLI's. Bounded: at most one append in flight; a tick that finds the log still busy is skipped
- * (the simulated world simply runs slower), never queued.
+ * (the simulated world simply runs slower), never queued. A world's history (`history`) goes in
+ * first, as fast as the log takes it, in batches of {@link HISTORY_BATCH_TRANSACTIONS}.
  */
 import type { Log, LogRecord } from "../../../runtime/log/log.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../entity.ts";
@@ -36,11 +37,23 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
   onError?: (error: unknown) => void;
   /** Called when the log already held this world's transactions and the simulation goes on from them. */
   onResume?: (point: ResumePoint) => void;
+  /**
+   * The world begins at `startMs`, and its items before `untilMs` are history: into a log that
+   * holds no transaction yet, they are produced as fast as the log takes it (labels included),
+   * then the simulator goes on at its rate. The same options give `simulatedHistory` the same
+   * transactions, so a model trained on them is served on cards whose states saw the same past.
+   * Ignored when the log holds transactions already (the world resumes) or `startMs` is given.
+   */
+  history?: { startMs: number; untilMs: number };
+  /** Called once the history is in the log, with the transactions it held. */
+  onHistoryWritten?: (transactions: number) => void;
 }
 
 /** Mean legitimate transactions per card per day in the simulated world. */
 export const TRANSACTIONS_PER_CARD_PER_DAY = 2.6;
 const TICK_MS = 100;
+/** Transactions per append while the history goes in (with the labels among them). */
+export const HISTORY_BATCH_TRANSACTIONS = 5_000;
 const CARDS_MIN = 100;
 
 /** Cards that make `ratePerSecond` at `speed` a realistic per-card rate, within bounds. */
@@ -71,6 +84,10 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   let inFlight: Promise<void> | null = null;
   let stopped = false;
   let items: Generator<SimulatedItem> | null = null;
+  /** An item taken from the generator and not produced yet (it was past the history's end). */
+  let held: SimulatedItem | null = null;
+  /** Items before this event time are history, produced without waiting for the rate. */
+  let historyUntilMs = Number.NEGATIVE_INFINITY;
   let preparing: Promise<void> | null = null;
 
   /**
@@ -82,7 +99,10 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     const point =
       options.startMs === undefined ? await findResumePoint(options.log, transactionsTopic) : null;
     if (point === null) {
-      return fraudEvents({ ...options, cards, startMs: options.startMs ?? Date.now() });
+      const history = options.startMs === undefined ? options.history : undefined;
+      if (history) historyUntilMs = history.untilMs;
+      const startMs = history?.startMs ?? options.startMs ?? Date.now();
+      return fraudEvents({ ...options, cards, startMs });
     }
     const trafficSeed = resumedTrafficSeed(options.seed ?? 1, point);
     options.onResume?.(point);
@@ -113,7 +133,39 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     }
   };
 
-  const timer = setInterval(() => {
+  /**
+   * Takes items until `transactions` of them are transactions, or the next one is at or after
+   * `untilMs` (it is held for the next call).
+   */
+  const take = (
+    generator: Generator<SimulatedItem>,
+    transactions: number,
+    untilMs: number,
+  ): { transactions: LogRecord[]; labels: LogRecord[] } => {
+    const batch = { transactions: [] as LogRecord[], labels: [] as LogRecord[] };
+    while (batch.transactions.length < transactions && produced < count) {
+      let item = held;
+      held = null;
+      if (item === null) {
+        const next = generator.next();
+        if (next.done) break;
+        item = next.value;
+      }
+      if ((item.record.timestampMs ?? 0) >= untilMs) {
+        held = item;
+        break;
+      }
+      if (item.kind === "label") {
+        batch.labels.push(item.record);
+        continue;
+      }
+      batch.transactions.push(item.record);
+      produced++;
+    }
+    return batch;
+  };
+
+  const tick = (): void => {
     // Skip a tick rather than queue without bound when the log is slower than the rate.
     if (stopped || inFlight || preparing) return;
     if (items === null) {
@@ -129,36 +181,45 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
         });
       return;
     }
-    owed += perTick;
-    const transactions: LogRecord[] = [];
-    const labels: LogRecord[] = [];
-    while (owed >= 1 && produced < count) {
-      const next = items.next();
-      if (next.done) break;
-      if (next.value.kind === "label") {
-        labels.push(next.value.record);
-        continue;
+    let batch: { transactions: LogRecord[]; labels: LogRecord[] };
+    const inHistory = Number.isFinite(historyUntilMs);
+    if (inHistory) {
+      batch = take(items, HISTORY_BATCH_TRANSACTIONS, historyUntilMs);
+      if (held !== null || batch.transactions.length < HISTORY_BATCH_TRANSACTIONS) {
+        // The next item is past the history (or the count is reached): the rate applies from now.
+        historyUntilMs = Number.NEGATIVE_INFINITY;
+        const historyTransactions = produced;
+        queueMicrotask(() => options.onHistoryWritten?.(historyTransactions));
       }
-      transactions.push(next.value.record);
-      produced++;
-      owed--;
+    } else {
+      owed += perTick;
+      const due = Math.floor(owed);
+      batch = take(items, due, Number.POSITIVE_INFINITY);
+      owed -= batch.transactions.length;
+      // A world that ran dry (a count, or a generator's end) owes nothing more.
+      if (batch.transactions.length < due) owed = 0;
     }
     if (produced >= count) stopped = true;
-    if (transactions.length === 0 && labels.length === 0) {
+    if (batch.transactions.length === 0 && batch.labels.length === 0) {
       if (stopped) clearInterval(timer);
       return;
     }
     inFlight = Promise.all([
-      transactions.length > 0 ? options.log.produce(transactionsTopic, transactions) : undefined,
-      labels.length > 0 ? options.log.produce(labelsTopic, labels) : undefined,
+      batch.transactions.length > 0
+        ? options.log.produce(transactionsTopic, batch.transactions)
+        : undefined,
+      batch.labels.length > 0 ? options.log.produce(labelsTopic, batch.labels) : undefined,
     ])
       .then(() => options.onProgress?.(produced))
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
         inFlight = null;
         if (stopped) clearInterval(timer);
+        // History goes in as fast as the log takes it, not a batch per tick.
+        else if (inHistory) tick();
       });
-  }, TICK_MS);
+  };
+  const timer = setInterval(tick, TICK_MS);
 
   return async () => {
     stopped = true;

@@ -19,11 +19,17 @@
  *
  * Targets (issue 4): >= 50k events/s; p50 <= 1 ms and p99 <= 5 ms at 10k events/s.
  *
+ * Under fsync `always` a last line gives the disk's share: the same arrivals through nothing but
+ * the two fdatasyncs each event waits for (its input's, then its score's), once the platform has
+ * stopped (`support/fsync-floor.ts`). The share of events over 5 ms there is what no change to
+ * the platform's own work can take away on this disk.
+ *
  * Knobs (defaults are the platform's): BENCH_E2E_TRANSACTIONS (300000), BENCH_E2E_LATENCY=0 skips
  * the latency run, BENCH_E2E_LATENCY_MS (5000, measured after a 1-s warm-up; a longer run holds
  * the full collections a steady 10k/s brings, ~1 every 20 s), BENCH_E2E_GC=1 collects the
  * throughput run's garbage before the latency run (else its full collection tends to fall in the
- * latency run), BENCH_E2E_FSYNC (always), BENCH_E2E_CHECKPOINT_MS (1000).
+ * latency run), BENCH_E2E_FSYNC (always), BENCH_E2E_CHECKPOINT_MS (1000), BENCH_E2E_FLOOR=0 skips
+ * the disk floor.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,6 +46,7 @@ import {
   produceItems,
   untilReady,
 } from "./support/fraud-platform.ts";
+import { measureFsyncFloor } from "./support/fsync-floor.ts";
 import { quantile } from "./support/stats.ts";
 import {
   eventLoopCpuSeconds,
@@ -53,6 +60,7 @@ const OFFERED_PER_S = 10_000;
 const OPEN_LOOP_MS = Number(process.env.BENCH_E2E_LATENCY_MS ?? 5_000);
 const WARMUP_MS = 1_000;
 const TICK_MS = 1;
+const FSYNC = process.env.BENCH_E2E_FSYNC ?? "always";
 
 /**
  * The throughput run's transactions and labels, and the latency run's, one unit per transaction
@@ -104,7 +112,7 @@ try {
   // ---- the platform, in this process -------------------------------------------------------------
   const { platform } = await benchFraudPlatform(dataDir, {
     partitions: process.env.BENCH_E2E_PARTITIONS ?? "3",
-    fsync: process.env.BENCH_E2E_FSYNC ?? "always",
+    fsync: FSYNC,
     checkpointIntervalMs: process.env.BENCH_E2E_CHECKPOINT_MS ?? "1000",
   });
   await platform.root.start();
@@ -268,6 +276,19 @@ try {
   }
   await platform.root.stop(10_000);
   await platform.log.close();
+
+  // ---- the disk's share, with the platform gone: the same arrivals through the two fsyncs alone ----
+  if (FSYNC === "always" && process.env.BENCH_E2E_FLOOR !== "0") {
+    const floor = await measureFsyncFloor({
+      ratePerSecond: OFFERED_PER_S,
+      partitions,
+      warmupMs: WARMUP_MS,
+      measureMs: OPEN_LOOP_MS,
+    });
+    console.log(
+      `disk floor (the same arrivals through nothing but each event's two fdatasyncs, its input's then its score's, in this process after the platform stopped): p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms, ${(100 * floor.over5ms).toFixed(2)} % over 5 ms (the platform: ${((100 * latencies.filter((ms) => ms > 5).length) / Math.max(1, latencies.length)).toFixed(2)} % over 5 ms)`,
+    );
+  }
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
 }

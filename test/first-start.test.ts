@@ -92,5 +92,6 @@ test("a first start serves its first champion on the world it was trained on: no
   const flagged = await metric(started.port, "coelho_model_decisions_total", 'decision="flag"');
   const passed = await metric(started.port, "coelho_model_decisions_total", 'decision="pass"');
   expect(flagged + passed).toBeGreaterThan(LIVE_DAYS * secondsPerDay * RATE * 0.5);
-  expect(flagged / (flagged + passed)).toBeLessThan(0.03);
+  // The threshold is chosen by expected cost (a review costs $5, a miss its amount): a few % flagged.
+  expect(flagged / (flagged + passed)).toBeLessThan(0.06);
 });

@@ -140,6 +140,26 @@ describe("topics", () => {
     expect(await log.partitionCount(topic)).toBe(3);
   });
 
+  test("a topic the cluster cannot create is an error naming the topic and the broker's reason", async () => {
+    // kafkajs's own line for the answer is not logged (every start asks for topics that exist,
+    // kafka-logger.ts): the reason must come with the error instead.
+    const strict = await openKafkaLog({
+      brokers,
+      clientId: `test-${RUN}-rf3`,
+      logger: testLogger,
+      replicationFactor: 3,
+    });
+    try {
+      const topic = topicName("unreplicable");
+      const error = await strict.ensureTopic({ name: topic, partitions: 1 }).catch((e) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).toContain(topic);
+      expect(String((error as Error).message)).toContain("Replication-factor is invalid");
+    } finally {
+      await strict.close();
+    }
+  });
+
   test("a compacted topic is created with cleanup.policy=compact", async () => {
     const topic = topicName("compacted");
     await log.ensureTopic({ name: topic, partitions: 1, compacted: true });

@@ -14,6 +14,21 @@ interface KafkaJSErrorShape extends Error {
   type?: string;
   retryCount?: number;
   cause?: unknown;
+  /** KafkaJSAggregateError (e.g. "Topic creation errors"): the errors it gathers. */
+  errors?: unknown[];
+}
+
+/**
+ * The error's message, with the messages of the errors it gathers when it is an aggregate:
+ * kafkajs answers a failed createTopics with "Topic creation errors" and keeps the broker's
+ * reason (e.g. a replication factor above the broker count) in `errors`.
+ */
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const gathered = (error as KafkaJSErrorShape).errors;
+  if (!Array.isArray(gathered) || gathered.length === 0) return error.message;
+  const reasons = [...new Set(gathered.map((e) => (e instanceof Error ? e.message : String(e))))];
+  return `${error.message}: ${reasons.join("; ")}`;
 }
 
 /** The highest retry count kafkajs recorded on the error or its causes (nested retriers). */
@@ -62,7 +77,7 @@ export function translateError(operation: string, error: unknown): Error {
     // wrapped as "non-retriable" once the outer retrier is done with it).
     return new RetriesExhaustedError(operation, (retryCount(error) ?? 0) + 1, rootCause(error));
   }
-  const message = shape instanceof Error ? shape.message : String(error);
+  const message = messageOf(error);
   if (shape?.retriable === true) {
     return new RetriableError(`${operation}: ${message}`, { cause: error });
   }

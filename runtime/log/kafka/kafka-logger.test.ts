@@ -66,7 +66,7 @@ describe("kafka log router", () => {
     expect(lines[2]?.fields.repeated).toBe(1);
   });
 
-  test("bounds first-time lines per window and drops info, debug and the expected warning", () => {
+  test("bounds first-time lines per window and drops info, debug and the expected lines", () => {
     const { logger, lines } = capture();
     const router = createKafkaLogRouter(logger, {
       windowMs: 60_000,
@@ -81,6 +81,12 @@ describe("kafka log router", () => {
         "Limiting retries for the idempotent producer may invalidate EoS guarantees",
       ),
     );
+    // A topic ensureTopic asked for that exists already: the usual answer, not an error.
+    log(
+      entry(logLevel.ERROR, "Response CreateTopics(key: 19, version: 3)", {
+        error: "Topic creation errors",
+      }),
+    );
     for (let i = 0; i < 5; i += 1) log(entry(logLevel.WARN, `distinct ${i}`));
     expect(lines.map((l) => l.msg)).toEqual(["distinct 0", "distinct 1", "distinct 2"]);
     router.flush();
@@ -89,5 +95,22 @@ describe("kafka log router", () => {
       msg: "kafkajs lines suppressed by the rate bound",
       fields: { suppressed: 2, windowMs: 60_000 },
     });
+  });
+
+  test("another request's error answer is still an error", () => {
+    const { logger, lines } = capture();
+    const router = createKafkaLogRouter(logger, { windowMs: 60_000, linesPerWindowMax: 10 });
+    router.logCreator(logLevel.WARN)(
+      entry(logLevel.ERROR, "Response Produce(key: 0, version: 7)", {
+        error: "This server is not the leader for that topic-partition",
+      }),
+    );
+    expect(lines.map((l) => [l.level, l.msg, l.fields.error])).toEqual([
+      [
+        "error",
+        "Response Produce(key: 0, version: 7)",
+        "This server is not the leader for that topic-partition",
+      ],
+    ]);
   });
 });

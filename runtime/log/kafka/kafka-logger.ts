@@ -30,6 +30,18 @@ const EXPECTED = new Set([
   "Limiting retries for the idempotent producer may invalidate EoS guarantees",
 ]);
 
+/**
+ * `ensureTopic` asks the broker to create every topic it needs, on every start, and a topic that
+ * exists is the common answer (createTopics then resolves false). kafkajs still logs the answer
+ * at error level first, as "Topic creation errors" whatever the reason, so every restart of every
+ * pod wrote an error line per topic. A real failure (say, a replication factor above the broker
+ * count) rejects `ensureTopic` with the broker's reason in its message (errors.ts): nothing is lost.
+ */
+function isExpected(entry: LogEntry): boolean {
+  const message = entry.log.message;
+  return EXPECTED.has(message) || message.startsWith("Response CreateTopics");
+}
+
 /** Fields of a kafkajs line worth keeping; the rest (stacks, payload dumps) is noise at warn. */
 const KEPT_FIELDS = ["error", "broker", "groupId", "topic", "partition", "retryCount", "retryTime"];
 
@@ -87,7 +99,7 @@ export function createKafkaLogRouter(logger: Logger, options: KafkaLogRateOption
   };
 
   const onEntry = (entry: LogEntry) => {
-    if (entry.level > logLevel.WARN || EXPECTED.has(entry.log.message)) return;
+    if (entry.level > logLevel.WARN || isExpected(entry)) return;
     if (nowMs() - windowStartMs >= options.windowMs) flush();
     const level = entry.level === logLevel.ERROR ? "error" : "warn";
     const key = `${level}|${entry.namespace}|${entry.log.message}`;

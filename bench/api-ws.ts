@@ -16,6 +16,7 @@ import { useCases } from "../models/index.ts";
 import { loadConfig } from "../runtime/config.ts";
 import { silentLogger } from "../runtime/logger.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
+import { recordsWritten } from "./support/fraud-platform.ts";
 
 /** BENCH_WS_CLIENTS=0 gives the baseline: the same stream with nobody watching. */
 const CLIENTS = Number(process.env.BENCH_WS_CLIENTS ?? 200);
@@ -72,17 +73,10 @@ async function bench(): Promise<void> {
   }
   // A first start writes the simulated world's 30 days of history first (docs/fraud.md), which
   // the shards then score as fast as they can: the samples start once they are live.
-  const { log } = platform;
-  const written = async (topic: string) => {
-    let total = 0;
-    for (let p = 0; p < (await log.partitionCount(topic)); p++)
-      total += await log.endOffset(topic, p);
-    return total;
-  };
   for (let i = 0; i < 1200; i++) {
     const [transactions, scores] = await Promise.all([
-      written(FRAUD_TRANSACTIONS_TOPIC).catch(() => 0),
-      written(FRAUD_SCORES_TOPIC).catch(() => 0),
+      recordsWritten(platform.log, FRAUD_TRANSACTIONS_TOPIC),
+      recordsWritten(platform.log, FRAUD_SCORES_TOPIC),
     ]);
     if (transactions > 100_000 && transactions - scores < 2 * EVENTS_PER_SECOND) break;
     await Bun.sleep(100);

@@ -44,6 +44,7 @@ import {
   type Item,
   itemOf,
   produceItems,
+  recordsWritten,
   untilReady,
 } from "./support/fraud-platform.ts";
 import { measureFsyncFloor } from "./support/fsync-floor.ts";
@@ -120,11 +121,7 @@ try {
   const { log } = platform;
   const partitions = await log.partitionCount(FRAUD_SCORES_TOPIC);
 
-  async function scoresWritten(): Promise<number> {
-    let total = 0;
-    for (let p = 0; p < partitions; p++) total += await log.endOffset(FRAUD_SCORES_TOPIC, p);
-    return total;
-  }
+  const scoresWritten = () => recordsWritten(log, FRAUD_SCORES_TOPIC);
 
   // ---- throughput ---------------------------------------------------------------------------------
   const batchItems = simulated.throughput;

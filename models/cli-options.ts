@@ -3,6 +3,8 @@
  * and a numeric flag parser whose message names the flag, the value and the allowed range.
  */
 
+import { parseIsoTimestampMs } from "./fraud/timestamp.ts";
+
 /** Bad command-line usage; the tool prints the message and its usage text, and exits 2. */
 export class UsageError extends Error {}
 
@@ -48,4 +50,19 @@ export function numberOption(
     );
   }
   return value;
+}
+
+/**
+ * The value of a time flag in ms since the epoch, or undefined when it was not given.
+ * @throws UsageError e.g. `--start: "May 1" is not an ISO-8601 time such as 2025-01-01T00:00:00Z`
+ */
+export function isoTimeOption(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseIsoTimestampMs(raw);
+  if (Number.isNaN(ms)) {
+    throw new UsageError(
+      `--${name}: "${raw}" is not an ISO-8601 time such as 2025-01-01T00:00:00Z`,
+    );
+  }
+  return ms;
 }

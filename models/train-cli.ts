@@ -20,11 +20,10 @@ import {
   READ_RECORDS_MAX,
 } from "../runtime/log/embedded/index.ts";
 import type { Log, StoredRecord } from "../runtime/log/log.ts";
-import { numberOption, parseOrExit, UsageError } from "./cli-options.ts";
+import { isoTimeOption, numberOption, parseOrExit, UsageError } from "./cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./fraud/entity.ts";
 import { formatEvaluationTable } from "./fraud/evaluate.ts";
 import { type Label, parseLabel, parseTransaction, type Transaction } from "./fraud/schema.ts";
-import { parseIsoTimestampMs } from "./fraud/timestamp.ts";
 import {
   fraudModelVersion,
   simulatedHistory,
@@ -68,14 +67,8 @@ function parse(argv: string[]) {
   if (positionals[0] !== "fraud" || positionals.length !== 1) {
     throw new UsageError(`use case: "${positionals.join(" ")}" is not available; expected "fraud"`);
   }
-  const startMs = values.start === undefined ? undefined : parseIsoTimestampMs(values.start);
-  if (startMs !== undefined && Number.isNaN(startMs)) {
-    throw new UsageError(
-      `--start: "${values.start}" is not an ISO-8601 time such as 2025-01-01T00:00:00Z`,
-    );
-  }
   return {
-    startMs,
+    startMs: isoTimeOption(values.start, "start"),
     days: numberOption(values.days, "days", 1, 366, false) ?? 45,
     cards: numberOption(values.cards, "cards", 100, 200_000, true) ?? 3000,
     seed: numberOption(values.seed, "seed", 0, 2 ** 32 - 1, true) ?? 1,

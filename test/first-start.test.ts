@@ -18,7 +18,8 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SIMULATED_CARDS, simulatedSpeed } from "../models/fraud/index.ts";
+import { SIMULATED_CARDS } from "../models/fraud/index.ts";
+import { speedFor } from "../models/fraud/simulator/producer.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "./support/platform-process.ts";
 
 setDefaultTimeout(240_000);
@@ -84,7 +85,7 @@ test("a first start serves its first champion on the world it was trained on: no
   const history = logLines(started.stderr()).find((l) => l.msg === "simulated history written");
   expect(history?.transactions ?? 0).toBeGreaterThan(100_000);
 
-  const secondsPerDay = 86_400 / simulatedSpeed(RATE, SIMULATED_CARDS);
+  const secondsPerDay = 86_400 / speedFor(RATE, SIMULATED_CARDS);
   await Bun.sleep(LIVE_DAYS * secondsPerDay * 1000);
 
   const lines = logLines(started.stderr());

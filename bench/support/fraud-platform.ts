@@ -31,6 +31,14 @@ export async function produceItems(log: Log, items: readonly Item[]): Promise<vo
   await Promise.all([...byTopic].map(([topic, records]) => log.produce(topic, records)));
 }
 
+/** Records written to `topic` so far, over its partitions (0 while it does not exist). */
+export async function recordsWritten(log: Log, topic: string): Promise<number> {
+  const partitions = await log.partitionCount(topic).catch(() => 0);
+  let total = 0;
+  for (let p = 0; p < partitions; p++) total += await log.endOffset(topic, p);
+  return total;
+}
+
 /** Waits until the platform reports ready (shards restored, a champion serving). */
 export async function untilReady(platform: Platform, timeoutMs = 60_000): Promise<void> {
   const readyBy = Date.now() + timeoutMs;

@@ -10,7 +10,7 @@ import { buildFeatureSchema } from "./feature-schema.ts";
 import { fraudLifecycle } from "./lifecycle.ts";
 import { OnlineQuality } from "./online-quality.ts";
 import { FRAUD_EXAMPLES_TOPIC, FRAUD_SCORES_TOPIC, fraudServing } from "./serving.ts";
-import { startFraudSimulator, TRANSACTIONS_PER_CARD_PER_DAY } from "./simulator/producer.ts";
+import { speedFor, startFraudSimulator } from "./simulator/producer.ts";
 
 export { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC, fraudEntityModel } from "./entity.ts";
 
@@ -53,11 +53,6 @@ export function simulatedWorld(seed: number, nowMs: number): SimulatedWorld {
   };
 }
 
-/** Event time per wall time that gives each of the world's cards ~2.6 transactions a day. */
-export function simulatedSpeed(ratePerSecond: number, cards: number): number {
-  return (ratePerSecond * 86_400) / (cards * TRANSACTIONS_PER_CARD_PER_DAY);
-}
-
 /**
  * The fraud use case for the platform: shards keyed by card over `fraud.transactions` and the
  * delayed labels of `fraud.labels` (both keyed by card, so a label reaches the shard holding its
@@ -88,7 +83,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
         ratePerSecond,
         seed: world.seed,
         cards: world.cards,
-        speed: simulatedSpeed(ratePerSecond, world.cards),
+        speed: speedFor(ratePerSecond, world.cards),
         history: { startMs: world.historyStartMs, untilMs: world.historyEndMs },
         onHistoryWritten: (transactions) =>
           logger.info("simulated history written", {

@@ -9,13 +9,12 @@
  * record: `{"topic": ..., "key": ..., "timestampMs": ..., "value": {...}}`.
  */
 import { parseArgs } from "node:util";
-import { numberOption, parseOrExit, UsageError } from "../cli-options.ts";
+import { isoTimeOption, numberOption, parseOrExit, UsageError } from "../cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./entity.ts";
 import { type DriftSpec, parseDriftSpec } from "./simulator/drift.ts";
 import { fraudEvents } from "./simulator/events.ts";
 import { cardsFor, type FraudSimulatorOptions, startFraudSimulator } from "./simulator/producer.ts";
 import { findResumePoint } from "./simulator/resume.ts";
-import { parseIsoTimestampMs } from "./timestamp.ts";
 
 const USAGE = `usage: bun run simulate -- fraud [options]
   --rate N               transactions per second into the log (default 200)
@@ -61,12 +60,7 @@ function parse(argv: string[]) {
   if (positionals[0] !== "fraud" || positionals.length !== 1) {
     throw new UsageError(`use case: "${positionals.join(" ")}" is not available; expected "fraud"`);
   }
-  const startMs = values.start === undefined ? undefined : parseIsoTimestampMs(values.start);
-  if (startMs !== undefined && Number.isNaN(startMs)) {
-    throw new UsageError(
-      `--start: "${values.start}" is not an ISO-8601 time such as 2025-01-01T00:00:00Z`,
-    );
-  }
+  const startMs = isoTimeOption(values.start, "start");
   const count = numberOption(values.count, "count", 1, 1e10, true);
   // Relative drift times count from the first event: the fixed start of --out, else now.
   const driftStartMs = startMs ?? (values.out !== undefined ? Date.UTC(2025, 0, 1) : Date.now());
@@ -151,6 +145,7 @@ async function produceToLog(options: Parsed): Promise<void> {
   const simulatorOptions: FraudSimulatorOptions = {
     ...options.simulation,
     drift,
+    resumeAt,
     log,
     transactionsTopic: options.transactionsTopic,
     labelsTopic: options.labelsTopic,

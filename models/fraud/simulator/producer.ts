@@ -37,6 +37,8 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
   onError?: (error: unknown) => void;
   /** Called when the log already held this world's transactions and the simulation goes on from them. */
   onResume?: (point: ResumePoint) => void;
+  /** Where the world stands in the log, if the caller looked it up already (null: nothing there). */
+  resumeAt?: ResumePoint | null;
   /**
    * The world begins at `startMs`, and its items before `untilMs` are history: into a log that
    * holds no transaction yet, they are produced as fast as the log takes it (labels included),
@@ -55,6 +57,11 @@ const TICK_MS = 100;
 /** Transactions per append while the history goes in (with the labels among them). */
 export const HISTORY_BATCH_TRANSACTIONS = 5_000;
 const CARDS_MIN = 100;
+
+/** Event time per wall time that gives each of `cards` a realistic rate at `ratePerSecond`. */
+export function speedFor(ratePerSecond: number, cards: number): number {
+  return (ratePerSecond * 86_400) / (cards * TRANSACTIONS_PER_CARD_PER_DAY);
+}
 
 /** Cards that make `ratePerSecond` at `speed` a realistic per-card rate, within bounds. */
 export function cardsFor(ratePerSecond: number, speed: number): number {
@@ -96,8 +103,8 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
    */
   const simulate = async (): Promise<Generator<SimulatedItem>> => {
     const cards = options.cards ?? cardsFor(options.ratePerSecond, speed);
-    const point =
-      options.startMs === undefined ? await findResumePoint(options.log, transactionsTopic) : null;
+    let point = options.startMs === undefined ? options.resumeAt : null;
+    if (point === undefined) point = await findResumePoint(options.log, transactionsTopic);
     if (point === null) {
       const history = options.startMs === undefined ? options.history : undefined;
       if (history) historyUntilMs = history.untilMs;

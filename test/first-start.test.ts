@@ -6,11 +6,10 @@
  * learnt on cards with weeks of history: within two simulated days fifteen feature detectors went
  * to warning or drift, and drift started a retraining every minute.
  *
- * Prediction drift (`psi/score`) is left out: it may go to drift within days and start
- * retrainings of its own (seen in one CI run; 0.11-0.20 in runs on the development machine). The
- * world's cards only age past the validation period the reference comes from, and the
- * reference's scores come from the TypeScript model where live ones come from onnxruntime in
- * float32 (docs/drift.md); which of the two it is has not been measured yet.
+ * Prediction drift (`psi/score`) is watched too. It used to reach drift within days: onnxruntime
+ * rounded the served scores (most below 1e-6) to multiples of 2^-24, so they fell in other bins
+ * than the reference's, placed on the TypeScript model's scores (a PSI of ~0.7 on the very rows
+ * the bins came from; models/onnx/gbt-graph.ts).
  *
  * The simulator runs at 1000 transactions/s, so its 3000 cards live a simulated day in ~8 s.
  */
@@ -63,7 +62,7 @@ async function metric(port: number, name: string, labels: string): Promise<numbe
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
 
-test("a first start serves its first champion on the world it was trained on: no feature drifts, no feature starts a retraining", async () => {
+test("a first start serves its first champion on the world it was trained on: no detector leaves stable, nothing retrains", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "coelho-first-start-"));
   dirs.push(dataDir);
   const started = startPlatform({
@@ -89,20 +88,10 @@ test("a first start serves its first champion on the world it was trained on: no
   await Bun.sleep(LIVE_DAYS * secondsPerDay * 1000);
 
   const lines = logLines(started.stderr());
-  // Prediction drift (`score`) may warn: the cards age past the validation period the
-  // reference comes from (docs/drift.md). No feature may leave `stable`.
-  const featureChanges = lines.filter(
-    (l) => l.msg === "drift detector changed state" && l.feature !== "score",
-  );
-  expect(featureChanges.map((l) => `${l.feature}: ${l.state}`)).toEqual([]);
-  const featureRetrainings = lines
-    .filter((l) => l.msg === "retraining" && l.trigger?.startsWith("drift:psi/score") !== true)
-    .map((l) => l.trigger);
-  // `drift:persisting` retries a drift that persists: whichever detector it was, it is the score's.
-  const scoreDrifted = lines.some((l) => l.trigger === "drift:psi/score");
-  expect(
-    featureRetrainings.filter((trigger) => !(scoreDrifted && trigger === "drift:persisting")),
-  ).toEqual([]);
+  const changes = lines.filter((l) => l.msg === "drift detector changed state");
+  expect(changes.map((l) => `${l.feature}: ${l.state}`)).toEqual([]);
+  const retrainings = lines.filter((l) => l.msg === "retraining").map((l) => l.trigger);
+  expect(retrainings).toEqual([]);
   const flagged = await metric(started.port, "coelho_model_decisions_total", 'decision="flag"');
   const passed = await metric(started.port, "coelho_model_decisions_total", 'decision="pass"');
   expect(flagged + passed).toBeGreaterThan(LIVE_DAYS * secondsPerDay * RATE * 0.5);

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { psi } from "../drift/divergence.ts";
+import { binOf, parseDriftReference } from "../drift/reference.ts";
 import { loadOnnx, releaseOnnx, scoreBatch } from "../onnx/session.ts";
 import { openSqliteRegistry } from "../registry/sqlite-registry.ts";
 import { predictBatch } from "../trainers/predict.ts";
@@ -112,6 +114,23 @@ describe("trainFraudModels on simulated history", () => {
       }
       expect(test.rows).toBeGreaterThan(10_000);
       expect(maxDiff).toBeLessThanOrEqual(1e-5);
+      // Prediction drift compares what onnxruntime serves with bins placed on the TypeScript
+      // model's scores: on the very rows the bins were placed on, the two must agree.
+      const reference = parseDriftReference(stored.featureSchema.drift)?.score;
+      if (!reference) throw new Error("the champion carries no score reference");
+      const validation = result.splits.gbt.validation;
+      const served = await scoreBatch(
+        scorer,
+        Float32Array.from(validation.x),
+        validation.rows,
+        validation.cols,
+      );
+      const counts = new Float64Array(reference.proportions.length);
+      for (const score of served) {
+        const bin = binOf(reference.edges, score);
+        counts[bin] = (counts[bin] as number) + 1;
+      }
+      expect(psi(reference.proportions, counts, validation.rows)).toBeLessThan(0.01);
     } finally {
       await releaseOnnx(scorer);
     }

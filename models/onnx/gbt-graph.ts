@@ -2,8 +2,8 @@
  * A GBT as an ONNX graph:
  *
  *   features (float32 [N, F]) ─Cast→ float64 ─TreeEnsembleRegressor (ai.onnx.ml v3)→ margin [N, 1]
- *     ─Sigmoid→ ─Cast→ probability (float32 [N, 1])       (binary)
- *     ─Cast→ prediction (float32 [N, 1])                   (regression)
+ *     ─Cast→ float64 ─Sigmoid→ ─Cast→ probability (float32 [N, 1])   (binary)
+ *     ─Cast→ prediction (float32 [N, 1])                               (regression)
  *
  * Why a regressor and a Sigmoid rather than TreeEnsembleClassifier with post_transform LOGISTIC:
  * the classifier's binary case with a single set of leaf weights is under-specified (onnxruntime's
@@ -15,6 +15,15 @@
  * input makes it compare and sum in double, like the TypeScript predictor. The Cast from float32
  * is exact, so routing is the same as on the float32 input: `x < threshold` (BRANCH_LT) with
  * thresholds that are float32 values.
+ *
+ * Why the margin is cast to float64 before the Sigmoid: the regressor's output is float32 whatever
+ * its input (the operator's spec), and onnxruntime's float32 Sigmoid is accurate to ~6e-8 in
+ * absolute terms, not relative ones. A fraud model gives most transactions probabilities below
+ * 1e-6, which would come out as a few hundred distinct multiples of 2^-24 (some exactly 0): every
+ * score under one tie, the ranking among them lost, and the score's drift bins (placed on the
+ * TypeScript model's float64 scores) off by a PSI of ~0.7 on the very rows they were placed on.
+ * In float64 the Sigmoid keeps the margin's relative precision, and the final Cast to float32 loses
+ * only float32's own ~6e-8 relative.
  */
 import type { GbtModel } from "../trainers/gbt.ts";
 import { INPUT_NAME } from "./metadata.ts";
@@ -132,12 +141,16 @@ export function gbtGraph(model: GbtModel): GraphSpec {
     },
   ];
   if (model.task === "binary") {
-    nodes.push({
-      opType: "Sigmoid",
-      name: "link",
-      inputs: ["margin"],
-      outputs: ["probability_f64"],
-    });
+    nodes.push(
+      {
+        opType: "Cast",
+        name: "margin_to_double",
+        inputs: ["margin"],
+        outputs: ["margin_f64"],
+        attributes: [{ name: "to", type: "int", value: 11 }],
+      },
+      { opType: "Sigmoid", name: "link", inputs: ["margin_f64"], outputs: ["probability_f64"] },
+    );
   }
   nodes.push({
     opType: "Cast",

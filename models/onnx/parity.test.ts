@@ -84,6 +84,20 @@ describe("GBT parity with onnxruntime", () => {
     }
   });
 
+  test("probabilities far below 1e-6 agree to 1e-5 relative, not only absolute", async () => {
+    // A fraud model scores most transactions below 1e-6. Shifted by -16, this model's margins
+    // give such scores; a float32 Sigmoid would round them to multiples of 2^-24 (or 0).
+    const shifted = { ...model, baseScore: model.baseScore - 16 };
+    const onnx = await scoreBatch(await load(shifted), rows32, TEST_ROWS, COLS);
+    const ts = predictGbtBatch(shifted, rows32, TEST_ROWS);
+    let worst = 0;
+    for (let r = 0; r < TEST_ROWS; r++) {
+      worst = Math.max(worst, Math.abs((onnx[r] as number) / (ts[r] as number) - 1));
+    }
+    expect(Math.max(...ts)).toBeLessThan(1e-5);
+    expect(worst).toBeLessThanOrEqual(1e-5);
+  });
+
   test("rows on, just below and just above every threshold, and NaN, reach the same leaves", async () => {
     // For the first trees: each split's feature set to its threshold, one float32 ulp either
     // side, and NaN, in an otherwise ordinary row.

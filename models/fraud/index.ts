@@ -10,47 +10,31 @@ import { buildFeatureSchema } from "./feature-schema.ts";
 import { fraudLifecycle } from "./lifecycle.ts";
 import { OnlineQuality } from "./online-quality.ts";
 import { FRAUD_EXAMPLES_TOPIC, FRAUD_SCORES_TOPIC, fraudServing } from "./serving.ts";
+import {
+  SIMULATED_HISTORY_DAYS,
+  SIMULATED_SEED,
+  simulatedWorld,
+} from "./simulator/platform-world.ts";
 import { speedFor, startFraudSimulator } from "./simulator/producer.ts";
 
 export { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC, fraudEntityModel } from "./entity.ts";
+export {
+  SIMULATED_CARDS,
+  SIMULATED_HISTORY_DAYS,
+  SIMULATED_SEED,
+  type SimulatedWorld,
+  simulatedWorld,
+} from "./simulator/platform-world.ts";
 
 export interface FraudUseCaseOptions {
   inputTopic?: string;
   labelsTopic?: string;
-  /** Seed of the built-in simulator's world (default 7). */
+  /** Seed of the built-in simulator's world (default {@link SIMULATED_SEED}, 7). */
   seed?: number;
   /** Predictions kept per shard for their labels (default 200,000; COELHO_PREDICTIONS_MAX). */
   predictionsMax?: number;
   /** Event time at which the built-in world's history ends (default: now, when this is called). */
   nowMs?: number;
-}
-
-/** Cardholders of the built-in simulator's world, whatever its rate: its speed follows the rate. */
-export const SIMULATED_CARDS = 3000;
-/** Days of the built-in world's history: a first start writes them and trains on them. */
-export const SIMULATED_HISTORY_DAYS = 30;
-const DAY_MS = 86_400_000;
-
-/**
- * The built-in simulator's world: the same cards whatever the rate, and a history of
- * {@link SIMULATED_HISTORY_DAYS} days ending now.
- */
-export interface SimulatedWorld {
-  seed: number;
-  cards: number;
-  historyStartMs: number;
-  historyEndMs: number;
-}
-
-/** The world of a platform started at `nowMs` (to the second, so a command line carries it exactly). */
-export function simulatedWorld(seed: number, nowMs: number): SimulatedWorld {
-  const historyEndMs = Math.floor(nowMs / 1000) * 1000;
-  return {
-    seed,
-    cards: SIMULATED_CARDS,
-    historyStartMs: historyEndMs - SIMULATED_HISTORY_DAYS * DAY_MS,
-    historyEndMs,
-  };
 }
 
 /**
@@ -66,7 +50,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
   const labelsTopic = options.labelsTopic ?? FRAUD_LABELS_TOPIC;
   // One world for the first champion's training, the shards' history and the live traffic: a
   // model is served on cards whose states saw the very past it was trained on (docs/fraud.md).
-  const world = simulatedWorld(options.seed ?? 7, options.nowMs ?? Date.now());
+  const world = simulatedWorld(options.seed ?? SIMULATED_SEED, options.nowMs ?? Date.now());
   const model = fraudEntityModel({ inputTopic: options.inputTopic, labelsTopic });
   const quality = new OnlineQuality({ usecase: model.name });
   const lifecycle = fraudLifecycle(model.name);

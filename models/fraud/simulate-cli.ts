@@ -7,18 +7,41 @@
  *
  * As JSON lines (`--out file.jsonl`, or `--out -` for stdout): as fast as possible, one line per
  * record: `{"topic": ..., "key": ..., "timestampMs": ..., "value": {...}}`.
+ *
+ * `--platform-world` produces the world a platform with `COELHO_AUTO_TRAIN` trains its first
+ * champion on (simulator/platform-world.ts), history first: a cluster's demo traffic (the chart's
+ * simulator Deployment) then reaches shards whose card states saw the past the champion learnt.
  */
 import { parseArgs } from "node:util";
 import { isoTimeOption, numberOption, parseOrExit, UsageError } from "../cli-options.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./entity.ts";
 import { type DriftSpec, parseDriftSpec } from "./simulator/drift.ts";
 import { fraudEvents } from "./simulator/events.ts";
-import { cardsFor, type FraudSimulatorOptions, startFraudSimulator } from "./simulator/producer.ts";
+import {
+  SIMULATED_CARDS,
+  SIMULATED_HISTORY_DAYS,
+  SIMULATED_SEED,
+  simulatedWorld,
+} from "./simulator/platform-world.ts";
+import {
+  cardsFor,
+  type FraudSimulatorOptions,
+  speedFor,
+  startFraudSimulator,
+} from "./simulator/producer.ts";
 import { findResumePoint } from "./simulator/resume.ts";
+
+/** Options that would make another world than the platform's: refused with --platform-world. */
+const WORLD_OPTIONS = ["seed", "cards", "speed", "start", "fraud-rate", "out", "original-format"];
 
 const USAGE = `usage: bun run simulate -- fraud [options]
   --rate N               transactions per second into the log (default 200)
-  --count N              stop after N transactions (required with --out FILE)
+  --count N              stop after N transactions (required with --out FILE; a history
+                         written first does not count)
+  --platform-world       the world the platform trains its first champion on (COELHO_AUTO_TRAIN):
+                         seed ${SIMULATED_SEED}, ${SIMULATED_CARDS} cards at the speed --rate gives them, and into a
+                         log without transactions its last ${SIMULATED_HISTORY_DAYS} days first, as fast as the log
+                         takes them (the chart's simulator runs this)
   --seed S               random seed (default 1)
   --fraud-rate R         share of fraudulent transactions (default 0.01)
   --speed X              event time per wall time (default 1440: a day per minute)
@@ -48,6 +71,7 @@ function parse(argv: string[]) {
       start: { type: "string" },
       "label-delay-scale": { type: "string" },
       "inline-labels": { type: "boolean" },
+      "platform-world": { type: "boolean" },
       "original-format": { type: "boolean" },
       out: { type: "string" },
       drift: { type: "string", multiple: true },
@@ -59,6 +83,17 @@ function parse(argv: string[]) {
   if (values.help) throw new UsageError("");
   if (positionals[0] !== "fraud" || positionals.length !== 1) {
     throw new UsageError(`use case: "${positionals.join(" ")}" is not available; expected "fraud"`);
+  }
+  const platformWorld = values["platform-world"] ?? false;
+  if (platformWorld) {
+    const conflicting = WORLD_OPTIONS.filter(
+      (name) => values[name as keyof typeof values] !== undefined,
+    );
+    if (conflicting.length > 0) {
+      throw new UsageError(
+        `--platform-world: ${conflicting.map((name) => `--${name}`).join(", ")} would make another world than the one the platform trains on; expected none of them`,
+      );
+    }
   }
   const startMs = isoTimeOption(values.start, "start");
   const count = numberOption(values.count, "count", 1, 1e10, true);
@@ -76,6 +111,7 @@ function parse(argv: string[]) {
   return {
     /** As given: relative times are resolved again when the world resumes (produceToLog). */
     driftSpecs: values.drift ?? [],
+    platformWorld,
     rate: numberOption(values.rate, "rate", 0.1, 1_000_000) ?? 200,
     count,
     out: values.out,
@@ -129,6 +165,11 @@ async function produceToLog(options: Parsed): Promise<void> {
   const config = loadConfig();
   const log = await openLog(config);
   let produced = 0;
+  /**
+   * Transactions produced before the count began: those of a history written first. Null while
+   * the platform's world may still be writing its history (until it is written, or resumed).
+   */
+  let countFrom: number | null = options.platformWorld ? null : 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -142,8 +183,22 @@ async function produceToLog(options: Parsed): Promise<void> {
   const drift = resumeAt
     ? options.driftSpecs.map((spec) => parseDriftSpec(spec, resumeAt.lastEventMs + 1))
     : options.simulation.drift;
+  // The platform's world, its history ending now: what a platform starting now trains on.
+  const world = options.platformWorld ? simulatedWorld(SIMULATED_SEED, Date.now()) : null;
   const simulatorOptions: FraudSimulatorOptions = {
     ...options.simulation,
+    ...(world && {
+      seed: world.seed,
+      cards: world.cards,
+      speed: speedFor(options.rate, world.cards),
+      history: { startMs: world.historyStartMs, untilMs: world.historyEndMs },
+      onHistoryWritten: (transactions: number) => {
+        countFrom = transactions;
+        console.error(
+          `wrote the world's history: ${transactions} transactions from ${new Date(world.historyStartMs).toISOString()}; going on at the rate`,
+        );
+      },
+    }),
     drift,
     resumeAt,
     log,
@@ -154,13 +209,17 @@ async function produceToLog(options: Parsed): Promise<void> {
     count: options.count,
     onProgress: (n) => {
       produced = n;
-      if (options.count !== undefined && n >= options.count) finish();
+      if (options.count !== undefined && countFrom !== null && n - countFrom >= options.count) {
+        finish();
+      }
     },
     onError: (error) => console.error(`append failed, events dropped: ${String(error)}`),
-    onResume: ({ lastEventMs }) =>
+    onResume: ({ lastEventMs }) => {
+      countFrom = 0;
       console.error(
         `the log holds this world already: going on after its last transaction (${new Date(lastEventMs).toISOString()})`,
-      ),
+      );
+    },
   };
   const stop = startFraudSimulator(simulatorOptions);
   const where = log.kind === "kafka" ? "Kafka" : `the embedded log in ${config.dataDir}`;

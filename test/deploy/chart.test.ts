@@ -89,6 +89,9 @@ describe("helm lint and template", () => {
     const kinds = rendering("everything").objects.map((o) => o.kind);
     expect(kinds).toContain("ServiceMonitor");
     expect(kinds).toContain("Deployment");
+    // The demo traffic is the world the leader's first champion trains on, history first.
+    const simulator = one(rendering("everything").objects, "Deployment");
+    expect(simulator.spec.template.spec.containers[0].command).toContain("--platform-world");
     // prod enables KEDA: its ScaledObject passes the checks of KEDA's required fields.
     expect(rendering("prod").objects.map((o) => o.kind)).toContain("ScaledObject");
   });

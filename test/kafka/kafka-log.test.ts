@@ -215,6 +215,35 @@ describe("append and read", () => {
     }
   });
 
+  test("an append or produce larger than the broker's record-batch limit lands whole and in order", async () => {
+    // 5,000 records of ~600 bytes (a simulated history's batch): ~3 MB, where the broker takes at
+    // most 1 MiB in one record batch.
+    const topic = topicName("large");
+    await log.ensureTopic({ name: topic, partitions: 2 });
+    const padding = "x".repeat(600);
+    const batch = (tag: string) =>
+      Array.from({ length: 5_000 }, (_, i) => record("same-key", `${tag}-${i}-${padding}`));
+    expect(await log.append(topic, 0, batch("a"))).toBe(0);
+    expect(await log.append(topic, 0, [record(null, "after")])).toBe(5_000);
+    await log.produce(topic, batch("p"));
+    const values = async (partition: number) => {
+      const out: string[] = [];
+      for (let offset = 0; ; ) {
+        const records = await log.read(topic, partition, offset, 2_000);
+        if (records.length === 0) return out;
+        out.push(...records.map((r) => dec.decode(r.value).split("-").slice(0, 2).join("-")));
+        offset = (records[records.length - 1]?.offset ?? offset) + 1;
+      }
+    };
+    const keyed = partitionFor(enc.encode("same-key"), 2);
+    const appended = Array.from({ length: 5_000 }, (_, i) => `a-${i}`);
+    const produced = Array.from({ length: 5_000 }, (_, i) => `p-${i}`);
+    expect(await values(0)).toEqual(
+      keyed === 0 ? [...appended, "after", ...produced] : [...appended, "after"],
+    );
+    if (keyed === 1) expect(await values(1)).toEqual(produced);
+  });
+
   test("append to a partition the topic lacks is a ValidationError", async () => {
     const topic = topicName("badpartition");
     await log.ensureTopic({ name: topic, partitions: 2 });

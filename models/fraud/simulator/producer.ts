@@ -29,9 +29,9 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
    * card's labels land in the partition number of its transactions, the shard that owns the card.
    */
   partitions?: number;
-  /** Stop producing after this many transactions. */
+  /** Stop producing after this many transactions, not counting a history written first. */
   count?: number;
-  /** Called after each append with the number of transactions produced so far. */
+  /** Called after each append with the number of transactions produced so far (history included). */
   onProgress?: (transactions: number) => void;
   /** Called when an append fails (the tick's events are dropped; simulated traffic only). */
   onError?: (error: unknown) => void;
@@ -88,6 +88,8 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   const perTick = (options.ratePerSecond * TICK_MS) / 1000;
   let owed = 0;
   let produced = 0;
+  /** Transactions of the history: `count` applies to those produced after it. */
+  let historyProduced = 0;
   let inFlight: Promise<void> | null = null;
   let stopped = false;
   let items: Generator<SimulatedItem> | null = null;
@@ -109,12 +111,14 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       const history = options.startMs === undefined ? options.history : undefined;
       if (history) historyUntilMs = history.untilMs;
       const startMs = history?.startMs ?? options.startMs ?? Date.now();
-      return fraudEvents({ ...options, cards, startMs });
+      // Unbounded: `count` is applied here, after the history.
+      return fraudEvents({ ...options, count: undefined, cards, startMs });
     }
     const trafficSeed = resumedTrafficSeed(options.seed ?? 1, point);
     options.onResume?.(point);
     return fraudEvents({
       ...options,
+      count: undefined,
       cards,
       startMs: point.lastEventMs + 1,
       worldStartMs: point.firstEventMs,
@@ -150,7 +154,11 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     untilMs: number,
   ): { transactions: LogRecord[]; labels: LogRecord[] } => {
     const batch = { transactions: [] as LogRecord[], labels: [] as LogRecord[] };
-    while (batch.transactions.length < transactions && produced < count) {
+    const history = Number.isFinite(historyUntilMs);
+    while (
+      batch.transactions.length < transactions &&
+      (history || produced - historyProduced < count)
+    ) {
       let item = held;
       held = null;
       if (item === null) {
@@ -193,10 +201,10 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     if (inHistory) {
       batch = take(items, HISTORY_BATCH_TRANSACTIONS, historyUntilMs);
       if (held !== null || batch.transactions.length < HISTORY_BATCH_TRANSACTIONS) {
-        // The next item is past the history (or the count is reached): the rate applies from now.
+        // The next item is past the history (or the world ran dry): the rate applies from now.
         historyUntilMs = Number.NEGATIVE_INFINITY;
-        const historyTransactions = produced;
-        queueMicrotask(() => options.onHistoryWritten?.(historyTransactions));
+        historyProduced = produced;
+        queueMicrotask(() => options.onHistoryWritten?.(historyProduced));
       }
     } else {
       owed += perTick;
@@ -206,7 +214,7 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       // A world that ran dry (a count, or a generator's end) owes nothing more.
       if (batch.transactions.length < due) owed = 0;
     }
-    if (produced >= count) stopped = true;
+    if (!Number.isFinite(historyUntilMs) && produced - historyProduced >= count) stopped = true;
     if (batch.transactions.length === 0 && batch.labels.length === 0) {
       if (stopped) clearInterval(timer);
       return;

@@ -34,6 +34,7 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { type PartitionBounds, type ReadOptions, readRange } from "./reader.ts";
+import { sendChunks } from "./send-chunks.ts";
 import { WireFetcher } from "./wire.ts";
 
 /** Kafka's legal topic names (the broker's own rule). */
@@ -239,20 +240,25 @@ export class KafkaLog implements Log {
     await this.validatePartition(topic, partition);
     validateRecords(records);
     if (records.length === 0) return this.endOffset(topic, partition);
-    const messages = records.map((record) => toMessage(record, partition));
-    // One send: kafkajs puts all of one partition's messages in one record batch, one request.
-    const metadata = await this.call(`append to ${topic}/${partition}`, () =>
-      this.producer.send({ topic, acks: ACKS_ALL, messages }),
-    ).catch(produceFailed(topic));
-    const entry = metadata.find((m) => m.topicName === topic && m.partition === partition);
-    if (!entry?.baseOffset) {
-      throw new CoelhoError(
-        "kafka",
-        `append to ${topic}/${partition}: the produce response has no base offset`,
-      );
+    // kafkajs puts all of one send's messages for a partition in one record batch, one request;
+    // the broker refuses a batch over its size limit, so a large append goes in chunks, in order.
+    let firstOffset: number | null = null;
+    for (const chunk of sendChunks(records)) {
+      const messages = chunk.map((record) => toMessage(record, partition));
+      const metadata = await this.call(`append to ${topic}/${partition}`, () =>
+        this.producer.send({ topic, acks: ACKS_ALL, messages }),
+      ).catch(produceFailed(topic));
+      const entry = metadata.find((m) => m.topicName === topic && m.partition === partition);
+      if (!entry?.baseOffset) {
+        throw new CoelhoError(
+          "kafka",
+          `append to ${topic}/${partition}: the produce response has no base offset`,
+        );
+      }
+      recordAppended(topic, chunk.length);
+      firstOffset ??= toOffset(entry.baseOffset, "baseOffset");
     }
-    recordAppended(topic, records.length);
-    return toOffset(entry.baseOffset, "baseOffset");
+    return firstOffset as number;
   }
 
   async produce(topic: string, records: LogRecord[]): Promise<void> {
@@ -260,14 +266,17 @@ export class KafkaLog implements Log {
     validateRecords(records);
     if (records.length === 0) return;
     // kafkajs's DefaultPartitioner is Java's: murmur2(key) for keys, round-robin for null keys.
-    await this.call(`produce to ${topic}`, () =>
-      this.producer.send({
-        topic,
-        acks: ACKS_ALL,
-        messages: records.map((record) => toMessage(record)),
-      }),
-    ).catch(produceFailed(topic));
-    recordAppended(topic, records.length);
+    // Chunks in order (see send-chunks.ts): a key's records stay in order on its partition.
+    for (const chunk of sendChunks(records)) {
+      await this.call(`produce to ${topic}`, () =>
+        this.producer.send({
+          topic,
+          acks: ACKS_ALL,
+          messages: chunk.map((record) => toMessage(record)),
+        }),
+      ).catch(produceFailed(topic));
+      recordAppended(topic, chunk.length);
+    }
   }
 
   private async bounds(topic: string, partition: number): Promise<PartitionBounds> {

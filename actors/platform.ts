@@ -366,8 +366,10 @@ export async function buildPlatform(
     let watcher: ChampionWatcher | null = null;
     let processor: ((partition: number) => BatchProcessor<unknown, unknown>) | undefined;
     if (useCase.serving && registry) {
+      // Outputs are derived from the shards' durable input and written again by a replay from the
+      // last checkpoint, with the same ids: readers may see them before their fsync (log.ts).
       for (const topic of useCase.serving.outputTopics) {
-        await log.ensureTopic({ name: topic, partitions });
+        await log.ensureTopic({ name: topic, partitions, replayable: true });
       }
       const servingLogger = logger.child({ component: "serving", usecase: model.name });
       inference = createInferenceActor({

@@ -20,9 +20,10 @@
  * Targets (issue 4): >= 50k events/s; p50 <= 1 ms and p99 <= 5 ms at 10k events/s.
  *
  * Under fsync `always` a last line gives the disk's share: the same arrivals through nothing but
- * the two fdatasyncs each event waits for (its input's, then its score's), once the platform has
- * stopped (`support/fsync-floor.ts`). The share of events over 5 ms there is what no change to
- * the platform's own work can take away on this disk.
+ * the two fdatasyncs each event's batch goes through (its input's, then its score's), once the
+ * platform has stopped (`support/fsync-floor.ts`). Readers see a score before the second (the
+ * scores topic is replayable), but the shard waits for it before its next batch, so the floor
+ * is still the chain a busy partition's events queue behind.
  *
  * Knobs (defaults are the platform's): BENCH_E2E_TRANSACTIONS (300000), BENCH_E2E_LATENCY=0 skips
  * the latency run, BENCH_E2E_LATENCY_MS (5000, measured after a 1-s warm-up; a longer run holds

@@ -93,7 +93,12 @@ export interface UseCaseApi {
 /** A use case's model serving: its feature count, outputs and per-shard processor. */
 export interface Serving {
   featureCount: number;
-  /** Topics it writes, created with the input's partition count (outputs stay co-partitioned). */
+  /**
+   * Topics it writes, created with the input's partition count (outputs stay co-partitioned) and
+   * replayable (`TopicSpec`): the processor must write only what a replay of its input from the
+   * last checkpoint writes again, with deterministic ids, and wait for its appends before the
+   * batch ends, so a checkpoint never includes input whose outputs are not durable.
+   */
   outputTopics: string[];
   // biome-ignore lint/suspicious/noExplicitAny: the registry holds use cases of different types.
   processor: (context: ServingContext) => (partition: number) => BatchProcessor<any, any>;

@@ -13,11 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import type { FraudExample, FraudScore } from "../models/fraud/serving.ts";
-import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import type { Log } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
 import { expectEveryLabelLearned, transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
+import { withLog } from "./support/with-log.ts";
 
 setDefaultTimeout(300_000);
 
@@ -39,15 +39,6 @@ async function readAll<T>(log: Log, topic: string): Promise<T[]> {
     }
   }
   return out;
-}
-
-async function withLog<T>(dataDir: string, use: (log: Log) => Promise<T>): Promise<T> {
-  const log = await openEmbeddedLog({ dir: join(dataDir, "log"), fsync: "never" });
-  try {
-    return await use(log);
-  } finally {
-    await log.close();
-  }
 }
 
 type Order = "transactions first" | "labels first";

@@ -33,6 +33,17 @@ export interface TopicSpec {
   partitions: number;
   /** Compacted topics keep the latest record per key (changelogs). */
   compacted?: boolean;
+  /**
+   * Its records are outputs that a processor writes again when it replays its input after a
+   * crash, with the same deterministic ids (DESIGN.md: outputs are at-least-once), such as the
+   * scores a shard derives from its events. The embedded log with fsync `always` then shows them
+   * to readers as soon as they are written instead of after their fsync: a power cut may take
+   * the newest ones, and the replay from the last checkpoint writes them again. Appends still
+   * resolve after the fsync, `whenVisible` still waits for it, and a group's stored position
+   * never passes it. Set on an existing embedded topic, it is kept from then on. Kafka ignores
+   * it (its readers see what the in-sync replicas have, fsynced or not).
+   */
+  replayable?: boolean;
 }
 
 /** Position of one partition as a consumer sees it. */

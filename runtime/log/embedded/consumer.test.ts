@@ -204,6 +204,64 @@ describe("embedded consumer", () => {
     await (await plain.consumer).stop();
   });
 
+  test("a replayable topic: readers see its records once written; whenVisible, the append and a stored group position wait for the fsync", async () => {
+    const dir = logs.tempDir();
+    let log = await logs.open({ dir, fsync: "always" });
+    await log.ensureTopic({ name: "scores", partitions: 1, replayable: true });
+    await log.ensureTopic({ name: "plain", partitions: 1 });
+    const delivered: { appendDone: boolean; offsets: number[] }[] = [];
+    const consumer = await log.consume({
+      group: "reader",
+      topics: ["scores"],
+      maxBatch: 100,
+      listener: {
+        onAssigned: async () => 0,
+        onBatch: async (_tp, records) => {
+          delivered.push({ appendDone, offsets: records.map((r) => r.offset) });
+        },
+        onRevoked: async () => {},
+      },
+    });
+    await settle();
+    let appendDone = false;
+    let durable = false;
+    let stored = false;
+    const appended = log.append("scores", 0, recordsFrom(0, 3)).then(() => {
+      appendDone = true;
+    });
+    void log.append("plain", 0, recordsFrom(0, 3));
+    const visible = log.whenVisible("scores", 0, 3).then(() => {
+      durable = true;
+    });
+    const commit = log.commit("g", { topic: "scores", partition: 0 }, 3).then(() => {
+      stored = true;
+    });
+    // Written, not yet fsynced: the replayable topic's readers see it, the plain one's do not.
+    expect((await log.read("scores", 0, 0, 10)).length).toBe(3);
+    expect((await log.read("plain", 0, 0, 10)).length).toBe(0);
+    expect({ appendDone, durable, stored }).toEqual({
+      appendDone: false,
+      durable: false,
+      stored: false,
+    });
+    expect(await log.committed("g", { topic: "scores", partition: 0 })).toBeNull();
+    await Promise.all([appended, visible, commit]);
+    expect(await log.committed("g", { topic: "scores", partition: 0 })).toBe(3);
+    await settle();
+    expect(delivered[0]).toEqual({ appendDone: false, offsets: [0, 1, 2] });
+    await consumer.stop();
+    await log.close();
+
+    // Kept across a reopen; an existing topic asked to be replayable becomes one.
+    log = await logs.open({ dir, fsync: "always" });
+    void log.append("scores", 0, recordsFrom(3, 1));
+    expect((await log.read("scores", 0, 0, 10)).length).toBe(4);
+    await log.ensureTopic({ name: "plain", partitions: 1, replayable: true });
+    void log.append("plain", 0, recordsFrom(3, 1));
+    expect((await log.read("plain", 0, 0, 10)).length).toBe(4);
+    await log.whenVisible("plain", 0, 4);
+  });
+
   test("pause stops fetching a partition until resume; other partitions go on", async () => {
     const log = await logWithTopic(2);
     const rec = recordingListener();

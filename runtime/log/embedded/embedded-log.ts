@@ -5,7 +5,7 @@
  * ```
  * <dir>/LOCK                                   pid of the process that has it open
  * <dir>/FORMAT                                 on-disk format version
- * <dir>/topics/<topic>/topic.json              partition count, compacted flag
+ * <dir>/topics/<topic>/topic.json              partition count, compacted and replayable flags
  * <dir>/topics/<topic>/<partition>/<base>.log  segments of record frames
  * <dir>/groups/<group>.json                    committed group positions
  * ```
@@ -157,7 +157,11 @@ export class EmbeddedLog implements Log {
   async ensureTopic(spec: TopicSpec): Promise<void> {
     this.assertOpen();
     validateTopicName(spec.name);
-    if (this.topics.has(spec.name)) return;
+    const existing = this.topics.get(spec.name);
+    if (existing) {
+      if (spec.replayable === true) existing.markReplayable(this.settings.fsync !== "never");
+      return;
+    }
     const topic = Topic.create(this.topicsDir, spec, this.settings, this.nowMs());
     this.topics.set(spec.name, topic);
   }
@@ -285,13 +289,16 @@ export class EmbeddedLog implements Log {
 
   async commit(group: string, tp: TopicPartition, nextOffset: number): Promise<void> {
     validateGroupName(group);
-    this.partition(tp.topic, tp.partition);
+    const partition = this.partition(tp.topic, tp.partition);
     if (!Number.isSafeInteger(nextOffset) || nextOffset < 0) {
       throw new ValidationError(
         "nextOffset",
         `${nextOffset} is not an offset; expected an integer ≥ 0`,
       );
     }
+    // A replayable topic's readers see records before their fsync; a stored position never passes
+    // what a power cut could take, or the records a replay writes again there would be skipped.
+    await partition.whenVisible(Math.min(nextOffset, partition.nextOffset));
     await this.groupOffsets.commit(group, tp, nextOffset);
   }
 

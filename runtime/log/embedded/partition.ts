@@ -6,7 +6,9 @@
  * Readers see a record only once it is as durable as the policy promises: with `always`, after the
  * fsync that also resolves its append. A consumer that processed a record and checkpointed its
  * offset can therefore never find that record gone after a power cut (as Kafka consumers only see
- * records up to the high watermark).
+ * records up to the high watermark). The exception is a replayable topic's partition (`TopicSpec`):
+ * its records are derived outputs that a replay writes again, so readers see them once written,
+ * while `whenVisible` and the append still wait for the fsync.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -40,6 +42,11 @@ export interface PartitionConfig {
   retention: RetentionPolicy | null;
   /** Keep only the latest record per key in sealed segments (see compaction.ts). */
   compacted: boolean;
+  /**
+   * Records are outputs a replay writes again (`TopicSpec.replayable`): readers see them once
+   * written, before their fsync; `whenVisible` still waits for it.
+   */
+  replayable: boolean;
   /** Check each record's CRC as it is read. */
   verifyReads: boolean;
   /** Largest single read from a segment file. */
@@ -80,8 +87,13 @@ export class Partition {
   private readonly segments: Segment[];
   /** Offset the next appended record gets. */
   nextOffset: number;
-  /** Records below this offset are visible to readers (durable as the policy promises). */
+  /**
+   * Records below this offset are visible to readers: durable as the policy promises, or, in a
+   * replayable partition, written.
+   */
   visibleEndOffset: number;
+  /** Records below this offset are as durable as the policy promises (what `whenVisible` waits for). */
+  private durableEndOffset: number;
   private totalBytes: number;
   /** Segments written since their last fsync. */
   private readonly dirty = new Set<Segment>();
@@ -105,6 +117,7 @@ export class Partition {
     this.recovery = recovery;
     this.nextOffset = this.active.nextOffset;
     this.visibleEndOffset = this.nextOffset;
+    this.durableEndOffset = this.nextOffset;
     this.totalBytes = segments.reduce((sum, segment) => sum + segment.sizeBytes, 0);
   }
 
@@ -214,6 +227,10 @@ export class Partition {
     callOnce(this.writtenWaiters);
     if (this.config.fsync !== "always") {
       active.visibleBytes = active.sizeBytes;
+      this.advanceDurable(this.nextOffset);
+    } else if (this.config.replayable) {
+      // Shown before its fsync: a power cut may take it, and the replay writes it again.
+      active.visibleBytes = active.sizeBytes;
       this.advanceVisible(this.nextOffset);
     }
     if (rolled) this.enforceRetention(nowMs);
@@ -269,11 +286,12 @@ export class Partition {
   }
 
   /**
-   * Resolves once the records below `offset` are visible (durable as the policy promises); rejects
-   * if the fsync fails. Pass an offset already written: the wait ends with that record's fsync.
+   * Resolves once the records below `offset` are durable as the policy promises (and visible);
+   * rejects if the fsync fails. Pass an offset already written: the wait ends with that record's
+   * fsync.
    */
   whenVisible(offset: number): Promise<void> {
-    if (offset <= this.visibleEndOffset) return RESOLVED;
+    if (offset <= this.durableEndOffset) return RESOLVED;
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.visibleWaits.push({ offset, resolve, reject }));
   }
@@ -417,7 +435,7 @@ export class Partition {
         segment.release();
       }
     });
-    this.advanceVisible(nextOffset);
+    this.advanceDurable(nextOffset);
   }
 
   /** Seals the active segment and starts a new one at the next offset. */
@@ -444,17 +462,25 @@ export class Partition {
     return next;
   }
 
+  /** Records below `offset` are as durable as the policy promises, so visible too. */
+  private advanceDurable(offset: number): void {
+    if (offset > this.durableEndOffset) {
+      this.durableEndOffset = offset;
+      if (this.visibleWaits.length > 0) {
+        const still = [];
+        for (const wait of this.visibleWaits) {
+          if (wait.offset <= offset) wait.resolve();
+          else still.push(wait);
+        }
+        this.visibleWaits = still;
+      }
+    }
+    this.advanceVisible(offset);
+  }
+
   private advanceVisible(offset: number): void {
     if (offset <= this.visibleEndOffset) return;
     this.visibleEndOffset = offset;
-    if (this.visibleWaits.length > 0) {
-      const still = [];
-      for (const wait of this.visibleWaits) {
-        if (wait.offset <= offset) wait.resolve();
-        else still.push(wait);
-      }
-      this.visibleWaits = still;
-    }
     callOnce(this.waiters);
   }
 

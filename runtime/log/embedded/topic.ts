@@ -1,6 +1,6 @@
 /**
- * A topic of the embedded log: its metadata file (`topic.json`: partition count, compacted flag)
- * and its partitions, one folder each (`<topic>/<partition>/`).
+ * A topic of the embedded log: its metadata file (`topic.json`: partition count, compacted and
+ * replayable flags) and its partitions, one folder each (`<topic>/<partition>/`).
  *
  * The metadata is written (atomically) before any partition folder, so a folder without
  * `topic.json` is a topic whose creation never completed, and is ignored.
@@ -25,10 +25,12 @@ interface TopicMetadata {
   name: string;
   partitions: number;
   compacted: boolean;
+  /** Absent in files written before the flag existed: false. */
+  replayable?: boolean;
 }
 
 /** Settings every partition of a topic shares, minus where it lives. */
-export type PartitionSettings = Omit<PartitionConfig, "dir" | "name" | "compacted">;
+export type PartitionSettings = Omit<PartitionConfig, "dir" | "name" | "compacted" | "replayable">;
 
 /** Throws a ValidationError unless `name` is a legal topic name. */
 export function validateTopicName(name: unknown): asserts name is string {
@@ -44,13 +46,37 @@ export class Topic {
   readonly name: string;
   readonly compacted: boolean;
   readonly partitions: readonly Partition[];
+  private readonly dir: string;
+  private metadata: TopicMetadata;
   /** Next partition for a record without a key. */
   private roundRobin = 0;
 
-  private constructor(name: string, compacted: boolean, partitions: Partition[]) {
-    this.name = name;
-    this.compacted = compacted;
+  private constructor(dir: string, metadata: TopicMetadata, partitions: Partition[]) {
+    this.name = metadata.name;
+    this.compacted = metadata.compacted;
     this.partitions = partitions;
+    this.dir = dir;
+    this.metadata = metadata;
+  }
+
+  /** Whether readers see its records once written (`TopicSpec.replayable`). */
+  get replayable(): boolean {
+    return this.metadata.replayable === true;
+  }
+
+  /**
+   * Makes an existing topic replayable (a topic created before its outputs were declared so):
+   * its metadata says so from now on. A replayable topic stays one.
+   */
+  markReplayable(durable: boolean): void {
+    if (this.replayable) return;
+    this.metadata = { ...this.metadata, replayable: true };
+    writeFileAtomicSync(
+      path.join(this.dir, TOPIC_METADATA_FILE),
+      `${JSON.stringify(this.metadata)}\n`,
+      durable,
+    );
+    for (const partition of this.partitions) partition.config.replayable = true;
   }
 
   /** Creates the topic's folder, metadata and partitions. */
@@ -73,6 +99,7 @@ export class Topic {
       name: spec.name,
       partitions: spec.partitions,
       compacted: spec.compacted === true,
+      replayable: spec.replayable === true,
     };
     writeFileAtomicSync(
       path.join(dir, TOPIC_METADATA_FILE),
@@ -124,6 +151,7 @@ export class Topic {
             // Changelogs must keep every key's latest value: size and age retention would lose state.
             retention: metadata.compacted ? null : settings.retention,
             compacted: metadata.compacted,
+            replayable: metadata.replayable === true,
             dir: path.join(dir, String(p)),
             name: `${metadata.name}/${p}`,
           },
@@ -131,7 +159,7 @@ export class Topic {
         ),
       );
     }
-    return new Topic(metadata.name, metadata.compacted, partitions);
+    return new Topic(dir, metadata, partitions);
   }
 
   /** Partition for the next record without a key: round-robin, as Kafka's classic partitioner. */

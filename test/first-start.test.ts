@@ -9,7 +9,10 @@
  * Prediction drift (`psi/score`) is watched too. It used to reach drift within days: onnxruntime
  * rounded the served scores (most below 1e-6) to multiples of 2^-24, so they fell in other bins
  * than the reference's, placed on the TypeScript model's scores (a PSI of ~0.7 on the very rows
- * the bins came from; models/onnx/gbt-graph.ts).
+ * the bins came from; models/onnx/gbt-graph.ts). It may warn: the world's cards age past the
+ * validation period the reference comes from, and in some worlds (each start begins its own,
+ * at its own time) the score's PSI passes 0.1 within days (seen in one CI run; 0.02-0.04 in
+ * runs on the development machine). It must not reach drift, and nothing may retrain.
  *
  * The simulator runs at 1000 transactions/s, so its 3000 cards live a simulated day in ~8 s.
  */
@@ -62,7 +65,7 @@ async function metric(port: number, name: string, labels: string): Promise<numbe
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
 
-test("a first start serves its first champion on the world it was trained on: no detector leaves stable, nothing retrains", async () => {
+test("a first start serves its first champion on the world it was trained on: no feature drifts, the score does not reach drift, nothing retrains", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "coelho-first-start-"));
   dirs.push(dataDir);
   const started = startPlatform({
@@ -88,8 +91,12 @@ test("a first start serves its first champion on the world it was trained on: no
   await Bun.sleep(LIVE_DAYS * secondsPerDay * 1000);
 
   const lines = logLines(started.stderr());
-  const changes = lines.filter((l) => l.msg === "drift detector changed state");
-  expect(changes.map((l) => `${l.feature}: ${l.state}`)).toEqual([]);
+  const changes = lines
+    .filter((l) => l.msg === "drift detector changed state")
+    .map((l) => `${l.feature}: ${l.state}`);
+  // The features stay stable; the score may warn and settle again (the cards' ageing, above).
+  const scoreWarnings = new Set(["score: warning", "score: stable"]);
+  expect(changes.filter((change) => !scoreWarnings.has(change))).toEqual([]);
   const retrainings = lines.filter((l) => l.msg === "retraining").map((l) => l.trigger);
   expect(retrainings).toEqual([]);
   const flagged = await metric(started.port, "coelho_model_decisions_total", 'decision="flag"');

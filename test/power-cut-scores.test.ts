@@ -14,12 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import { FRAUD_SCORES_TOPIC, type FraudScore } from "../models/fraud/serving.ts";
-import type { Log, StoredRecord } from "../runtime/log/log.ts";
+import type { StoredRecord } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
 import { transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { startPlatform, waitFor } from "./support/platform-process.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
-import { withLog } from "./support/with-log.ts";
+import { readPartition, withLog } from "./support/with-log.ts";
 
 setDefaultTimeout(300_000);
 
@@ -29,16 +29,6 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 const decoder = new TextDecoder();
-
-async function readPartition(log: Log, topic: string, partition: number) {
-  const out: StoredRecord[] = [];
-  for (let offset = 0; ; ) {
-    const records = await log.read(topic, partition, offset, 10_000);
-    if (records.length === 0) return out;
-    out.push(...records);
-    offset = (records[records.length - 1] as StoredRecord).offset + 1;
-  }
-}
 
 /** The transactions offset each shard's checkpoint includes, by partition. */
 function checkpointedTransactions(dataDir: string): Map<number, number> {

@@ -17,7 +17,7 @@ import type { Log } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
 import { expectEveryLabelLearned, transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
-import { withLog } from "./support/with-log.ts";
+import { readPartition, withLog } from "./support/with-log.ts";
 
 setDefaultTimeout(300_000);
 
@@ -31,11 +31,8 @@ const decoder = new TextDecoder();
 async function readAll<T>(log: Log, topic: string): Promise<T[]> {
   const out: T[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
-    for (let offset = 0; ; ) {
-      const records = await log.read(topic, p, offset, 10_000);
-      if (records.length === 0) break;
-      for (const r of records) out.push(JSON.parse(decoder.decode(r.value)) as T);
-      offset = (records[records.length - 1] as { offset: number }).offset + 1;
+    for (const r of await readPartition(log, topic, p)) {
+      out.push(JSON.parse(decoder.decode(r.value)) as T);
     }
   }
   return out;

@@ -17,8 +17,9 @@ import {
   SIMULATED_SEED,
 } from "../models/fraud/simulator/platform-world.ts";
 import { simulatedHistory } from "../models/fraud/train.ts";
-import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
+import { cleanEnv } from "./support/platform-process.ts";
 import { runToEnd } from "./support/run-to-end.ts";
+import { readPartition, withLog } from "./support/with-log.ts";
 
 setDefaultTimeout(180_000);
 
@@ -29,40 +30,25 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The CLI's environment: this process's, minus any COELHO_* setting, plus the data folder. */
-function cliEnv(dataDir: string): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("COELHO_")) env[name] = value;
-  }
-  return { ...env, COELHO_DATA_DIR: dataDir, COELHO_LOG_FSYNC: "never" };
-}
-
 function simulate(dataDir: string, ...args: string[]) {
   return runToEnd(["bun", join(ROOT, "models", "fraud", "simulate-cli.ts"), "fraud", ...args], {
     cwd: ROOT,
-    env: cliEnv(dataDir),
+    // This process's environment without its COELHO_* settings, and the data folder.
+    env: { ...cleanEnv(), COELHO_DATA_DIR: dataDir, COELHO_LOG_FSYNC: "never" },
     timeoutMs: 150_000,
   });
 }
 
-async function transactionsIn(dataDir: string): Promise<Transaction[]> {
-  const log = await openEmbeddedLog({ dir: join(dataDir, "log") });
-  try {
+function transactionsIn(dataDir: string): Promise<Transaction[]> {
+  return withLog(dataDir, async (log) => {
     const out: Transaction[] = [];
     const partitions = await log.partitionCount(FRAUD_TRANSACTIONS_TOPIC);
     for (let partition = 0; partition < partitions; partition++) {
-      for (let offset = 0; ; ) {
-        const records = await log.read(FRAUD_TRANSACTIONS_TOPIC, partition, offset, 50_000);
-        if (records.length === 0) break;
-        for (const record of records) out.push(parseTransaction(record.value));
-        offset = (records[records.length - 1]?.offset ?? offset) + 1;
-      }
+      const records = await readPartition(log, FRAUD_TRANSACTIONS_TOPIC, partition);
+      for (const record of records) out.push(parseTransaction(record.value));
     }
     return out;
-  } finally {
-    await log.close();
-  }
+  });
 }
 
 test("--platform-world writes the history the platform trains on, then live traffic; a second run resumes it", async () => {

@@ -165,11 +165,6 @@ async function produceToLog(options: Parsed): Promise<void> {
   const config = loadConfig();
   const log = await openLog(config);
   let produced = 0;
-  /**
-   * Transactions produced before the count began: those of a history written first. Null while
-   * the platform's world may still be writing its history (until it is written, or resumed).
-   */
-  let countFrom: number | null = options.platformWorld ? null : 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -192,12 +187,10 @@ async function produceToLog(options: Parsed): Promise<void> {
       cards: world.cards,
       speed: speedFor(options.rate, world.cards),
       history: { startMs: world.historyStartMs, untilMs: world.historyEndMs },
-      onHistoryWritten: (transactions: number) => {
-        countFrom = transactions;
+      onHistoryWritten: (transactions: number) =>
         console.error(
           `wrote the world's history: ${transactions} transactions from ${new Date(world.historyStartMs).toISOString()}; going on at the rate`,
-        );
-      },
+        ),
     }),
     drift,
     resumeAt,
@@ -209,17 +202,13 @@ async function produceToLog(options: Parsed): Promise<void> {
     count: options.count,
     onProgress: (n) => {
       produced = n;
-      if (options.count !== undefined && countFrom !== null && n - countFrom >= options.count) {
-        finish();
-      }
     },
+    onCountReached: finish,
     onError: (error) => console.error(`append failed, events dropped: ${String(error)}`),
-    onResume: ({ lastEventMs }) => {
-      countFrom = 0;
+    onResume: ({ lastEventMs }) =>
       console.error(
         `the log holds this world already: going on after its last transaction (${new Date(lastEventMs).toISOString()})`,
-      );
-    },
+      ),
   };
   const stop = startFraudSimulator(simulatorOptions);
   const where = log.kind === "kafka" ? "Kafka" : `the embedded log in ${config.dataDir}`;

@@ -20,6 +20,7 @@ import type {
 import { partitionFor } from "../../runtime/log/partitioner.ts";
 import { brokerIsOurs, brokerList, restartBroker } from "../support/kafka-broker.ts";
 import { recordingLogger } from "../support/recording-logger.ts";
+import { readPartition } from "../support/with-log.ts";
 
 const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const enc = new TextEncoder();
@@ -226,15 +227,10 @@ describe("append and read", () => {
     expect(await log.append(topic, 0, batch("a"))).toBe(0);
     expect(await log.append(topic, 0, [record(null, "after")])).toBe(5_000);
     await log.produce(topic, batch("p"));
-    const values = async (partition: number) => {
-      const out: string[] = [];
-      for (let offset = 0; ; ) {
-        const records = await log.read(topic, partition, offset, 2_000);
-        if (records.length === 0) return out;
-        out.push(...records.map((r) => dec.decode(r.value).split("-").slice(0, 2).join("-")));
-        offset = (records[records.length - 1]?.offset ?? offset) + 1;
-      }
-    };
+    const values = async (partition: number) =>
+      (await readPartition(log, topic, partition, 2_000)).map((r) =>
+        dec.decode(r.value).split("-").slice(0, 2).join("-"),
+      );
     const keyed = partitionFor(enc.encode("same-key"), 2);
     const appended = Array.from({ length: 5_000 }, (_, i) => `a-${i}`);
     const produced = Array.from({ length: 5_000 }, (_, i) => `p-${i}`);

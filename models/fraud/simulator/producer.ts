@@ -33,6 +33,8 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
   count?: number;
   /** Called after each append with the number of transactions produced so far (history included). */
   onProgress?: (transactions: number) => void;
+  /** Called once, after the append that reached `count`. */
+  onCountReached?: () => void;
   /** Called when an append fails (the tick's events are dropped; simulated traffic only). */
   onError?: (error: unknown) => void;
   /** Called when the log already held this world's transactions and the simulation goes on from them. */
@@ -98,6 +100,9 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   /** Items before this event time are history, produced without waiting for the rate. */
   let historyUntilMs = Number.NEGATIVE_INFINITY;
   let preparing: Promise<void> | null = null;
+  const inHistory = (): boolean => Number.isFinite(historyUntilMs);
+  /** The transactions after the history reached `count`. */
+  const countReached = (): boolean => !inHistory() && produced - historyProduced >= count;
 
   /**
    * The world, begun or resumed where the log left it (`resume.ts`); unless `startMs` is given,
@@ -154,11 +159,7 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     untilMs: number,
   ): { transactions: LogRecord[]; labels: LogRecord[] } => {
     const batch = { transactions: [] as LogRecord[], labels: [] as LogRecord[] };
-    const history = Number.isFinite(historyUntilMs);
-    while (
-      batch.transactions.length < transactions &&
-      (history || produced - historyProduced < count)
-    ) {
+    while (batch.transactions.length < transactions && !countReached()) {
       let item = held;
       held = null;
       if (item === null) {
@@ -197,8 +198,8 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       return;
     }
     let batch: { transactions: LogRecord[]; labels: LogRecord[] };
-    const inHistory = Number.isFinite(historyUntilMs);
-    if (inHistory) {
+    const historyBatch = inHistory();
+    if (historyBatch) {
       batch = take(items, HISTORY_BATCH_TRANSACTIONS, historyUntilMs);
       if (held !== null || batch.transactions.length < HISTORY_BATCH_TRANSACTIONS) {
         // The next item is past the history (or the world ran dry): the rate applies from now.
@@ -214,7 +215,8 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       // A world that ran dry (a count, or a generator's end) owes nothing more.
       if (batch.transactions.length < due) owed = 0;
     }
-    if (!Number.isFinite(historyUntilMs) && produced - historyProduced >= count) stopped = true;
+    const reached = countReached();
+    if (reached) stopped = true;
     if (batch.transactions.length === 0 && batch.labels.length === 0) {
       if (stopped) clearInterval(timer);
       return;
@@ -225,13 +227,16 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
         : undefined,
       batch.labels.length > 0 ? options.log.produce(labelsTopic, batch.labels) : undefined,
     ])
-      .then(() => options.onProgress?.(produced))
+      .then(() => {
+        options.onProgress?.(produced);
+        if (reached) options.onCountReached?.();
+      })
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
         inFlight = null;
         if (stopped) clearInterval(timer);
         // History goes in as fast as the log takes it, not a batch per tick.
-        else if (inHistory) tick();
+        else if (historyBatch) tick();
       });
   };
   const timer = setInterval(tick, TICK_MS);

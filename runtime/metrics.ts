@@ -202,7 +202,7 @@ export const modelQualityWindowLabels = new Gauge({
 
 export const labelsTotal = new Counter({
   name: "coelho_labels_total",
-  help: "Labels that reached the shards, per use case and outcome (matched: joined to a stored prediction; unmatched: none held).",
+  help: "Labels that reached the shards, per use case and outcome (matched: joined to a stored prediction; unscored: their transaction was applied without a champion; unmatched: no prediction held otherwise).",
   labelNames: ["usecase", "outcome"] as const,
   registers: [registry],
 });

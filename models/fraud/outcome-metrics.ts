@@ -37,7 +37,8 @@ export class OutcomeMetrics {
     for (const outcome of ["caught", "missed"]) fraudAmount.inc({ usecase, outcome }, 0);
     for (const reason of ["no_champion", "scoring_failed"])
       eventsUnscored.inc({ usecase, reason }, 0);
-    for (const outcome of ["matched", "unmatched"]) labelsTotal.inc({ usecase, outcome }, 0);
+    for (const outcome of ["matched", "unmatched", "unscored"])
+      labelsTotal.inc({ usecase, outcome }, 0);
   }
 
   /** One event applied without a score: there is no champion to serve. */

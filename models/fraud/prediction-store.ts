@@ -14,7 +14,7 @@
  * young collections were ~25 % longer with a full store than with a small one (JSC's GC log,
  * bench/e2e-fraud.ts), and they are the latency tail (README, Performance).
  */
-import { hash32 } from "./hash.ts";
+import { hash32, hash32b } from "./hash.ts";
 import type { PredictionOps } from "./prediction-journal.ts";
 
 export interface StoredPrediction {
@@ -76,13 +76,7 @@ const NONE = -1;
  * probability ~1e-9, and a match must also have the same card.
  */
 const hashA = hash32;
-
-function hashB(text: string): number {
-  let h = 0x9e3779b9 ^ text.length;
-  for (let i = 0; i < text.length; i++)
-    h = Math.imul(h + text.charCodeAt(i), 0x85ebca6b) ^ (h >>> 13);
-  return (h ^ (h >>> 16)) >>> 0;
-}
+const hashB = hash32b;
 
 /**
  * The columns: slot i of each is one prediction. Allocated once, for the count bound, on the first

@@ -18,7 +18,8 @@
  * was scored.
  *
  * With no champion nothing is scored (never an untrained model's output); the state still
- * advances and readiness says why.
+ * advances and readiness says why. The labels of those transactions count as unscored, not
+ * unmatched ({@link UnscoredTransactions}).
  *
  * The predictions waiting, and the labels waiting for their transactions, are checkpointed with
  * the shard as its processor's journal (prediction-journal.ts): a restart loses none of them.
@@ -59,6 +60,7 @@ import { OutcomeMetrics } from "./outcome-metrics.ts";
 import { PredictionJournal } from "./prediction-journal.ts";
 import { PredictionStore, type StoredPrediction } from "./prediction-store.ts";
 import type { Label, Transaction } from "./schema.ts";
+import { UnscoredTransactions } from "./unscored-transactions.ts";
 
 export const FRAUD_SCORES_TOPIC = "fraud.scores";
 export const FRAUD_EXAMPLES_TOPIC = "fraud.examples";
@@ -176,6 +178,9 @@ export function fraudServing(
   };
   const matchedCounter = counterSeries(labelsTotal, { usecase, outcome: "matched" });
   const unmatchedCounter = counterSeries(labelsTotal, { usecase, outcome: "unmatched" });
+  const unscoredCounter = counterSeries(labelsTotal, { usecase, outcome: "unscored" });
+  /** Transactions applied without a champion: their labels count as unscored, not unmatched. */
+  const unscoredIds = new UnscoredTransactions();
   const examplesCounter = counterSeries(trainingExamples, { usecase });
   const labelDelay = labelDelaySeconds.labels({ usecase });
   const journal = new PredictionJournal();
@@ -200,6 +205,7 @@ export function fraudServing(
   /** Labels of this batch, counted once its examples are written. */
   let matched = 0;
   let unmatched = 0;
+  let unscoredLabels = 0;
 
   /** Joins a label to its stored prediction; the example, or null (counted unmatched). */
   function join(
@@ -282,7 +288,10 @@ export function fraudServing(
       if (!model || !schema) {
         outcomes.unscored();
         options.onUnscored?.(1);
-        if (tx.is_fraud !== undefined) unmatched++; // never scored: nothing to learn from
+        // Never scored, so nothing to learn from: its labels, inline, held or to come, say so.
+        unscoredIds.add(tx.transaction_id);
+        if (tx.is_fraud !== undefined) unscoredLabels++;
+        if (early.take(tx.transaction_id)) unscoredLabels++;
         return;
       }
       const cols = schema.names.length;
@@ -402,6 +411,10 @@ export function fraudServing(
         const { label } = pendingLabel;
         store.advance(label.labelTimeMs);
         if (!store.has(label.transaction_id)) {
+          if (unscoredIds.has(label.transaction_id)) {
+            unscoredLabels++;
+            continue;
+          }
           // Its transaction may not be scored yet: it waits (bounded) rather than being lost.
           unmatched += early.hold(label.transaction_id, label.labelTimeMs, pendingLabel).length;
           continue;
@@ -426,8 +439,10 @@ export function fraudServing(
       }
       if (matched > 0) matchedCounter.inc(matched);
       if (unmatched > 0) unmatchedCounter.inc(unmatched);
+      if (unscoredLabels > 0) unscoredCounter.inc(unscoredLabels);
       matched = 0;
       unmatched = 0;
+      unscoredLabels = 0;
       outcomes.flush();
       options.quality?.refresh();
     },

@@ -376,9 +376,9 @@ export const modelPerformance: DashboardSpec = {
       ],
     },
     {
-      title: "Labels per second: matched and unmatched",
+      title: "Labels per second: matched, unmatched and unscored",
       description:
-        "matched: joined to a stored prediction (feeds quality and training); unmatched: none held.",
+        "matched: joined to a stored prediction (feeds quality and training); unscored: its transaction was applied before any champion (a first start's history); unmatched: no prediction held otherwise.",
       unit: "reqps",
       queries: [
         {

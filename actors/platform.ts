@@ -393,6 +393,7 @@ export async function buildPlatform(
         log,
         inference,
         serving: () => watching.serving(),
+        stateDir: join(config.dataDir, "state", model.name),
         onScored: (scores, features) => {
           // A listener's failure must never fail the shard's batch: it is only an observer.
           for (const listener of scoredListeners) {

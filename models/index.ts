@@ -24,6 +24,11 @@ export interface ServingContext {
    * a buffer reused after the call: copy what you keep). The API samples it for the live stream.
    */
   onScored?: (scores: readonly unknown[], features: Float32Array) => void;
+  /**
+   * The use case's state folder (beside its shards' checkpoints), for what a processor keeps on
+   * the side: files named by partition.
+   */
+  stateDir?: string;
 }
 
 /** One event scored on request (`POST /api/v1/<usecase>/score`). */

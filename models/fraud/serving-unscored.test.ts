@@ -3,7 +3,10 @@
  * `unscored`, not `unmatched` (which says a join failed). On a first start that is the whole
  * history the simulator writes before the first champion, ~225k labels.
  */
-import { expect, test } from "bun:test";
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { Log, StoredRecord } from "../../runtime/log/log.ts";
 import { labelsTotal } from "../../runtime/metrics.ts";
@@ -15,25 +18,34 @@ import { fraudEvents } from "./simulator/events.ts";
 
 const USECASE = "fraud-unscored-test";
 
-async function labelCount(outcome: string): Promise<number> {
+const dir = mkdtempSync(join(tmpdir(), "coelho-unscored-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function labelCount(outcome: string, usecase = USECASE): Promise<number> {
   const { values } = await labelsTotal.get();
   return (
-    values.find((v) => v.labels.usecase === USECASE && v.labels.outcome === outcome)?.value ?? 0
+    values.find((v) => v.labels.usecase === usecase && v.labels.outcome === outcome)?.value ?? 0
   );
 }
 
-test("labels of transactions applied without a champion count as unscored, held ones too", async () => {
-  const processor = fraudServing(
+/** A shard's serving path with no champion; `unscoredPath` keeps its unscored ids. */
+function unservedProcessor(usecase: string, unscoredPath?: string) {
+  return fraudServing(
     {
       // Neither is used with no champion: nothing is scored, so nothing is appended.
       log: {} as Log,
       inference: {} as InferenceActor,
       scoresTopic: FRAUD_SCORES_TOPIC,
       serving: () => null,
-      usecase: USECASE,
+      usecase,
+      unscoredPath,
     },
     0,
   );
+}
+
+test("labels of transactions applied without a champion count as unscored, held ones too", async () => {
+  const processor = unservedProcessor(USECASE);
   let offset = 0;
   const record = (item: {
     record: { key: Uint8Array | null; value: Uint8Array };
@@ -86,4 +98,44 @@ test("labels of transactions applied without a champion count as unscored, held 
   expect(await labelCount("unmatched")).toBe(0);
   expect(await labelCount("matched")).toBe(0);
   await processor.close?.();
+});
+
+test("a restart keeps them: the labels that come after it count as unscored too", async () => {
+  const usecase = `${USECASE}-restart`;
+  const path = join(dir, "p0.unscored");
+  const before = unservedProcessor(usecase, path);
+  let offset = 0;
+  const stored = (value: Uint8Array, key: Uint8Array | null): StoredRecord => ({
+    offset: offset++,
+    key,
+    value,
+    headers: {},
+    timestampMs: 0,
+  });
+  const items = [...fraudEvents({ seed: 4, cards: 200, count: 2_000, drainLabels: true })];
+  for (const item of items) {
+    if (item.kind !== "transaction") continue;
+    const key = transactionEntityKey(item.event);
+    const record = stored(item.record.value, item.record.key);
+    before.onEvent(key, initialCardState(), item.event, record, FRAUD_TRANSACTIONS_TOPIC);
+  }
+  await before.flush(Promise.resolve());
+  before.checkpoint?.();
+  expect(existsSync(path)).toBe(true);
+  await before.close?.();
+
+  // Restarted: the labels come now, to a processor that never saw their transactions.
+  const after = unservedProcessor(usecase, path);
+  after.restore?.([]);
+  const labels = items.filter((item) => item.kind === "label");
+  expect(labels.length).toBeGreaterThan(500);
+  for (const item of labels) {
+    if (item.kind !== "label") continue;
+    const record = stored(item.record.value, item.record.key);
+    after.onEvent(item.label.card_id, initialCardState(), item.label, record, FRAUD_LABELS_TOPIC);
+  }
+  await after.flush(Promise.resolve());
+  expect(await labelCount("unscored", usecase)).toBe(labels.length);
+  expect(await labelCount("unmatched", usecase)).toBe(0);
+  await after.close?.();
 });

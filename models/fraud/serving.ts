@@ -24,6 +24,8 @@
  * The predictions waiting, and the labels waiting for their transactions, are checkpointed with
  * the shard as its processor's journal (prediction-journal.ts): a restart loses none of them.
  */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
 import type { Log, LogRecord, StoredRecord } from "../../runtime/log/log.ts";
@@ -124,6 +126,11 @@ export interface FraudServingOptions {
   onExamples?: (examples: FraudExample[]) => void;
   /** The model lifecycle (drift, shadow comparison, canary decisions); see docs/retraining.md. */
   lifecycle?: LifecycleHooks;
+  /**
+   * File that keeps the ids of the transactions applied without a champion across restarts
+   * (`UnscoredTransactions`); without it they are kept in memory only.
+   */
+  unscoredPath?: string;
 }
 
 const encoder = new TextEncoder();
@@ -447,6 +454,8 @@ export function fraudServing(
       options.quality?.refresh();
     },
     checkpoint() {
+      if (unscoredIds.dirty && options.unscoredPath)
+        saveUnscored(unscoredIds, options.unscoredPath);
       const snapshots = journal.snapshots;
       const entry = journal.cut(store, encodeWaiting(early, transactionsReachedMs));
       if (journal.snapshots > snapshots) predictionJournalSnapshots.inc({ usecase });
@@ -458,6 +467,9 @@ export function fraudServing(
       transactionsReachedMs = Number.NEGATIVE_INFINITY;
       const extra = journal.restore(store, entries);
       if (extra) transactionsReachedMs = decodeWaiting(extra, early);
+      if (options.unscoredPath && existsSync(options.unscoredPath)) {
+        unscoredIds.fromBytes(readFileSync(options.unscoredPath));
+      }
       stored().set(store.size);
       predictionJournalBytes.set(shard, journal.bytes);
     },
@@ -469,6 +481,24 @@ export function fraudServing(
       predictionJournalBytes.remove(shard);
     },
   };
+}
+
+/**
+ * Writes the unscored ids to `path` (a temporary file renamed over it, so a reader finds the old
+ * file or the new one). A failed write leaves them dirty, for the next checkpoint to try again.
+ * Not fsynced: a machine crash may keep an older file, whose missing ids only make some labels
+ * count as unmatched (a restart replays the events after the checkpoint, which adds them again).
+ */
+function saveUnscored(unscored: UnscoredTransactions, path: string): void {
+  const bytes = unscored.toBytes();
+  if (!bytes) return;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.tmp`, bytes);
+    renameSync(`${path}.tmp`, path);
+  } catch {
+    unscored.dirty = true;
+  }
 }
 
 /** What a journal entry's extra bytes hold: the labels waiting, and how far transactions went. */

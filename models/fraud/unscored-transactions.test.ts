@@ -33,3 +33,28 @@ test("bad sizes are refused", () => {
   expect(() => new UnscoredTransactions({ bits: 1000 })).toThrow("power of two");
   expect(() => new UnscoredTransactions({ capacity: 0 })).toThrow("capacity 0");
 });
+
+test("kept as bytes: the same ids after a round trip; other sizes or damaged bytes are refused", () => {
+  const unscored = new UnscoredTransactions({ capacity: 1_000, bits: 2 ** 16 });
+  expect(unscored.toBytes()).toBeNull();
+  const added = ids("kept", 1_500); // two generations
+  for (const id of added) unscored.add(id);
+  expect(unscored.dirty).toBe(true);
+  const bytes = unscored.toBytes() as Uint8Array;
+  expect(unscored.dirty).toBe(false);
+  const again = new UnscoredTransactions({ capacity: 1_000, bits: 2 ** 16 });
+  expect(again.fromBytes(bytes)).toBe(true);
+  expect(added.every((id) => again.has(id))).toBe(true);
+  const others = ids("not-kept", 1_000);
+  expect(others.filter((id) => again.has(id))).toEqual(others.filter((id) => unscored.has(id)));
+  // The current generation goes on filling where it stood.
+  for (const id of ids("more", 600)) again.add(id);
+  expect(added.slice(1_000).every((id) => again.has(id))).toBe(true);
+
+  const other = new UnscoredTransactions({ capacity: 1_000, bits: 2 ** 15 });
+  expect(other.fromBytes(bytes)).toBe(false);
+  expect(other.has("kept-1")).toBe(false);
+  expect(
+    new UnscoredTransactions({ capacity: 1_000, bits: 2 ** 16 }).fromBytes(bytes.subarray(0, 100)),
+  ).toBe(false);
+});

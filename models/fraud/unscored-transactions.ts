@@ -9,8 +9,12 @@
  * `2 × capacity` unscored ids are remembered in a fixed 2 × `bits` / 8 bytes (nothing for the
  * collector to trace), allocated at the first id (a platform that always had a champion pays
  * nothing). A false positive counts an unmatched label as unscored: with the defaults, at most
- * ~1 in 1,000 of a full generation's lookups (7 probes, 4 Mi bits, 250k ids). Kept in memory
- * only: after a restart, labels of transactions unscored before it count as unmatched again.
+ * ~1 in 1,000 of a full generation's lookups (7 probes, 4 Mi bits, 250k ids).
+ *
+ * Kept across restarts in a file of the shard's state folder (`toBytes`/`fromBytes`, written at
+ * a checkpoint only when ids were added since the last one, so only while no champion serves):
+ * the simulator delivers a restarted world's owed labels (simulator/pending-labels.ts), and those
+ * of a first start's history would otherwise count as unmatched.
  */
 import { hash32, hash32b } from "./hash.ts";
 
@@ -22,6 +26,10 @@ export interface UnscoredTransactionsOptions {
 }
 
 const PROBES = 7;
+/** `toBytes` layout: magic, format, capacity, bits, ids in the current generation, generations. */
+const MAGIC = 0x434f5553; // "COUS"
+const FORMAT = 1;
+const HEADER_WORDS = 6;
 
 export class UnscoredTransactions {
   private readonly capacity: number;
@@ -29,6 +37,8 @@ export class UnscoredTransactions {
   private current: Uint32Array | null = null;
   private previous: Uint32Array | null = null;
   private added = 0;
+  /** Ids were added since the last `toBytes`. */
+  dirty = false;
 
   constructor(options: UnscoredTransactionsOptions = {}) {
     this.capacity = options.capacity ?? 250_000;
@@ -54,6 +64,46 @@ export class UnscoredTransactions {
       words[bit >>> 5] = (words[bit >>> 5] as number) | (1 << (bit & 31));
     }
     this.added++;
+    this.dirty = true;
+  }
+
+  /** Both generations as bytes (clears `dirty`); null when nothing was ever added. */
+  toBytes(): Uint8Array | null {
+    this.dirty = false;
+    if (this.current === null) return null;
+    const words = this.current.length;
+    const generations = this.previous === null ? 1 : 2;
+    const out = new Uint32Array(HEADER_WORDS + generations * words);
+    out.set([MAGIC, FORMAT, this.capacity, this.mask + 1, this.added, generations]);
+    out.set(this.current, HEADER_WORDS);
+    if (this.previous !== null) out.set(this.previous, HEADER_WORDS + words);
+    return new Uint8Array(out.buffer);
+  }
+
+  /**
+   * What `toBytes` wrote, into this empty set (same capacity and bits). Returns false, keeping the
+   * set empty, for bytes of another size or format (a file cut short, another build's).
+   */
+  fromBytes(bytes: Uint8Array): boolean {
+    if (bytes.byteLength % 4 !== 0 || bytes.byteLength < HEADER_WORDS * 4) return false;
+    const all = new Uint32Array(bytes.slice().buffer);
+    const [magic, format, capacity, bits, added, generations] = all;
+    const words = (this.mask + 1) / 32;
+    if (
+      magic !== MAGIC ||
+      format !== FORMAT ||
+      capacity !== this.capacity ||
+      bits !== this.mask + 1 ||
+      (generations !== 1 && generations !== 2) ||
+      all.length !== HEADER_WORDS + generations * words
+    ) {
+      return false;
+    }
+    this.current = all.slice(HEADER_WORDS, HEADER_WORDS + words);
+    this.previous = generations === 2 ? all.slice(HEADER_WORDS + words) : null;
+    this.added = added as number;
+    this.dirty = false;
+    return true;
   }
 
   /** Whether the id was added (or, rarely, a false positive; see above). */

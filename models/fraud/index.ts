@@ -80,6 +80,8 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
             lastEventTime: new Date(lastEventMs).toISOString(),
             worldStartTime: new Date(firstEventMs).toISOString(),
           }),
+        onPendingLabels: (labels) =>
+          logger.info("simulated labels owed before the restart scheduled again", { labels }),
       }),
     lifecycle,
     serving: {
@@ -99,6 +101,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
             onScored: context.onScored,
             lifecycle,
             predictionsMax: options.predictionsMax,
+            unscoredPath: context.stateDir && join(context.stateDir, `p${partition}.unscored`),
           },
           partition,
         ),

@@ -209,6 +209,8 @@ async function produceToLog(options: Parsed): Promise<void> {
       console.error(
         `the log holds this world already: going on after its last transaction (${new Date(lastEventMs).toISOString()})`,
       ),
+    onPendingLabels: (labels) =>
+      console.error(`${labels} labels the last run still owed are scheduled again`),
   };
   const stop = startFraudSimulator(simulatorOptions);
   const where = log.kind === "kafka" ? "Kafka" : `the embedded log in ${config.dataDir}`;

@@ -35,6 +35,11 @@ export class EventQueue<T> {
     return true;
   }
 
+  /** Every item held, in no particular order, without removing any. */
+  *items(): Generator<T> {
+    for (const entry of this.heap) yield entry.item;
+  }
+
   /** Time of the earliest item, or +Infinity when empty. */
   peekTimeMs(): number {
     return this.heap[0]?.timeMs ?? Number.POSITIVE_INFINITY;

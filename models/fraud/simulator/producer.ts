@@ -2,14 +2,16 @@
  * The simulator producing into a Log at a steady rate, as the platform's built-in traffic or the
  * CLI's. Bounded: at most one append in flight; a tick that finds the log still busy is skipped
  * (the simulated world simply runs slower), never queued. A world's history (`history`) goes in
- * first, as fast as the log takes it, in batches of {@link HISTORY_BATCH_TRANSACTIONS}.
+ * first, as fast as the log takes it, in batches of {@link HISTORY_BATCH_TRANSACTIONS}. The labels
+ * it still owes when it stops are kept in the log for the next run of the world
+ * (`pending-labels.ts`).
  */
 import type { Log, LogRecord } from "../../../runtime/log/log.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../entity.ts";
 import { type FraudEventsOptions, fraudEvents } from "./events.ts";
+import { loadPendingLabels, savePendingLabels } from "./pending-labels.ts";
 import { findResumePoint, type ResumePoint, resumedTrafficSeed } from "./resume.ts";
-import type { SimulatedItem } from "./simulation.ts";
-import { CARDS_MAX } from "./simulation.ts";
+import { CARDS_MAX, FraudSimulation, type SimulatedItem } from "./simulation.ts";
 
 export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" | "drainLabels"> {
   log: Log;
@@ -51,6 +53,8 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
   history?: { startMs: number; untilMs: number };
   /** Called once the history is in the log, with the transactions it held. */
   onHistoryWritten?: (transactions: number) => void;
+  /** Called on a resume with the labels the previous run left pending and this one took over. */
+  onPendingLabels?: (labels: number) => void;
 }
 
 /** Mean legitimate transactions per card per day in the simulated world. */
@@ -100,6 +104,10 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   /** Items before this event time are history, produced without waiting for the rate. */
   let historyUntilMs = Number.NEGATIVE_INFINITY;
   let preparing: Promise<void> | null = null;
+  /** The world being produced (null in the original format, which owes no labels). */
+  let simulation: FraudSimulation | null = null;
+  /** Event time of the last transaction in the log: where the next run resumes. */
+  let lastTransactionMs = Number.NEGATIVE_INFINITY;
   const inHistory = (): boolean => Number.isFinite(historyUntilMs);
   /** The transactions after the history reached `count`. */
   const countReached = (): boolean => !inHistory() && produced - historyProduced >= count;
@@ -117,20 +125,33 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       if (history) historyUntilMs = history.untilMs;
       const startMs = history?.startMs ?? options.startMs ?? Date.now();
       // Unbounded: `count` is applied here, after the history.
-      return fraudEvents({ ...options, count: undefined, cards, startMs });
+      if (options.originalFormat) return fraudEvents({ ...options, count: undefined, startMs });
+      simulation = new FraudSimulation({ ...options, cards, startMs });
+      return endless(simulation);
     }
     const trafficSeed = resumedTrafficSeed(options.seed ?? 1, point);
     options.onResume?.(point);
-    return fraudEvents({
+    lastTransactionMs = point.lastEventMs;
+    if (options.originalFormat) {
+      // The original format has no world to keep (nor labels): a seed of its own gives it new ids.
+      return fraudEvents({
+        ...options,
+        count: undefined,
+        startMs: point.lastEventMs + 1,
+        seed: trafficSeed,
+      });
+    }
+    const resumed = new FraudSimulation({
       ...options,
-      count: undefined,
       cards,
       startMs: point.lastEventMs + 1,
       worldStartMs: point.firstEventMs,
       trafficSeed,
-      // The original format has no world to keep: a seed of its own gives it new ids.
-      seed: options.originalFormat ? trafficSeed : options.seed,
     });
+    const owed = await loadPendingLabels(options.log, labelsTopic, point.lastEventMs);
+    if (owed) options.onPendingLabels?.(resumed.scheduleLabels(owed));
+    simulation = resumed;
+    return endless(resumed);
   };
 
   const ensureTopics = async (): Promise<void> => {
@@ -176,6 +197,7 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
         continue;
       }
       batch.transactions.push(item.record);
+      lastTransactionMs = Math.max(lastTransactionMs, item.record.timestampMs ?? 0);
       produced++;
     }
     return batch;
@@ -246,5 +268,19 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     clearInterval(timer);
     await preparing;
     await inFlight;
+    // What the world still owes: the labels scheduled, and one taken but not produced.
+    if (simulation === null || !Number.isFinite(lastTransactionMs)) return;
+    const owed = simulation.scheduledLabels();
+    if (held?.kind === "label") owed.push(held.label);
+    try {
+      await savePendingLabels(options.log, labelsTopic, owed, lastTransactionMs);
+    } catch (error) {
+      options.onError?.(error);
+    }
   };
+}
+
+/** The simulation's items, one after the other, for as long as asked. */
+function* endless(simulation: FraudSimulation): Generator<SimulatedItem> {
+  for (;;) yield simulation.next();
 }

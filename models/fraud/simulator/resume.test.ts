@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { openEmbeddedLog } from "../../../runtime/log/embedded/index.ts";
 import type { Log } from "../../../runtime/log/log.ts";
 import { parseTransaction, type Transaction } from "../schema.ts";
-import { startFraudSimulator } from "./producer.ts";
 import { findResumePoint, type ResumePoint } from "./resume.ts";
 import { FraudSimulation } from "./simulation.ts";
+import { runSimulatorFor } from "./test-support.ts";
 
 setDefaultTimeout(120_000);
 
@@ -27,21 +27,13 @@ const SEED = 11;
 /** ~5 simulated days of 300 cards: a restart at wall-clock time would go back days. */
 const PER_RUN = 4000;
 
-/**
- * Runs the simulator on `log` until it produced `count` transactions (from `startMs` if given);
- * returns the point it resumed from, if it did.
- */
+/** Runs the simulator on `log` for `count` transactions (from `startMs` if given). */
 async function runSimulator(
   log: Log,
   count: number,
   startMs?: number,
 ): Promise<ResumePoint | null> {
-  let resumed: ResumePoint | null = null;
-  let done: () => void = () => {};
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const stop = startFraudSimulator({
+  const { resumed } = await runSimulatorFor(count, {
     log,
     transactionsTopic: "tx",
     labelsTopic: "labels",
@@ -49,17 +41,8 @@ async function runSimulator(
     ratePerSecond: 40_000,
     cards: CARDS,
     seed: SEED,
-    count,
     startMs,
-    onResume: (point) => {
-      resumed = point;
-    },
-    onProgress: (n) => {
-      if (n >= count) done();
-    },
   });
-  await finished;
-  await stop();
   return resumed;
 }
 

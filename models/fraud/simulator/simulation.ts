@@ -275,6 +275,29 @@ export class FraudSimulation {
   }
 
   /**
+   * The labels still scheduled, in no particular order: what a simulator that stops keeps for the
+   * next run of the same world (`pending-labels.ts`), whose transactions are already in the log.
+   */
+  scheduledLabels(): Label[] {
+    const labels: Label[] = [];
+    for (const item of this.queue.items()) if (item.kind === "label") labels.push(item.label);
+    return labels;
+  }
+
+  /**
+   * Schedules labels an earlier run of this world left pending (`scheduledLabels`); each comes
+   * out at its label time, among this run's items. Returns how many the bounded queue took.
+   */
+  scheduleLabels(labels: Iterable<Label>): number {
+    let taken = 0;
+    for (const label of labels) {
+      if (this.queue.push(label.labelTimeMs, { kind: "label", label })) taken++;
+      else this.stats.dropped++;
+    }
+    return taken;
+  }
+
+  /**
    * Labels still pending, in time order, without advancing the world: for a finite run that wants
    * every label its transactions will ever get. Scheduled fraud is discarded.
    */

@@ -145,7 +145,7 @@ export interface UseCase {
 /** The use cases this process serves, with topic names from the configuration. */
 export function useCases(
   config: Pick<Config, "inputTopics" | "usecases"> &
-    Partial<Pick<Config, "predictionsMax" | "labelsTopics">>,
+    Partial<Pick<Config, "predictionsMax" | "labelsTopics" | "simulateFromMs">>,
 ): UseCase[] {
   const all: Record<string, () => UseCase> = {
     counter: () => {
@@ -167,6 +167,7 @@ export function useCases(
         inputTopic: config.inputTopics.fraud,
         labelsTopic: config.labelsTopics?.fraud,
         predictionsMax: config.predictionsMax,
+        nowMs: config.simulateFromMs ?? undefined,
       }),
   };
   return config.usecases.map((name) => {

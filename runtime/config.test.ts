@@ -10,6 +10,13 @@ describe("loadConfig", () => {
     expect(config.logFsync).toBe("always");
   });
 
+  test("a first start's simulated world: from its own time, or pinned to one", () => {
+    expect(loadConfig({}).simulateFromMs).toBeNull();
+    expect(loadConfig({ COELHO_SIMULATE_FROM: "2026-11-01T06:00:00+02:00" }).simulateFromMs).toBe(
+      Date.UTC(2026, 10, 1, 4),
+    );
+  });
+
   test("parses brokers", () => {
     expect(loadConfig({ COELHO_KAFKA_BROKERS: "a:9092, b.example:19092" }).kafkaBrokers).toEqual([
       "a:9092",
@@ -118,6 +125,16 @@ describe("loadConfig", () => {
       'COELHO_LABELS_TOPICS: use case "fraud" is given 2 topics; expected one',
     ],
     ["COELHO_LABELS_TOPICS", "fraud", 'COELHO_LABELS_TOPICS: "fraud" is not valid'],
+    [
+      "COELHO_SIMULATE_FROM",
+      "2026-11-01",
+      'COELHO_SIMULATE_FROM: "2026-11-01" is not valid; expected an ISO-8601 time with its zone',
+    ],
+    [
+      "COELHO_SIMULATE_FROM",
+      "2026-13-01T00:00:00Z",
+      'COELHO_SIMULATE_FROM: "2026-13-01T00:00:00Z"',
+    ],
   ];
   for (const [name, value, message] of bad) {
     test(`${name}=${value} is refused with a message naming it`, () => {

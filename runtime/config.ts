@@ -50,6 +50,11 @@ export interface Config {
   simulate: boolean;
   /** Events per second each built-in simulator produces. */
   simulateRate: number;
+  /**
+   * Event time at which a first start's simulated live traffic begins (its history ends there):
+   * the same value gives the same world, history and first champion. Null: the start's own time.
+   */
+  simulateFromMs: number | null;
   logLevel: "debug" | "info" | "warn" | "error";
   /** Events larger than this go to the dead-letter topic undecoded. */
   maxEventBytes: number;
@@ -133,6 +138,21 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
     throw new ConfigError(`${name}: "${raw}" is not valid; expected one of ${allowed.join(", ")}`);
   }
   return raw as T;
+}
+
+/** An ISO-8601 time with its zone (`2026-11-01T00:00:00Z`), as ms since the epoch; null if unset. */
+function isoTime(env: Env, name: string): number | null {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return null;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)
+    ? Date.parse(raw)
+    : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new ConfigError(
+      `${name}: "${raw}" is not valid; expected an ISO-8601 time with its zone, such as 2026-11-01T00:00:00Z`,
+    );
+  }
+  return ms;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -309,6 +329,7 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_LOG_FSYNC",
     "COELHO_SIMULATE",
     "COELHO_SIMULATE_RATE",
+    "COELHO_SIMULATE_FROM",
     "COELHO_LOG_LEVEL",
     "COELHO_MAX_EVENT_BYTES",
     "COELHO_UNKEYED_TOPICS",
@@ -361,6 +382,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFsync: oneOf(env, "COELHO_LOG_FSYNC", "always", ["always", "interval", "never"] as const),
     simulate: bool(env, "COELHO_SIMULATE", true),
     simulateRate: int(env, "COELHO_SIMULATE_RATE", 200, 1, 1_000_000),
+    simulateFromMs: isoTime(env, "COELHO_SIMULATE_FROM"),
     logLevel: oneOf(env, "COELHO_LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     maxEventBytes: int(env, "COELHO_MAX_EVENT_BYTES", 65_536, 64, 16 * 1024 * 1024),
     unkeyedTopics: parseTopicsPerUseCase("COELHO_UNKEYED_TOPICS", env.COELHO_UNKEYED_TOPICS),

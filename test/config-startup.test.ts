@@ -11,6 +11,7 @@ const cases: [string, string, string][] = [
   ["COELHO_PARTITIONS", "-3", "COELHO_PARTITIONS"],
   ["COELHO_CHECKPOINT_INTERVAL_MS", "1.5", "COELHO_CHECKPOINT_INTERVAL_MS"],
   ["COELHO_LOG_LEVEL", "loud", "COELHO_LOG_LEVEL"],
+  ["COELHO_SIMULATE_FROM", "yesterday", "ISO-8601"],
 ];
 
 describe("startup with a bad variable", () => {

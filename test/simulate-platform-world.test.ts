@@ -31,10 +31,14 @@ afterAll(() => {
 });
 
 function simulate(dataDir: string, ...args: string[]) {
+  return simulateWith({}, dataDir, ...args);
+}
+
+function simulateWith(env: Record<string, string>, dataDir: string, ...args: string[]) {
   return runToEnd(["bun", join(ROOT, "models", "fraud", "simulate-cli.ts"), "fraud", ...args], {
     cwd: ROOT,
     // This process's environment without its COELHO_* settings, and the data folder.
-    env: { ...cleanEnv(), COELHO_DATA_DIR: dataDir, COELHO_LOG_FSYNC: "never" },
+    env: { ...cleanEnv(), COELHO_DATA_DIR: dataDir, COELHO_LOG_FSYNC: "never", ...env },
     timeoutMs: 150_000,
   });
 }
@@ -101,5 +105,30 @@ test("--platform-world refuses the options that would make another world", async
   expect(refused.code).toBe(2);
   expect(refused.stderr).toContain(
     "--platform-world: --seed, --cards would make another world than the one the platform trains on",
+  );
+});
+
+test("--platform-world with COELHO_SIMULATE_FROM: the history ends there, as the platform's does", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "coelho-simulate-world-"));
+  dirs.push(dataDir);
+  const worldFrom = "2026-11-01T00:00:00Z";
+  const run = await simulateWith(
+    { COELHO_SIMULATE_FROM: worldFrom },
+    dataDir,
+    "--platform-world",
+    "--rate",
+    "2000",
+    "--count",
+    "100",
+  );
+  expect(run.code).toBe(0);
+  const historyEndMs = Date.parse(worldFrom);
+  expect(run.stderr).toContain(
+    `transactions from ${new Date(historyEndMs - SIMULATED_HISTORY_DAYS * DAY_MS).toISOString()};`,
+  );
+  const logged = await transactionsIn(dataDir);
+  expect(logged.filter((tx) => tx.timeMs >= historyEndMs)).toHaveLength(100);
+  expect(Math.min(...logged.map((tx) => tx.timeMs))).toBeGreaterThanOrEqual(
+    historyEndMs - SIMULATED_HISTORY_DAYS * DAY_MS,
   );
 });

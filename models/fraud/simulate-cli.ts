@@ -41,7 +41,8 @@ const USAGE = `usage: bun run simulate -- fraud [options]
   --platform-world       the world the platform trains its first champion on (COELHO_AUTO_TRAIN):
                          seed ${SIMULATED_SEED}, ${SIMULATED_CARDS} cards at the speed --rate gives them, and into a
                          log without transactions its last ${SIMULATED_HISTORY_DAYS} days first, as fast as the log
-                         takes them (the chart's simulator runs this)
+                         takes them (the chart's simulator runs this); its history ends now,
+                         or at COELHO_SIMULATE_FROM as the platform's does
   --seed S               random seed (default 1)
   --fraud-rate R         share of fraudulent transactions (default 0.01)
   --speed X              event time per wall time (default 1440: a day per minute)
@@ -178,8 +179,11 @@ async function produceToLog(options: Parsed): Promise<void> {
   const drift = resumeAt
     ? options.driftSpecs.map((spec) => parseDriftSpec(spec, resumeAt.lastEventMs + 1))
     : options.simulation.drift;
-  // The platform's world, its history ending now: what a platform starting now trains on.
-  const world = options.platformWorld ? simulatedWorld(SIMULATED_SEED, Date.now()) : null;
+  // The platform's world, its history ending now (or at COELHO_SIMULATE_FROM, as the platform's
+  // does): what a platform starting now trains on.
+  const world = options.platformWorld
+    ? simulatedWorld(SIMULATED_SEED, config.simulateFromMs ?? Date.now())
+    : null;
   const simulatorOptions: FraudSimulatorOptions = {
     ...options.simulation,
     ...(world && {

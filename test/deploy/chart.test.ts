@@ -92,6 +92,17 @@ describe("helm lint and template", () => {
     // The demo traffic is the world the leader's first champion trains on, history first.
     const simulator = one(rendering("everything").objects, "Deployment");
     expect(simulator.spec.template.spec.containers[0].command).toContain("--platform-world");
+    // With simulatedWorldFrom, the very same world: the simulator and the pods get one time.
+    const worldFrom = (env: { name: string; value?: string }[]) =>
+      env.find((e) => e.name === "COELHO_SIMULATE_FROM")?.value;
+    const sts = one(rendering("everything").objects, "StatefulSet");
+    expect(worldFrom(simulator.spec.template.spec.containers[0].env)).toBe("2026-11-01T00:00:00Z");
+    expect(worldFrom(sts.spec.template.spec.containers[0].env)).toBe("2026-11-01T00:00:00Z");
+    expect(
+      worldFrom(
+        one(rendering("default").objects, "StatefulSet").spec.template.spec.containers[0].env,
+      ),
+    ).toBeUndefined();
     // prod enables KEDA: its ScaledObject passes the checks of KEDA's required fields.
     expect(rendering("prod").objects.map((o) => o.kind)).toContain("ScaledObject");
   });
@@ -295,6 +306,12 @@ describe("values that must not render", () => {
     expect(refused(["replicas=2"])).toContain(
       "kafka.brokers: empty (the embedded log) allows one pod",
     );
+  });
+
+  test("a simulated world's time without its zone fails with the schema's error", () => {
+    const error = refused(["simulatedWorldFrom=2026-11-01"]);
+    expect(error).toContain("values don't meet the specifications of the schema");
+    expect(error).toContain("simulatedWorldFrom");
   });
 
   test("a misspelt key fails with the schema's error", () => {

@@ -22,7 +22,7 @@ import { type Logger, log as rootLogger } from "../runtime/logger.ts";
 import type { ShardChangelog } from "../runtime/shard/changelog.ts";
 import type { BatchProcessor } from "../runtime/shard/entity-model.ts";
 import type { ShardStatus } from "../runtime/shard/shard.ts";
-import { ShardManager } from "../runtime/shard/shard-manager.ts";
+import { ShardManager, useCaseStateDir } from "../runtime/shard/shard-manager.ts";
 import { httpApp } from "./http/app.ts";
 import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
 import { ChampionWatcher, type ServingModel } from "./models/champion-watcher.ts";
@@ -393,7 +393,7 @@ export async function buildPlatform(
         log,
         inference,
         serving: () => watching.serving(),
-        stateDir: join(config.dataDir, "state", model.name),
+        stateDir: useCaseStateDir(config.dataDir, model.name),
         onScored: (scores, features) => {
           // A listener's failure must never fail the shard's batch: it is only an observer.
           for (const listener of scoredListeners) {

@@ -58,6 +58,14 @@ export interface ShardManagerOptions<S, E> {
 /** How long a batch is delivered again to a failing shard before the consumer is told. */
 const BATCH_RETRY_MS_DEFAULT = 60_000;
 
+/**
+ * A use case's state folder: its shards' checkpoints (`p<N>.sqlite`), and what its processors
+ * keep beside them (`ServingContext.stateDir`).
+ */
+export function useCaseStateDir(dataDir: string, usecase: string): string {
+  return join(dataDir, "state", usecase);
+}
+
 /** Mailbox bound: a few batches in flight per shard; the consumer waits for each batch. */
 const SHARD_MAILBOX_CAPACITY = 64;
 
@@ -76,7 +84,10 @@ export class ShardManager<S, E> implements PartitionListener {
 
   /** Path of a partition's checkpoint database. */
   storePath(partition: number): string {
-    return join(this.options.dataDir, "state", this.options.model.name, `p${partition}.sqlite`);
+    return join(
+      useCaseStateDir(this.options.dataDir, this.options.model.name),
+      `p${partition}.sqlite`,
+    );
   }
 
   private childId(partition: number): string {

@@ -7,8 +7,8 @@
  *
  * Kept in a compacted topic of one partition (`<labels topic>.pending`), so it stays the size of
  * the last save: the labels in chunks (keys `chunk/0`, `chunk/1`, ...) and then a trailer (key
- * `trailer`) naming the save, its chunk count and the event time of the last transaction the
- * simulator produced. A save counts only when its trailer is there and every chunk it names
+ * `trailer`) naming the save, its chunk count and the event time of the last transaction in the
+ * log when it was saved (where the next run resumes). A save counts only when its trailer is there and every chunk it names
  * carries its name (a save cut short by a crash is ignored), and only for a run that resumes
  * after that very transaction (another producer that wrote transactions since makes it stale).
  */
@@ -36,7 +36,7 @@ interface Trailer {
   save: string;
   chunks: number;
   labels: number;
-  /** Event time of the last transaction produced before the save. */
+  /** Event time of the last transaction in the log at the save. */
   lastEventMs: number;
 }
 

@@ -106,8 +106,6 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   let preparing: Promise<void> | null = null;
   /** The world being produced (null in the original format, which owes no labels). */
   let simulation: FraudSimulation | null = null;
-  /** Event time of the last transaction in the log: where the next run resumes. */
-  let lastTransactionMs = Number.NEGATIVE_INFINITY;
   const inHistory = (): boolean => Number.isFinite(historyUntilMs);
   /** The transactions after the history reached `count`. */
   const countReached = (): boolean => !inHistory() && produced - historyProduced >= count;
@@ -131,7 +129,6 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     }
     const trafficSeed = resumedTrafficSeed(options.seed ?? 1, point);
     options.onResume?.(point);
-    lastTransactionMs = point.lastEventMs;
     if (options.originalFormat) {
       // The original format has no world to keep (nor labels): a seed of its own gives it new ids.
       return fraudEvents({
@@ -197,7 +194,6 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
         continue;
       }
       batch.transactions.push(item.record);
-      lastTransactionMs = Math.max(lastTransactionMs, item.record.timestampMs ?? 0);
       produced++;
     }
     return batch;
@@ -268,12 +264,14 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     clearInterval(timer);
     await preparing;
     await inFlight;
-    // What the world still owes: the labels scheduled, and one taken but not produced.
-    if (simulation === null || !Number.isFinite(lastTransactionMs)) return;
+    // What the world still owes: the labels scheduled, and one taken but not produced. Saved
+    // for the point the next run resumes from: the log's last transaction, read as it will be.
+    if (simulation === null) return;
     const owed = simulation.scheduledLabels();
     if (held?.kind === "label") owed.push(held.label);
     try {
-      await savePendingLabels(options.log, labelsTopic, owed, lastTransactionMs);
+      const point = await findResumePoint(options.log, transactionsTopic);
+      if (point) await savePendingLabels(options.log, labelsTopic, owed, point.lastEventMs);
     } catch (error) {
       options.onError?.(error);
     }

@@ -163,9 +163,11 @@ async function bench(): Promise<void> {
   // Score bodies: realistic transactions (the use case's example generator) on known cards.
   const scoring = platform.scoring("fraud");
   if (!scoring) throw new Error("fraud does not score");
-  const bodies = uniqueCards
-    .slice(0, 1_000)
-    .map((card) => JSON.stringify(scoring.api.example(card)));
+  const bodies = await Promise.all(
+    uniqueCards
+      .slice(0, 1_000)
+      .map(async (card) => JSON.stringify(await scoring.api.example(card))),
+  );
   const bodiesPath = join(dataDir, "bodies.json");
   await Bun.write(bodiesPath, JSON.stringify(bodies));
 

@@ -89,8 +89,12 @@ export interface UseCaseApi {
     champion: ServingModel,
     max: number,
   ): ScoreAlert[];
-  /** A realistic event for the dashboard's "randomize" button; `key` picks its entity. */
-  example(key?: string): unknown;
+  /**
+   * A realistic event for the dashboard's "randomize" button; `key` picks its entity. `stateOf`
+   * reads an entity's current state when this instance holds it (`null` otherwise), so that the
+   * event can come as the entity's next one.
+   */
+  example(key?: string, stateOf?: (key: string) => Promise<unknown>): Promise<unknown>;
   /** The entity's current features from its state alone (the entity query shows them). */
   entityFeatures?(state: unknown): Record<string, number>;
 }

@@ -124,4 +124,26 @@ test("a first start serves its first champion on the world it was trained on: no
   expect(unscored).toBeGreaterThan(100_000);
   expect(matched).toBeGreaterThan(50);
   expect(unmatched).toBeLessThan(0.01 * (matched + unscored));
+
+  // The dashboard's "randomize" gives a card of this world, as its next purchase: scored, it
+  // shows the card's history rather than a first transaction.
+  for (let i = 0; i < 5; i++) {
+    const example = (await started.get<Record<string, unknown>>("/api/v1/fraud/example")).body;
+    const card = await started.get<{ state: { lastTimeMs: number } }>(
+      `/api/v1/entities/fraud/${example.card_id}`,
+    );
+    const lastMs = card.body.state.lastTimeMs;
+    expect(Date.parse(String(example.timestamp))).toBeGreaterThan(lastMs);
+    const response = await fetch(`http://127.0.0.1:${started.port}/api/v1/fraud/score`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(example),
+    });
+    const scored = (await response.json()) as {
+      entity_known: boolean;
+      features: Record<string, number>;
+    };
+    expect(scored.entity_known).toBe(true);
+    expect(scored.features.is_first_tx).toBe(0);
+  }
 });

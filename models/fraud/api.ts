@@ -20,6 +20,7 @@ import {
   transactionEntityKey,
 } from "./schema.ts";
 import type { FraudScore } from "./serving.ts";
+import type { SimulatedWorld } from "./simulator/platform-world.ts";
 import { FraudSimulation } from "./simulator/simulation.ts";
 
 /**
@@ -58,11 +59,41 @@ function round(value: number): number {
   return Number.isFinite(value) ? Math.round(value * 10_000) / 10_000 : value;
 }
 
-/** The fraud use case's API hooks. `seed` makes the example transactions reproducible. */
-export function fraudApi(options: { seed?: number } = {}): UseCaseApi {
-  // A small world of its own: example transactions look like the stream's (cities, merchants,
-  // devices, amounts) without touching the platform's simulator.
-  const simulation = new FraudSimulation({ seed: options.seed ?? 11, cards: 500 });
+const DAY_MS = 86_400_000;
+/** Traffic of the examples' copy of the world: its cards, other transactions than the stream's. */
+const EXAMPLE_TRAFFIC_SEED = 0x5eed_ea;
+/** An example placed after a card's last transaction comes at least this much later. */
+const EXAMPLE_GAP_MIN_MS = 60_000;
+
+/**
+ * The time of an example transaction for a card whose last transaction was at `lastMs`: the first
+ * moment after it (by at least a minute) at the example's own time of day, which the simulator
+ * drew from the card's hours of activity. So its features read as the card's next purchase.
+ */
+export function exampleTimeAfter(lastMs: number, simulatedMs: number): number {
+  let gap = (((simulatedMs - lastMs) % DAY_MS) + DAY_MS) % DAY_MS;
+  if (gap < EXAMPLE_GAP_MIN_MS) gap += DAY_MS;
+  return lastMs + gap;
+}
+
+/**
+ * The fraud use case's API hooks. Example transactions come from a copy of `world` (the platform's
+ * simulated world): the stream's cards, with their homes, devices, merchants and hours, so that a
+ * "randomize" on a running platform scores a card with a history. Without `world`, a small world
+ * of their own (seed 11, 500 cards).
+ */
+export function fraudApi(options: { world?: SimulatedWorld } = {}): UseCaseApi {
+  const world = options.world;
+  const simulation = world
+    ? new FraudSimulation({
+        seed: world.seed,
+        cards: world.cards,
+        startMs: world.historyEndMs,
+        worldStartMs: world.historyStartMs,
+        trafficSeed: EXAMPLE_TRAFFIC_SEED,
+        labels: false,
+      })
+    : new FraudSimulation({ seed: 11, cards: 500, labels: false });
 
   return {
     eventSchema: TransactionEventSchema,
@@ -120,15 +151,15 @@ export function fraudApi(options: { seed?: number } = {}): UseCaseApi {
       return out;
     },
 
-    example(key?: string): unknown {
-      for (;;) {
-        const item = simulation.next();
-        if (item.kind === "label") continue;
-        const tx = { ...(item.event as Transaction), timestamp: new Date().toISOString() };
-        const { timeMs: _, ...wire } = tx;
-        delete wire.is_fraud;
-        return key === undefined ? wire : { ...wire, card_id: key };
-      }
+    async example(key, stateOf): Promise<unknown> {
+      let item = simulation.next();
+      while (item.kind !== "transaction") item = simulation.next();
+      const { timeMs: simulatedMs, is_fraud: _, ...tx } = item.event;
+      const card = key ?? tx.card_id ?? transactionEntityKey(item.event);
+      const state = (await stateOf?.(card)) as CardState | null | undefined;
+      const timeMs =
+        state && state.count > 0 ? exampleTimeAfter(state.lastTimeMs, simulatedMs) : Date.now();
+      return { ...tx, card_id: card, timestamp: new Date(timeMs).toISOString() };
     },
 
     entityFeatures(state: unknown): Record<string, number> {

@@ -57,7 +57,7 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
   return {
     model,
     keyedInputs: [model.inputTopic, labelsTopic],
-    api: fraudApi(),
+    api: fraudApi({ world }),
     quality: () => quality.snapshot(),
     simulate: (log, ratePerSecond, logger) =>
       startFraudSimulator({

@@ -147,6 +147,30 @@ describe("scoring one event", () => {
     expect(again.body.entity_known).toBe(true);
   });
 
+  test("an example for a card this instance holds comes as the card's next transaction", async () => {
+    const first = await example("card-next-1");
+    // A card never seen: the example happens now.
+    expect(Math.abs(Date.parse(String(first.timestamp)) - Date.now())).toBeLessThan(60_000);
+    const applied = await call(served.app, "POST", "/api/v1/fraud/score?apply=true", {
+      body: first,
+    });
+    expect(applied.status).toBe(200);
+    await waitFor("the applied event to reach the card's state", 20_000, async () => {
+      const r = await call(served.app, "GET", "/api/v1/entities/fraud/card-next-1");
+      return r.status === 200 ? true : undefined;
+    });
+    const next = await example("card-next-1");
+    const gapMs = Date.parse(String(next.timestamp)) - Date.parse(String(first.timestamp));
+    // After the card's last transaction, by a minute to a day, at an hour the simulator drew.
+    expect(gapMs).toBeGreaterThanOrEqual(60_000);
+    expect(gapMs).toBeLessThan(86_400_000 + 60_000);
+    const scored = await call(served.app, "POST", "/api/v1/fraud/score", { body: next });
+    const features = scored.body.features as Record<string, number>;
+    expect(scored.body.entity_known).toBe(true);
+    expect(features.is_first_tx).toBe(0);
+    expect(features.seconds_since_last_log).toBeCloseTo(Math.log1p(gapMs / 1000), 3);
+  });
+
   test("a body failing the schema is 422 with each field's path and what was expected", async () => {
     const event = await example("card-bad-1");
     delete event.amount;

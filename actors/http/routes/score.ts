@@ -5,7 +5,8 @@
  * entity's current state, which is read without changing it; `?apply=true` also appends the event
  * to the use case's input topic, so the stream applies (and scores) it like any other.
  *
- * `GET /api/v1/<usecase>/example` returns a realistic event (the dashboard's "randomize").
+ * `GET /api/v1/<usecase>/example` returns a realistic event (the dashboard's "randomize"); for an
+ * entity this instance holds, the use case may make it the entity's next event.
  */
 import { Elysia, t } from "elysia";
 import { MailboxFullError } from "../../../runtime/errors.ts";
@@ -130,13 +131,19 @@ export function scoreRoutes(platform: Platform) {
   return app
     .get(
       "/api/v1/:usecase/example",
-      ({ params, query, set }) => {
-        const handle = platform.scoring(params.usecase);
+      async ({ params, query, set }) => {
+        const usecase = params.usecase;
+        const handle = platform.scoring(usecase);
         if (!handle) {
           set.status = 404;
-          return unknownUsecase(platform, params.usecase);
+          return unknownUsecase(platform, usecase);
         }
-        return handle.api.example(query.key) as Record<string, unknown>;
+        // Only a state held here: an example is not worth a hop to the entity's owner.
+        const stateOf = async (key: string) => {
+          const answer = await platform.entity(usecase, key);
+          return answer.kind === "found" ? answer.state : null;
+        };
+        return (await handle.api.example(query.key, stateOf)) as Record<string, unknown>;
       },
       {
         params: t.Object({ usecase: usecaseParam(platform) }),

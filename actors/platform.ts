@@ -46,6 +46,8 @@ export type EntityAnswer =
       partition: number;
       offset: number;
       state: unknown;
+      /** The entity's state as a person reads it, when the use case offers it. */
+      summary?: Record<string, unknown>;
       /** The entity's current features (from its state alone), when the use case offers them. */
       features?: Record<string, number>;
     };
@@ -561,13 +563,15 @@ export async function buildPlatform(
       const answer = await entry.manager.get(partition, key);
       if (!answer)
         return { kind: "not_owned", partition, owner: membership.owner(usecase, partition) };
-      const features =
-        answer.state === null ? undefined : entry.useCase.api?.entityFeatures?.(answer.state);
+      const api = answer.state === null ? undefined : entry.useCase.api;
+      const summary = api?.entitySummary?.(answer.state);
+      const features = api?.entityFeatures?.(answer.state);
       return {
         kind: "found",
         partition,
         offset: answer.status.nextOffset,
         state: answer.state,
+        ...(summary ? { summary } : {}),
         ...(features ? { features } : {}),
       };
     },

@@ -97,6 +97,8 @@ export interface UseCaseApi {
   example(key?: string, stateOf?: (key: string) => Promise<unknown>): Promise<unknown>;
   /** The entity's current features from its state alone (the entity query shows them). */
   entityFeatures?(state: unknown): Record<string, number>;
+  /** The entity's state as a person reads it (the entity query shows it above the raw state). */
+  entitySummary?(state: unknown): Record<string, unknown>;
 }
 
 /** A use case's model serving: its feature count, outputs and per-shard processor. */

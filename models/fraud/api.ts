@@ -10,6 +10,7 @@ import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
 import type { ScoreAlert, ScoredEvent, UseCaseApi } from "../index.ts";
 import { type CardState, initialCardState } from "./card-state.ts";
+import { cardSummary } from "./card-summary.ts";
 import { type FeatureSchema, parseFeatureSchema } from "./feature-schema.ts";
 import { cardFeatures, computeFeatures } from "./features.ts";
 import { LabelEventSchema, TransactionEventSchema } from "./json-schema.ts";
@@ -164,6 +165,10 @@ export function fraudApi(options: { world?: SimulatedWorld } = {}): UseCaseApi {
 
     entityFeatures(state: unknown): Record<string, number> {
       return cardFeatures(state as CardState);
+    },
+
+    entitySummary(state: unknown): Record<string, unknown> {
+      return { ...cardSummary(state as CardState) };
     },
   };
 }

@@ -142,6 +142,17 @@ describe("scoring one event", () => {
     expect(features.tx_count_1m).toBe(1);
     expect(features.history_count_log).toBeCloseTo(Math.log1p(1), 12);
     expect(features.amount_sum_24h_log).toBeCloseTo(Math.log1p(Number(event.amount)), 2);
+    // The card as a person reads it: its one transaction, when, how much, in which category.
+    const summary = entity.summary as Record<string, unknown>;
+    expect(summary.transactions).toBe(1);
+    expect((summary.recent as { time: string; amount: number }[])[0]).toMatchObject({
+      // The ring keeps seconds.
+      time: new Date(Math.floor(Date.parse(String(event.timestamp)) / 1000) * 1000).toISOString(),
+      amount: Number(event.amount),
+    });
+    expect(summary.categories).toEqual([event.product_category]);
+    // The raw state follows, its packed slots as a JSON array rather than an indexed object.
+    expect(Array.isArray((entity.state as Record<string, unknown>).slots)).toBe(true);
     const again = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
     expect((again.body.features as Record<string, number>).is_first_tx).toBe(0);
     expect(again.body.entity_known).toBe(true);

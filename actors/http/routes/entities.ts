@@ -1,6 +1,7 @@
 /**
- * Per-entity queries: the entity's state, answered by the instance owning its partition
- * (forwarded there in Kafka mode), with the serving instance and the offset the state includes.
+ * Per-entity queries: the entity's state (with the use case's readable summary and current
+ * features, when it offers them), answered by the instance owning its partition (forwarded there
+ * in Kafka mode), with the serving instance and the offset the state includes.
  */
 import { Elysia, t } from "elysia";
 import type { Platform } from "../../platform.ts";
@@ -23,6 +24,21 @@ export function unknownUsecase(platform: Platform, usecase: string) {
     error: `usecase "${usecase}" is not served here; expected one of ${known}`,
     code: "UNKNOWN_USECASE",
   };
+}
+
+/**
+ * A state as JSON would show it, but with typed arrays as arrays: `JSON.stringify` writes a
+ * Uint32Array as an object keyed "0", "1"...
+ */
+function withPlainArrays(value: unknown, depth = 0): unknown {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return Array.from(value as unknown as ArrayLike<number>);
+  }
+  if (depth >= 8 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((item) => withPlainArrays(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = withPlainArrays(item, depth + 1);
+  return out;
 }
 
 export function partitionMoving(usecase: string, partition: number, instance: string) {
@@ -74,8 +90,9 @@ export function entityRoutes(platform: Platform) {
       return {
         usecase: params.usecase,
         key: params.key,
-        state: answer.state,
+        ...(answer.summary ? { summary: answer.summary } : {}),
         ...(answer.features ? { features: answer.features } : {}),
+        state: withPlainArrays(answer.state),
         partition: answer.partition,
         offset: answer.offset,
         instance,

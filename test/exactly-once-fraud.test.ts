@@ -6,9 +6,8 @@
  * transactions computed here, and the checkpoints must include every record of both topics.
  */
 import { Database } from "bun:sqlite";
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { applyTransaction, type CardState, initialCardState } from "../models/fraud/card-state.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
@@ -18,14 +17,12 @@ import { decodeCardState, encodeCardState } from "../models/fraud/state-codec.ts
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import type { LogRecord } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
+import { tempDirs } from "./support/temp-dirs.ts";
 
 setDefaultTimeout(240_000);
 
 const PARTITIONS = 4;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 /** Per partition file: the positions and the encoded card states the last checkpoint holds. */
 function readFraudCheckpoints(dataDir: string) {
@@ -54,8 +51,7 @@ function readFraudCheckpoints(dataDir: string) {
 }
 
 test("transactions and labels as two topics: every card's state exact after SIGKILLs, both topics fully applied", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-eos-fraud-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-eos-fraud-");
   const transactions: LogRecord[] = [];
   const labels: LogRecord[] = [];
   // The independent fold: each card's transactions in the order they were written (one card is

@@ -4,9 +4,7 @@
  * it restores), restarted, and at the end every entity's state must equal a fold of the input
  * computed here, independently. Bad events go to the dead-letter topic and the stream goes on.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import {
@@ -18,16 +16,14 @@ import {
 } from "./support/counter-workload.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
 import { startPlatform } from "./support/platform-process.ts";
+import { tempDirs } from "./support/temp-dirs.ts";
 
 // Hooks start servers, processes or big fixtures: bunfig's timeout covers tests, not hooks (5 s).
 setDefaultTimeout(120_000);
 
 const TOPIC = "counter.events";
 const PARTITIONS = 4;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 async function withLog<T>(
   dataDir: string,
@@ -43,8 +39,7 @@ async function withLog<T>(
 
 /** Runs the kill loop over 300k events and returns what the test checks. */
 async function runWithKills(label: string, more: Record<string, string>, seed: number) {
-  const dataDir = mkdtempSync(join(tmpdir(), `coelho-eos-${label}-`));
-  dirs.push(dataDir);
+  const dataDir = temp.make(`coelho-eos-${label}-`);
   const expected = await withLog(dataDir, async (log) => {
     await log.ensureTopic({ name: TOPIC, partitions: PARTITIONS });
     return writeCounterEvents(log, TOPIC, {

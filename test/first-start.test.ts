@@ -20,12 +20,10 @@
  * The simulator runs at 1000 transactions/s, so its 3000 cards live a simulated day in ~8 s.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { SIMULATED_CARDS } from "../models/fraud/index.ts";
 import { speedFor } from "../models/fraud/simulator/producer.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "./support/platform-process.ts";
+import { tempDirs } from "./support/temp-dirs.ts";
 
 setDefaultTimeout(240_000);
 
@@ -40,11 +38,11 @@ const WORLD_FROM = "2026-11-01T00:00:00Z";
 const LIVE_DAYS = 4;
 
 let platform: PlatformProcess | null = null;
-const dirs: string[] = [];
+const temp = tempDirs({ removeAfterAll: false });
 afterAll(async () => {
   platform?.proc.kill("SIGTERM");
   await platform?.proc.exited;
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 interface LogLine {
@@ -75,8 +73,7 @@ async function metric(port: number, name: string, labels: string): Promise<numbe
 }
 
 test("a first start serves its first champion on the world it was trained on: no feature drifts, the score does not reach drift, nothing retrains", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-first-start-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-first-start-");
   const started = startPlatform({
     COELHO_DATA_DIR: dataDir,
     COELHO_USECASES: "fraud",

@@ -7,9 +7,7 @@
  * `fraud.examples` with the score given before the label, and the online quality gauges. A label
  * that reaches its shard before its transaction waits for it.
  */
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import type { FraudExample, FraudScore } from "../models/fraud/serving.ts";
@@ -18,16 +16,14 @@ import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import type { Log, LogRecord } from "../runtime/log/log.ts";
 import { transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { cleanEnv, freePort, startPlatform, waitFor } from "./support/platform-process.ts";
+import { tempDirs } from "./support/temp-dirs.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
 
 setDefaultTimeout(240_000);
 const ORIGINAL_TOPIC = "transaction_fraud_detection";
 const ROOT = join(import.meta.dir, "..");
 const PARTITIONS = 3;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -129,8 +125,7 @@ if (${JSON.stringify(order)} === "labels first") {
 }
 
 test("keyed and original-format events are scored by the champion; invalid ones go to the DLQ", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-fraud-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-fraud-");
   await trainChampion(dataDir);
 
   const log = await openEmbeddedLog({ dir: join(dataDir, "log"), fsync: "never" });
@@ -245,8 +240,7 @@ test("labels read before their transactions wait for them: every one still becom
 });
 
 async function labelsRun(order: LabelsOrder): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-fraud-labels-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-fraud-labels-");
   await trainChampion(dataDir);
   const seed = 11;
   const count = 3000;

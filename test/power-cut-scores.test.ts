@@ -8,9 +8,8 @@
  * a score again, and the cut ones the very id, score and decision they had.
  */
 import { Database } from "bun:sqlite";
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import { FRAUD_SCORES_TOPIC, type FraudScore } from "../models/fraud/serving.ts";
@@ -18,16 +17,14 @@ import type { StoredRecord } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
 import { transactionsAndLabels } from "./support/labelled-fraud.ts";
 import { startPlatform, waitFor } from "./support/platform-process.ts";
+import { tempDirs } from "./support/temp-dirs.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
 import { readPartition, withLog } from "./support/with-log.ts";
 
 setDefaultTimeout(300_000);
 
 const PARTITIONS = 3;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 const decoder = new TextDecoder();
 
 /** The transactions offset each shard's checkpoint includes, by partition. */
@@ -49,8 +46,7 @@ function checkpointedTransactions(dataDir: string): Map<number, number> {
 const scoreOf = (record: StoredRecord) => JSON.parse(decoder.decode(record.value)) as FraudScore;
 
 test("scores a power cut takes are written again by the restart's replay, with the same ids and values", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-power-cut-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-power-cut-");
   const trained = await trainFraudChampion(dataDir, { days: 30, cards: 800, seed: 3 });
   expect(trained.code).toBe(0);
   const { transactions } = transactionsAndLabels({ seed: 17, count: 12_000, cards: 1_500 });

@@ -7,25 +7,20 @@
  * checkpoints carry the predictions and the labels held (prediction-journal.ts). And the other
  * way round: labels first (a shard reading the labels topic ahead), transactions after.
  */
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import type { FraudExample, FraudScore } from "../models/fraud/serving.ts";
 import type { Log } from "../runtime/log/log.ts";
 import { runKillLoop } from "./support/kill-loop.ts";
 import { expectEveryLabelLearned, transactionsAndLabels } from "./support/labelled-fraud.ts";
+import { tempDirs } from "./support/temp-dirs.ts";
 import { trainFraudChampion } from "./support/train-champion.ts";
 import { readPartition, withLog } from "./support/with-log.ts";
 
 setDefaultTimeout(300_000);
 
 const PARTITIONS = 3;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 const decoder = new TextDecoder();
 
 async function readAll<T>(log: Log, topic: string): Promise<T[]> {
@@ -49,8 +44,7 @@ test("labels read before their transactions wait through SIGKILLs and a restart:
 });
 
 async function killedBetween(order: Order): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-predictions-restart-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-predictions-restart-");
   const trained = await trainFraudChampion(dataDir, { days: 30, cards: 800, seed: 3 });
   expect(trained.code).toBe(0);
 

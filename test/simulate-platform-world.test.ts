@@ -5,9 +5,7 @@
  * that world instead of writing a history again. Without it, a cluster's first champion was
  * served on cards with no past, as `bun start`'s was before (test/first-start.test.ts).
  */
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { FRAUD_TRANSACTIONS_TOPIC } from "../models/fraud/entity.ts";
 import { parseTransaction, type Transaction } from "../models/fraud/schema.ts";
@@ -19,16 +17,14 @@ import {
 import { simulatedHistory } from "../models/fraud/train.ts";
 import { cleanEnv } from "./support/platform-process.ts";
 import { runToEnd } from "./support/run-to-end.ts";
+import { tempDirs } from "./support/temp-dirs.ts";
 import { readPartition, withLog } from "./support/with-log.ts";
 
 setDefaultTimeout(180_000);
 
 const ROOT = join(import.meta.dir, "..");
 const DAY_MS = 86_400_000;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 function simulate(dataDir: string, ...args: string[]) {
   return simulateWith({}, dataDir, ...args);
@@ -56,8 +52,7 @@ function transactionsIn(dataDir: string): Promise<Transaction[]> {
 }
 
 test("--platform-world writes the history the platform trains on, then live traffic; a second run resumes it", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-simulate-world-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-simulate-world-");
 
   const first = await simulate(dataDir, "--platform-world", "--rate", "2000", "--count", "500");
   expect(first.code).toBe(0);
@@ -99,8 +94,7 @@ test("--platform-world writes the history the platform trains on, then live traf
 });
 
 test("--platform-world refuses the options that would make another world", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-simulate-world-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-simulate-world-");
   const refused = await simulate(dataDir, "--platform-world", "--seed", "3", "--cards", "500");
   expect(refused.code).toBe(2);
   expect(refused.stderr).toContain(
@@ -109,8 +103,7 @@ test("--platform-world refuses the options that would make another world", async
 });
 
 test("--platform-world with COELHO_SIMULATE_FROM: the history ends there, as the platform's does", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-simulate-world-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-simulate-world-");
   const worldFrom = "2026-11-01T00:00:00Z";
   const run = await simulateWith(
     { COELHO_SIMULATE_FROM: worldFrom },

@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { psi } from "../drift/divergence.ts";
 import { binOf, parseDriftReference } from "../drift/reference.ts";
 import { loadOnnx, releaseOnnx, scoreBatch } from "../onnx/session.ts";
@@ -26,16 +24,12 @@ const COSTS = { reviewFeeUsd: 5 };
 
 let history: FraudHistory;
 let result: TrainedFraudModels;
-const dirs: string[] = [];
+const temp = tempDirs();
 
 beforeAll(() => {
   history = simulatedHistory({ seed: SEED, days: DAYS, cards: CARDS });
   result = trainFraudModels({ ...history, seed: SEED, costs: COSTS });
 }, 120_000);
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
 describe("trainFraudModels on simulated history", () => {
   test("on a time-based holdout GBT beats logistic regression, which beats the rules, on PR-AUC", () => {
@@ -88,8 +82,7 @@ describe("trainFraudModels on simulated history", () => {
   });
 
   test("the registered champion's ONNX scores equal the TS model's on the test rows", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "coelho-train-"));
-    dirs.push(dataDir);
+    const dataDir = temp.make("coelho-train-");
     const registry = await openSqliteRegistry({ dataDir });
     const training = { offsets: [], source: `simulated seed=${SEED} days=${DAYS} cards=${CARDS}` };
     const registered = await registry.register(fraudModelVersion(result, "gbt", training));

@@ -1,23 +1,18 @@
 import { Database } from "bun:sqlite";
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
+import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { LATEST_MIGRATION_MS, MIGRATIONS_TABLE } from "./migrate.ts";
 import { newVersion, registryContract } from "./registry-contract.ts";
 import { modelAliases, modelVersions } from "./schema.ts";
 import { openSqliteRegistry, REGISTRY_FILE_NAME } from "./sqlite-registry.ts";
 
-const dirs: string[] = [];
+const temp = tempDirs();
 function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "coelho-registry-"));
-  dirs.push(dir);
-  return dir;
+  return temp.make("coelho-registry-");
 }
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
 registryContract("sqlite", async () => {
   const dataDir = tempDir();

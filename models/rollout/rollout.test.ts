@@ -1,22 +1,16 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import { MachineRegistry } from "../../runtime/introspection/machines.ts";
 import { type PlatformEvent, PlatformEvents } from "../../runtime/introspection/platform-events.ts";
+import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { newVersion } from "../registry/registry-contract.ts";
 import { openSqliteRegistry } from "../registry/sqlite-registry.ts";
 import { seededRandom } from "../trainers/rng.ts";
 import { keyShare, Rollout } from "./rollout.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 async function setup() {
-  const dir = mkdtempSync(join(tmpdir(), "coelho-rollout-"));
-  dirs.push(dir);
+  const dir = temp.make("coelho-rollout-");
   const registry = await openSqliteRegistry({ dataDir: dir });
   await registry.register(newVersion("fraud"));
   await registry.register(newVersion("fraud"));

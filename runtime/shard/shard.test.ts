@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CounterState, counterModel } from "../../models/counter/model.ts";
 import { counterRecord } from "../../models/counter/simulator.ts";
 import { recordingLogger } from "../../test/support/recording-logger.ts";
+import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { CheckpointStore } from "../checkpoint/store.ts";
 import { CheckpointWriter } from "../checkpoint/writer.ts";
 import { openEmbeddedLog } from "../log/embedded/index.ts";
@@ -14,11 +13,12 @@ import { silentLogger } from "../logger.ts";
 import type { BatchProcessor, EntityModel } from "./entity-model.ts";
 import { Shard, type ShardOptions } from "./shard.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "coelho-shard-"));
+const temp = tempDirs({ removeAfterAll: false });
+const dir = temp.make("coelho-shard-");
 const writer = new CheckpointWriter();
-afterAll(() => {
+afterAll(async () => {
   writer.terminate();
-  rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 type CounterEvent = ReturnType<ReturnType<typeof counterModel>["decode"]>;

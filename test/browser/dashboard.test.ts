@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
+import { tempDirs } from "../support/temp-dirs.ts";
 
 setDefaultTimeout(180_000);
 const ROOT = join(import.meta.dir, "..", "..");
@@ -27,7 +28,7 @@ const ADMIN_TOKEN = "browser-test-admin-token-42";
 let platform: PlatformProcess;
 let context: BrowserContext;
 let page: Page;
-const dirs: string[] = [];
+const temp = tempDirs({ removeAfterAll: false });
 
 beforeAll(async () => {
   const provision = Bun.spawn(["bash", join(ROOT, "scripts", "chromium", "provision.sh")], {
@@ -35,9 +36,8 @@ beforeAll(async () => {
     stderr: "inherit",
   });
   expect(await provision.exited).toBe(0);
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-browser-"));
-  const profile = mkdtempSync(join(tmpdir(), "coelho-chromium-"));
-  dirs.push(dataDir, profile);
+  const dataDir = temp.make("coelho-browser-");
+  const profile = temp.make("coelho-chromium-");
   platform = startPlatform({
     COELHO_HTTP_PORT: String(PORT),
     COELHO_DATA_DIR: dataDir,
@@ -85,7 +85,7 @@ afterAll(async () => {
     platform.proc.kill("SIGTERM");
     await platform.proc.exited;
   }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
   if (process.env.COELHO_UPDATE_SCREENSHOTS !== "1") {
     rmSync(SCREENSHOTS, { recursive: true, force: true });
   }

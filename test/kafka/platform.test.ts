@@ -3,9 +3,6 @@
  * mid-stream, unkeyed input re-keyed and counted exactly, and poison messages in the DLQ.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import {
   compareStates,
@@ -17,13 +14,14 @@ import {
 import { openTestKafkaLog, restartBroker, uniqueName } from "../support/kafka-broker.ts";
 import { runKillLoop } from "../support/kill-loop.ts";
 import { startPlatform, waitFor } from "../support/platform-process.ts";
+import { tempDirs } from "../support/temp-dirs.ts";
 
 setDefaultTimeout(300_000);
 const PARTITIONS = 4;
 
 let brokers = "";
 let log: KafkaLog;
-const dirs: string[] = [];
+const temp = tempDirs({ removeAfterAll: false });
 
 beforeAll(async () => {
   ({ brokers, log } = await openTestKafkaLog("test"));
@@ -31,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await log?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 async function sumEndOffsets(topic: string): Promise<number> {
@@ -103,8 +101,7 @@ describe("the platform on Kafka", () => {
   test("exactly-once state under SIGKILL; poison messages land in the DLQ and the stream goes on", async () => {
     const appId = uniqueName("eos");
     const topic = `${appId}.events`;
-    const dataDir = mkdtempSync(join(tmpdir(), "coelho-kafka-eos-"));
-    dirs.push(dataDir);
+    const dataDir = temp.make("coelho-kafka-eos-");
     await log.ensureTopic({ name: topic, partitions: PARTITIONS });
     const expected = await writeCounterEvents(log, topic, {
       events: 120_000,
@@ -133,8 +130,7 @@ describe("the platform on Kafka", () => {
   test("a broker restart mid-stream: processing resumes and nothing is lost", async () => {
     const appId = uniqueName("restart");
     const topic = `${appId}.events`;
-    const dataDir = mkdtempSync(join(tmpdir(), "coelho-kafka-restart-"));
-    dirs.push(dataDir);
+    const dataDir = temp.make("coelho-kafka-restart-");
     await log.ensureTopic({ name: topic, partitions: PARTITIONS });
     const first = await writeCounterEvents(log, topic, {
       events: 40_000,
@@ -185,8 +181,7 @@ describe("the platform on Kafka", () => {
   test("unkeyed input is re-keyed by entity and counted exactly, across kills", async () => {
     const appId = uniqueName("rekey");
     const source = `${appId}.raw`;
-    const dataDir = mkdtempSync(join(tmpdir(), "coelho-kafka-rekey-"));
-    dirs.push(dataDir);
+    const dataDir = temp.make("coelho-kafka-rekey-");
     await log.ensureTopic({ name: source, partitions: PARTITIONS });
     const expected = await writeCounterEvents(log, source, {
       events: 60_000,

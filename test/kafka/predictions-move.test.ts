@@ -7,14 +7,14 @@
  * the real broker.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { FraudExample, FraudScore } from "../../models/fraud/serving.ts";
 import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import { openTestKafkaLog, uniqueName } from "../support/kafka-broker.ts";
 import { runKillLoop } from "../support/kill-loop.ts";
 import { expectEveryLabelLearned, transactionsAndLabels } from "../support/labelled-fraud.ts";
+import { tempDirs } from "../support/temp-dirs.ts";
 import { trainFraudChampion } from "../support/train-champion.ts";
 
 setDefaultTimeout(300_000);
@@ -23,7 +23,7 @@ const decoder = new TextDecoder();
 
 let brokers = "";
 let log: KafkaLog;
-const dirs: string[] = [];
+const temp = tempDirs({ removeAfterAll: false });
 
 beforeAll(async () => {
   ({ brokers, log } = await openTestKafkaLog("predictions-move"));
@@ -31,12 +31,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await log?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 function tempDir(what: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `coelho-${what}-`));
-  dirs.push(dir);
+  const dir = temp.make(`coelho-${what}-`);
   return dir;
 }
 

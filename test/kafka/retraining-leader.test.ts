@@ -5,12 +5,10 @@
  * follower takes partition 0 and with it the retraining. Against the real broker.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import { openTestKafkaLog, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
+import { tempDirs } from "../support/temp-dirs.ts";
 
 setDefaultTimeout(240_000);
 const PARTITIONS = 4;
@@ -18,7 +16,7 @@ const TOKEN = "leader-test-token";
 
 let brokers = "";
 let log: KafkaLog;
-const dirs: string[] = [];
+const temp = tempDirs({ removeAfterAll: false });
 const processes: PlatformProcess[] = [];
 
 beforeAll(async () => {
@@ -29,12 +27,11 @@ afterAll(async () => {
   for (const p of processes) p.proc.kill("SIGKILL");
   await Promise.all(processes.map((p) => p.proc.exited));
   await log?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 function fraudInstance(appId: string, id: string): PlatformProcess {
-  const dataDir = mkdtempSync(join(tmpdir(), `coelho-leader-${id}-`));
-  dirs.push(dataDir);
+  const dataDir = temp.make(`coelho-leader-${id}-`);
   const p = startPlatform({
     COELHO_KAFKA_BROKERS: brokers,
     COELHO_APP_ID: appId,

@@ -5,9 +5,6 @@
  * entity query sent to any process is answered (forwarded to the owner when needed).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { KafkaLog } from "../../runtime/log/kafka/index.ts";
 import {
   type CounterState,
@@ -18,13 +15,14 @@ import {
 } from "../support/counter-workload.ts";
 import { openTestKafkaLog, uniqueName } from "../support/kafka-broker.ts";
 import { type PlatformProcess, startPlatform, waitFor } from "../support/platform-process.ts";
+import { tempDirs } from "../support/temp-dirs.ts";
 
 setDefaultTimeout(300_000);
 const PARTITIONS = 6;
 
 let brokers = "";
 let log: KafkaLog;
-const dirs: string[] = [];
+const temp = tempDirs({ removeAfterAll: false });
 const running: PlatformProcess[] = [];
 
 beforeAll(async () => {
@@ -34,7 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of running) p.proc.kill("SIGKILL");
   await log?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
 });
 
 interface ShardsBody {
@@ -47,8 +45,7 @@ test("three processes, one killed mid-stream: the others restore its partitions 
   const topic = `${appId}.events`;
   await log.ensureTopic({ name: topic, partitions: PARTITIONS });
   const instances = ["pod-0", "pod-1", "pod-2"].map((id) => {
-    const dataDir = mkdtempSync(join(tmpdir(), `coelho-${id}-`));
-    dirs.push(dataDir);
+    const dataDir = temp.make(`coelho-${id}-`);
     const proc = startPlatform({
       COELHO_KAFKA_BROKERS: brokers,
       COELHO_APP_ID: appId,

@@ -5,11 +5,9 @@
  * champion alias; then a platform process started with COELHO_MLFLOW_URL serves that champion.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { MlflowRegistry } from "../../models/registry/mlflow-registry.ts";
 import { startPlatform, waitFor } from "../support/platform-process.ts";
+import { tempDirs } from "../support/temp-dirs.ts";
 import { DAY_MS, LifecycleHarness } from "./harness.ts";
 import { type MlflowServer, startMlflow } from "./mlflow-server.ts";
 
@@ -17,7 +15,7 @@ setDefaultTimeout(600_000);
 
 let server: MlflowServer;
 let harness: LifecycleHarness;
-const dirs: string[] = [];
+const temp = tempDirs({ removeAfterAll: false });
 
 beforeAll(async () => {
   server = await startMlflow(19603);
@@ -38,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.stop();
   await server?.stop();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await temp.removeAll();
 }, 60_000);
 
 // biome-ignore lint/suspicious/noExplicitAny: MLflow's JSON, read as a user would.
@@ -119,8 +117,7 @@ test("MLflow down: the champion keeps serving every event; MLflow back: an alias
 });
 
 test("a platform started against that MLflow server serves its champion", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "coelho-mlflow-platform-"));
-  dirs.push(dataDir);
+  const dataDir = temp.make("coelho-mlflow-platform-");
   const platform = startPlatform({
     COELHO_DATA_DIR: dataDir,
     COELHO_USECASES: "fraud",

@@ -3,22 +3,17 @@
  * history `simulatedHistory` gives the trainer: the first champion is served on cards whose states
  * saw the past it was trained on.
  */
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { openEmbeddedLog } from "../../../runtime/log/embedded/index.ts";
 import type { Log } from "../../../runtime/log/log.ts";
+import { tempDirs } from "../../../test/support/temp-dirs.ts";
 import { parseTransaction, type Transaction } from "../schema.ts";
 import { simulatedHistory } from "../train.ts";
 import { startFraudSimulator } from "./producer.ts";
 
 setDefaultTimeout(120_000);
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 const DAY_MS = 86_400_000;
 const SEED = 5;
@@ -61,8 +56,7 @@ async function simulateWithHistory(
 }
 
 test("an empty log gets the world's history first, fast, and it is the trainer's history; then the rate applies", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fraud-sim-history-"));
-  dirs.push(dir);
+  const dir = temp.make("fraud-sim-history-");
   const log = await openEmbeddedLog({ dir, fsync: "never" });
   try {
     const trainer = simulatedHistory({ seed: SEED, cards: CARDS, days: DAYS, startMs: START_MS });
@@ -96,8 +90,7 @@ test("an empty log gets the world's history first, fast, and it is the trainer's
 });
 
 test("a log that holds the world already gets no history again: the world resumes", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fraud-sim-history-"));
-  dirs.push(dir);
+  const dir = temp.make("fraud-sim-history-");
   const log = await openEmbeddedLog({ dir, fsync: "never" });
   try {
     const first = await simulateWithHistory(log);

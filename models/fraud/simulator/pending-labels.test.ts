@@ -3,12 +3,10 @@
  * come about a week of simulated time later). The next run of the world must deliver them, once
  * each, at their time: the shards keep the predictions waiting for them across the restart.
  */
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { openEmbeddedLog } from "../../../runtime/log/embedded/index.ts";
 import type { Log } from "../../../runtime/log/log.ts";
+import { tempDirs } from "../../../test/support/temp-dirs.ts";
 import { type Label, parseLabel, parseTransaction } from "../schema.ts";
 import { loadPendingLabels, pendingLabelsTopic } from "./pending-labels.ts";
 import { findResumePoint } from "./resume.ts";
@@ -16,10 +14,7 @@ import { runSimulatorFor } from "./test-support.ts";
 
 setDefaultTimeout(120_000);
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 const PARTITIONS = 2;
 
@@ -55,8 +50,7 @@ async function lastEventMs(log: Log): Promise<number> {
 }
 
 test("the labels a stopped simulator owes come in the next run of its world, once each, at their time", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fraud-sim-pending-"));
-  dirs.push(dir);
+  const dir = temp.make("fraud-sim-pending-");
   const log = await openEmbeddedLog({ dir, fsync: "never" });
   try {
     // ~5 simulated days of 300 cards: most confirmations (a week later) are still owed.

@@ -3,12 +3,10 @@
  * keep every card's state across a restart, so a card's transactions must never go back in
  * event time, and no transaction id may come twice.
  */
-import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { openEmbeddedLog } from "../../../runtime/log/embedded/index.ts";
 import type { Log } from "../../../runtime/log/log.ts";
+import { tempDirs } from "../../../test/support/temp-dirs.ts";
 import { parseTransaction, type Transaction } from "../schema.ts";
 import { findResumePoint, type ResumePoint } from "./resume.ts";
 import { FraudSimulation } from "./simulation.ts";
@@ -16,10 +14,7 @@ import { runSimulatorFor } from "./test-support.ts";
 
 setDefaultTimeout(120_000);
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 const PARTITIONS = 2;
 const CARDS = 300;
@@ -57,8 +52,7 @@ async function transactions(log: Log): Promise<Transaction[][]> {
 }
 
 test("a simulator started again goes on with the world in the log: time moves on for every card, ids are new, accounts keep their age", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fraud-sim-resume-"));
-  dirs.push(dir);
+  const dir = temp.make("fraud-sim-resume-");
   const log = await openEmbeddedLog({ dir, fsync: "never" });
   try {
     expect(await runSimulator(log, PER_RUN)).toBeNull();
@@ -104,8 +98,7 @@ test("a simulator started again goes on with the world in the log: time moves on
 test("started again, the same log gives the same continuation; an explicit start ignores the log", async () => {
   const runs: string[][] = [];
   for (let i = 0; i < 2; i++) {
-    const dir = mkdtempSync(join(tmpdir(), "fraud-sim-resume-"));
-    dirs.push(dir);
+    const dir = temp.make("fraud-sim-resume-");
     const log = await openEmbeddedLog({ dir, fsync: "never" });
     try {
       // The same first run in both logs: its start is fixed, as `--start` does.

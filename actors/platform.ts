@@ -15,7 +15,7 @@ import { Supervisor } from "../runtime/actor/supervisor.ts";
 import type { ChildSpec } from "../runtime/actor/types.ts";
 import { type Config, ConfigError, type KafkaSasl } from "../runtime/config.ts";
 import { Rekeyer, repartitionTopic } from "../runtime/ingest/rekeyer.ts";
-import { openEmbeddedLog } from "../runtime/log/embedded/index.ts";
+import { type EmbeddedLogOptions, openEmbeddedLog } from "../runtime/log/embedded/index.ts";
 import { deadLetterTopic, type Log, type PartitionListener } from "../runtime/log/log.ts";
 import { partitionForString } from "../runtime/log/partitioner.ts";
 import { type Logger, log as rootLogger } from "../runtime/logger.ts";
@@ -144,7 +144,23 @@ export async function openLog(
       ...kafkaSecurity(config),
     });
   }
-  return openEmbeddedLog({ dir: join(config.dataDir, "log"), fsync: config.logFsync });
+  return openEmbeddedLog(embeddedLogOptions(config));
+}
+
+/**
+ * The embedded log of a configuration: under the data folder, with its fsync policy and its
+ * retention, without which a platform left running fills its disk (~1.1 GB an hour at the
+ * default simulator rate).
+ */
+export function embeddedLogOptions(config: Config): EmbeddedLogOptions {
+  return {
+    dir: join(config.dataDir, "log"),
+    fsync: config.logFsync,
+    retention: {
+      ...(config.logRetentionBytes === null ? {} : { maxBytes: config.logRetentionBytes }),
+      ...(config.logRetentionMs === null ? {} : { maxAgeMs: config.logRetentionMs }),
+    },
+  };
 }
 
 /** Builds the changelog of a use case's shards; only Kafka mode has one (see changelog.ts). */

@@ -10,6 +10,16 @@ describe("loadConfig", () => {
     expect(config.logFsync).toBe("always");
   });
 
+  test("embedded log retention: 512 MiB and 7 days per partition by default, 0 for no bound", () => {
+    const defaults = loadConfig({});
+    expect(defaults.logRetentionBytes).toBe(512 * 1024 * 1024);
+    expect(defaults.logRetentionMs).toBe(7 * 86_400_000);
+    const unbounded = loadConfig({ COELHO_LOG_RETENTION_MB: "0", COELHO_LOG_RETENTION_HOURS: "0" });
+    expect(unbounded.logRetentionBytes).toBeNull();
+    expect(unbounded.logRetentionMs).toBeNull();
+    expect(loadConfig({ COELHO_LOG_RETENTION_HOURS: "24" }).logRetentionMs).toBe(86_400_000);
+  });
+
   test("a first start's simulated world: from its own time, or pinned to one", () => {
     expect(loadConfig({}).simulateFromMs).toBeNull();
     expect(loadConfig({ COELHO_SIMULATE_FROM: "2026-11-01T06:00:00+02:00" }).simulateFromMs).toBe(
@@ -103,6 +113,11 @@ describe("loadConfig", () => {
       "COELHO_LOG_FSYNC",
       "sometimes",
       'COELHO_LOG_FSYNC: "sometimes" is not valid; expected one of always, interval, never',
+    ],
+    [
+      "COELHO_LOG_RETENTION_MB",
+      "-1",
+      'COELHO_LOG_RETENTION_MB: "-1" is not valid; expected an integer from 0 to 1048576',
     ],
     ["COELHO_SIMULATE", "maybe", 'COELHO_SIMULATE: "maybe" is not valid; expected true or false'],
     [

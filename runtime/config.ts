@@ -46,6 +46,13 @@ export interface Config {
   shutdownMs: number;
   /** Embedded log fsync policy. */
   logFsync: "always" | "interval" | "never";
+  /**
+   * Embedded log retention, per partition of each topic that is not compacted: the oldest sealed
+   * segments go beyond this many bytes, or once older than `logRetentionMs` (time of append).
+   * Null: no bound. Kafka mode leaves retention to the broker's topic settings.
+   */
+  logRetentionBytes: number | null;
+  logRetentionMs: number | null;
   /** Run the built-in example simulators so a fresh `bun start` has traffic. */
   simulate: boolean;
   /** Events per second each built-in simulator produces. */
@@ -118,6 +125,14 @@ function usecaseList(env: Env): string[] {
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
+
+const MIB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
+
+/** `value` in base units (`unit` each), or null for 0: the bounds where 0 means "none". */
+function zeroIsNone(value: number, unit: number): number | null {
+  return value === 0 ? null : value * unit;
+}
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -327,6 +342,8 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_BATCH_MAX",
     "COELHO_SHUTDOWN_MS",
     "COELHO_LOG_FSYNC",
+    "COELHO_LOG_RETENTION_MB",
+    "COELHO_LOG_RETENTION_HOURS",
     "COELHO_SIMULATE",
     "COELHO_SIMULATE_RATE",
     "COELHO_SIMULATE_FROM",
@@ -380,6 +397,8 @@ export function loadConfig(env: Env = process.env): Config {
     batchMax: int(env, "COELHO_BATCH_MAX", 2000, 1, 100_000),
     shutdownMs: int(env, "COELHO_SHUTDOWN_MS", 10_000, 100, 600_000),
     logFsync: oneOf(env, "COELHO_LOG_FSYNC", "always", ["always", "interval", "never"] as const),
+    logRetentionBytes: zeroIsNone(int(env, "COELHO_LOG_RETENTION_MB", 512, 0, 1_048_576), MIB),
+    logRetentionMs: zeroIsNone(int(env, "COELHO_LOG_RETENTION_HOURS", 168, 0, 87_600), HOUR_MS),
     simulate: bool(env, "COELHO_SIMULATE", true),
     simulateRate: int(env, "COELHO_SIMULATE_RATE", 200, 1, 1_000_000),
     simulateFromMs: isoTime(env, "COELHO_SIMULATE_FROM"),

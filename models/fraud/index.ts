@@ -75,10 +75,10 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
             from: new Date(world.historyStartMs).toISOString(),
             to: new Date(world.historyEndMs).toISOString(),
           }),
-        onResume: ({ firstEventMs, lastEventMs }) =>
+        onResume: ({ worldStartMs, lastEventMs }) =>
           logger.info("simulated world resumed after the last transaction in the log", {
             lastEventTime: new Date(lastEventMs).toISOString(),
-            worldStartTime: new Date(firstEventMs).toISOString(),
+            worldStartTime: new Date(worldStartMs).toISOString(),
           }),
         onPendingLabels: (labels) =>
           logger.info("simulated labels owed before the restart scheduled again", { labels }),

@@ -10,7 +10,13 @@ import type { Log, LogRecord } from "../../../runtime/log/log.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../entity.ts";
 import { type FraudEventsOptions, fraudEvents } from "./events.ts";
 import { loadPendingLabels, savePendingLabels } from "./pending-labels.ts";
-import { findResumePoint, type ResumePoint, resumedTrafficSeed } from "./resume.ts";
+import {
+  findResumePoint,
+  loadWorldStart,
+  type ResumePoint,
+  resumedTrafficSeed,
+  saveWorldStart,
+} from "./resume.ts";
 import { CARDS_MAX, FraudSimulation, type SimulatedItem } from "./simulation.ts";
 
 export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" | "drainLabels"> {
@@ -125,6 +131,7 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       // Unbounded: `count` is applied here, after the history.
       if (options.originalFormat) return fraudEvents({ ...options, count: undefined, startMs });
       simulation = new FraudSimulation({ ...options, cards, startMs });
+      await saveWorldStart(options.log, transactionsTopic, startMs);
       return endless(simulation);
     }
     const trafficSeed = resumedTrafficSeed(options.seed ?? 1, point);
@@ -142,9 +149,14 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
       ...options,
       cards,
       startMs: point.lastEventMs + 1,
-      worldStartMs: point.firstEventMs,
+      worldStartMs: point.worldStartMs,
       trafficSeed,
     });
+    // A log from before the world start was recorded: record the one read from its oldest
+    // transaction now, before retention deletes it.
+    if ((await loadWorldStart(options.log, transactionsTopic)) === null) {
+      await saveWorldStart(options.log, transactionsTopic, point.worldStartMs);
+    }
     const owed = await loadPendingLabels(options.log, labelsTopic, point.lastEventMs);
     if (owed) options.onPendingLabels?.(resumed.scheduleLabels(owed));
     simulation = resumed;

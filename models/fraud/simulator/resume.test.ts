@@ -112,3 +112,48 @@ test("started again, the same log gives the same continuation; an explicit start
   expect(runs[0]).toEqual(runs[1] as string[]);
   expect(new Set(runs[0]).size).toBe(2000);
 });
+
+test("accounts keep their age when retention has deleted the world's oldest transactions", async () => {
+  const dir = temp.make("fraud-sim-resume-");
+  // Small segments and a small bound: retention leaves only the last segment of each partition.
+  const log = await openEmbeddedLog({
+    dir,
+    fsync: "never",
+    segmentBytes: 64 * 1024,
+    retention: { maxBytes: 128 * 1024 },
+  });
+  try {
+    // In four runs: each writes its own segment, and the later ones resume the first's world.
+    // Retention runs as segments roll, so each run's transactions are read right after it.
+    const byId = new Map<string, Transaction>();
+    for (let run = 0; run < 4; run++) {
+      await runSimulator(log, PER_RUN / 4);
+      for (const tx of (await transactions(log)).flat()) byId.set(tx.transaction_id, tx);
+    }
+    const first = [...byId.values()];
+    expect(first.length).toBe(PER_RUN);
+    await log.enforceRetention();
+    // A read below the oldest offset left starts there.
+    const left = (await transactions(log)).flat();
+    expect(left.length).toBeLessThan(first.length / 2);
+    const deletedSpanMs =
+      Math.min(...left.map((tx) => tx.timeMs)) - Math.min(...first.map((tx) => tx.timeMs));
+    expect(deletedSpanMs).toBeGreaterThan(2 * 86_400_000);
+
+    await runSimulator(log, PER_RUN);
+    const firstIds = new Set(first.map((tx) => tx.transaction_id));
+    const lastAgeByCard = new Map(first.map((tx) => [tx.card_id, tx.account_age_days]));
+    let compared = 0;
+    for (const tx of (await transactions(log)).flat()) {
+      const before = lastAgeByCard.get(tx.card_id);
+      if (firstIds.has(tx.transaction_id) || before === undefined) continue;
+      // Taken from the oldest transaction left, the world's start would be days later and
+      // every account days younger.
+      expect(tx.account_age_days).toBeGreaterThanOrEqual(before - 1);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(100);
+  } finally {
+    await log.close();
+  }
+});

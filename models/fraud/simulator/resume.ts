@@ -14,21 +14,79 @@
  * when they were), starts its event time just after the log's last transaction (simulated time
  * stands still while nothing runs), and draws its traffic from a seed of its own, derived from
  * that point: new transaction ids, and the same stream again for the same log.
+ *
+ * When the world began (accounts were opened up to five years before it, so it sets every
+ * account's age) is kept in a compacted topic of its own beside the transactions,
+ * `<transactions>.world`: retention deletes the oldest transactions, and a world start read from
+ * the oldest one left would make every account younger after each deletion.
  */
 import type { Log } from "../../../runtime/log/log.ts";
 import { hash32 } from "../hash.ts";
 
-/** The event times of the first and last transactions a log holds. */
+/** Where a world stands in a log. */
 export interface ResumePoint {
-  /** Event time of the oldest transaction still in the log: about when the world began. */
-  firstEventMs: number;
+  /**
+   * When the world began: the start its first run recorded, or, in a log written before that
+   * record existed, the event time of the oldest transaction still there.
+   */
+  worldStartMs: number;
   /** Event time of the newest transaction: the next one comes after it. */
   lastEventMs: number;
 }
 
+const WORLD_START_KEY = "world-start";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The compacted topic holding the start of the world whose transactions go to `topic`. */
+export function worldTopic(transactionsTopic: string): string {
+  return `${transactionsTopic}.world`;
+}
+
+/** Records when the world producing into `transactionsTopic` began (its latest record wins). */
+export async function saveWorldStart(
+  log: Log,
+  transactionsTopic: string,
+  worldStartMs: number,
+): Promise<void> {
+  const topic = worldTopic(transactionsTopic);
+  await log.ensureTopic({ name: topic, partitions: 1, compacted: true });
+  const value = encoder.encode(
+    JSON.stringify({ world_start: new Date(worldStartMs).toISOString() }),
+  );
+  await log.append(topic, 0, [{ key: encoder.encode(WORLD_START_KEY), value }]);
+}
+
+/** The recorded world start, or null when none was recorded (a log written before it was). */
+export async function loadWorldStart(log: Log, transactionsTopic: string): Promise<number | null> {
+  const topic = worldTopic(transactionsTopic);
+  try {
+    await log.partitionCount(topic);
+  } catch {
+    return null;
+  }
+  // A handful of records: compaction keeps the latest, and a world starts again rarely.
+  const start = await log.startOffset(topic, 0);
+  const end = await log.endOffset(topic, 0);
+  let worldStartMs: number | null = null;
+  for (let offset = start; offset < end; ) {
+    const records = await log.read(topic, 0, offset, 1000);
+    if (records.length === 0) break;
+    for (const r of records) {
+      if (!r.key || decoder.decode(r.key) !== WORLD_START_KEY) continue;
+      const parsed = Date.parse(
+        (JSON.parse(decoder.decode(r.value)) as { world_start: string }).world_start,
+      );
+      if (Number.isFinite(parsed)) worldStartMs = parsed;
+    }
+    offset = (records[records.length - 1]?.offset ?? offset) + 1;
+  }
+  return worldStartMs;
+}
+
 /**
- * Reads the first and last record of every partition of `topic` (two reads per partition) and
- * returns their event times, or null when the topic does not exist or holds nothing.
+ * Reads the first and last record of every partition of `topic` (two reads per partition) and the
+ * recorded world start; null when the topic does not exist or holds nothing.
  */
 export async function findResumePoint(log: Log, topic: string): Promise<ResumePoint | null> {
   let partitions: number;
@@ -49,7 +107,7 @@ export async function findResumePoint(log: Log, topic: string): Promise<ResumePo
     if (last) lastEventMs = Math.max(lastEventMs, last.timestampMs);
   }
   if (!Number.isFinite(lastEventMs) || !Number.isFinite(firstEventMs)) return null;
-  return { firstEventMs, lastEventMs };
+  return { worldStartMs: (await loadWorldStart(log, topic)) ?? firstEventMs, lastEventMs };
 }
 
 /** The traffic seed of a world of `seed` resumed at `point`: another per point, the same again. */

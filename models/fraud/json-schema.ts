@@ -23,8 +23,11 @@ import {
 } from "./schema.ts";
 import { isIsoTimestamp } from "./timestamp.ts";
 
-// TypeBox checks `format` only through its registry; register ours unless the host (Elysia) has.
-if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", isIsoTimestamp);
+// TypeBox checks `format` only through its registry, one function per name for the process.
+// Ours, whatever was imported first: Elysia registers a laxer `date-time` when none is there (it
+// takes "2025-02-30", which JavaScript's Date rolls over to 2 March, and Date's own text form),
+// so the import order decided whether the schema and the parser agreed.
+FormatRegistry.Set("date-time", isIsoTimestamp);
 
 function literals<T extends string>(
   values: readonly T[],

@@ -15,7 +15,11 @@ import { Supervisor } from "../runtime/actor/supervisor.ts";
 import type { ChildSpec } from "../runtime/actor/types.ts";
 import { type Config, ConfigError, type KafkaSasl } from "../runtime/config.ts";
 import { Rekeyer, repartitionTopic } from "../runtime/ingest/rekeyer.ts";
-import { type EmbeddedLogOptions, openEmbeddedLog } from "../runtime/log/embedded/index.ts";
+import {
+  EmbeddedLog,
+  type EmbeddedLogOptions,
+  openEmbeddedLog,
+} from "../runtime/log/embedded/index.ts";
 import { deadLetterTopic, type Log, type PartitionListener } from "../runtime/log/log.ts";
 import { partitionForString } from "../runtime/log/partitioner.ts";
 import { type Logger, log as rootLogger } from "../runtime/logger.ts";
@@ -23,6 +27,7 @@ import type { ShardChangelog } from "../runtime/shard/changelog.ts";
 import type { BatchProcessor } from "../runtime/shard/entity-model.ts";
 import type { ShardStatus } from "../runtime/shard/shard.ts";
 import { ShardManager, useCaseStateDir } from "../runtime/shard/shard-manager.ts";
+import { watchStorage } from "../runtime/storage-metrics.ts";
 import { httpApp } from "./http/app.ts";
 import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
 import { ChampionWatcher, type ServingModel } from "./models/champion-watcher.ts";
@@ -312,6 +317,10 @@ export async function buildPlatform(
   const log = await openLog(config, (group, error) => {
     logger.error("consumer gave up; its supervisor restarts it", { group, error });
     consumerFailures.get(group)?.(error);
+  });
+  watchStorage({
+    dataDir: config.dataDir,
+    logBytes: log instanceof EmbeddedLog ? () => log.topicBytes() : null,
   });
   let server: ReturnType<ReturnType<typeof httpApp>["listen"]> | null = null;
   const httpPort = () => server?.server?.port ?? config.httpPort;

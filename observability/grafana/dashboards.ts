@@ -178,6 +178,25 @@ export const systemHealth: DashboardSpec = {
         },
       ],
     },
+    {
+      title: "Data volume available, by instance (saturation)",
+      description:
+        "Share of the data folder's filesystem still available (checkpoints, registry, embedded log). DataVolumeFillingUp fires under 10%.",
+      unit: "percentunit",
+      queries: [
+        {
+          expr: "min by (instance) (coelho_data_volume_available_bytes / coelho_data_volume_size_bytes)",
+          legend: "{{instance}}",
+        },
+      ],
+    },
+    {
+      title: "Embedded log size, by topic",
+      description:
+        "Bytes the embedded log holds per topic; each partition of a topic that is not compacted keeps at most COELHO_LOG_RETENTION_MB plus its active segment. Empty on Kafka.",
+      unit: "bytes",
+      queries: [{ expr: "sum by (topic) (coelho_log_bytes)", legend: "{{topic}}" }],
+    },
   ],
 };
 

@@ -308,6 +308,17 @@ export class EmbeddedLog implements Log {
     return this.groupOffsets.committed(group, tp);
   }
 
+  /** Bytes of every segment of each topic, all partitions (the storage metrics read it). */
+  topicBytes(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, topic] of this.topics) {
+      let bytes = 0;
+      for (const partition of topic.partitions) bytes += partition.sizeBytes;
+      out.set(name, bytes);
+    }
+    return out;
+  }
+
   /** Deletes segments past the retention limits now (it also runs on a timer and on segment roll). */
   async enforceRetention(): Promise<number> {
     this.assertOpen();

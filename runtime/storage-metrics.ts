@@ -34,29 +34,32 @@ function dataVolume(): { dir: string; size: number; available: number } | null {
   }
 }
 
-export const dataVolumeSizeBytes = new Gauge({
-  name: "coelho_data_volume_size_bytes",
-  help: "Size of the filesystem holding the data folder, per folder (COELHO_DATA_DIR; one).",
-  labelNames: ["dir"] as const,
-  registers: [registry],
-  collect() {
-    this.reset();
-    const volume = dataVolume();
-    if (volume) this.set({ dir: volume.dir }, volume.size);
-  },
-});
+/** A gauge of one figure of the data folder's filesystem, read at each scrape. */
+function volumeGauge(name: string, help: string, figure: "size" | "available") {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ["dir"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const volume = dataVolume();
+      if (volume) this.set({ dir: volume.dir }, volume[figure]);
+    },
+  });
+}
 
-export const dataVolumeAvailableBytes = new Gauge({
-  name: "coelho_data_volume_available_bytes",
-  help: "Bytes of the data folder's filesystem available to the platform (statfs f_bavail), per folder (COELHO_DATA_DIR; one).",
-  labelNames: ["dir"] as const,
-  registers: [registry],
-  collect() {
-    this.reset();
-    const volume = dataVolume();
-    if (volume) this.set({ dir: volume.dir }, volume.available);
-  },
-});
+export const dataVolumeSizeBytes = volumeGauge(
+  "coelho_data_volume_size_bytes",
+  "Size of the filesystem holding the data folder, per folder (COELHO_DATA_DIR; one).",
+  "size",
+);
+
+export const dataVolumeAvailableBytes = volumeGauge(
+  "coelho_data_volume_available_bytes",
+  "Bytes of the data folder's filesystem available to the platform (statfs f_bavail), per folder (COELHO_DATA_DIR; one).",
+  "available",
+);
 
 export const logBytes = new Gauge({
   name: "coelho_log_bytes",

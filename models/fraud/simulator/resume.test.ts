@@ -8,7 +8,13 @@ import { openEmbeddedLog } from "../../../runtime/log/embedded/index.ts";
 import type { Log } from "../../../runtime/log/log.ts";
 import { tempDirs } from "../../../test/support/temp-dirs.ts";
 import { parseTransaction, type Transaction } from "../schema.ts";
-import { findResumePoint, type ResumePoint } from "./resume.ts";
+import {
+  findResumePoint,
+  loadWorldStart,
+  type ResumePoint,
+  saveWorldStart,
+  worldTopic,
+} from "./resume.ts";
 import { FraudSimulation } from "./simulation.ts";
 import { runSimulatorFor } from "./test-support.ts";
 
@@ -153,6 +159,22 @@ test("accounts keep their age when retention has deleted the world's oldest tran
       compared++;
     }
     expect(compared).toBeGreaterThan(100);
+  } finally {
+    await log.close();
+  }
+});
+
+test("the recorded world start: the latest of our records, a foreign one under its key ignored", async () => {
+  const log = await openEmbeddedLog({ dir: temp.make("fraud-sim-world-"), fsync: "never" });
+  try {
+    expect(await loadWorldStart(log, "tx")).toBeNull();
+    await saveWorldStart(log, "tx", Date.UTC(2025, 0, 1));
+    await saveWorldStart(log, "tx", Date.UTC(2025, 5, 1));
+    const encoder = new TextEncoder();
+    await log.append(worldTopic("tx"), 0, [
+      { key: encoder.encode("world-start"), value: encoder.encode("not json") },
+    ]);
+    expect(await loadWorldStart(log, "tx")).toBe(Date.UTC(2025, 5, 1));
   } finally {
     await log.close();
   }

@@ -38,7 +38,7 @@ const WORLD_START_KEY = "world-start";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The compacted topic holding the start of the world whose transactions go to `topic`. */
+/** The compacted topic holding the start of the world whose transactions go to `transactionsTopic`. */
 export function worldTopic(transactionsTopic: string): string {
   return `${transactionsTopic}.world`;
 }
@@ -55,6 +55,18 @@ export async function saveWorldStart(
     JSON.stringify({ world_start: new Date(worldStartMs).toISOString() }),
   );
   await log.append(topic, 0, [{ key: encoder.encode(WORLD_START_KEY), value }]);
+}
+
+/** The time a world-start record holds, or null when it is not one we wrote. */
+function parseWorldStart(value: Uint8Array): number | null {
+  try {
+    const ms = Date.parse(
+      (JSON.parse(decoder.decode(value)) as { world_start: string }).world_start,
+    );
+    return Number.isFinite(ms) ? ms : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The recorded world start, or null when none was recorded (a log written before it was). */
@@ -74,10 +86,9 @@ export async function loadWorldStart(log: Log, transactionsTopic: string): Promi
     if (records.length === 0) break;
     for (const r of records) {
       if (!r.key || decoder.decode(r.key) !== WORLD_START_KEY) continue;
-      const parsed = Date.parse(
-        (JSON.parse(decoder.decode(r.value)) as { world_start: string }).world_start,
-      );
-      if (Number.isFinite(parsed)) worldStartMs = parsed;
+      const parsed = parseWorldStart(r.value);
+      // Another producer's record under that key: the previous one stands.
+      if (parsed !== null) worldStartMs = parsed;
     }
     offset = (records[records.length - 1]?.offset ?? offset) + 1;
   }

@@ -32,7 +32,7 @@ export interface ReadExamplesOptions {
   cols: number;
   /** Keep examples whose event time is ≥ this (ms). Default: all. */
   fromMs?: number;
-  /** Bound on the rows kept (the most recent ones). Default 500 000. */
+  /** Bound on the rows kept (the most recent ones), and on the records read per partition. Default 500 000. */
   rowsMax?: number;
   /** Records per read call: small reads keep the event loop responsive. Default 2000. */
   readBatch?: number;
@@ -52,7 +52,12 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * Reads the examples topic, every partition from its start to its end at the time of the call.
+ * Reads the examples topic, the last `rowsMax` records of every partition up to its end at the
+ * time of the call, and keeps the `rowsMax` most recent by event time. Why not from the start: the
+ * topic holds up to the log's retention (512 MiB a partition, millions of examples), and reading
+ * it all took memory and event-loop time in proportion, for rows that were then dropped. Examples
+ * are appended as their labels arrive, so a partition's last records are its most recent ones
+ * (to the labels' delay).
  *
  * @example const set = await readExamples({ log, topic: "fraud.examples", cols: 33, fromMs });
  */
@@ -61,6 +66,9 @@ export async function readExamples(options: ReadExamplesOptions): Promise<Exampl
   const rowsMax = options.rowsMax ?? 500_000;
   const readBatch = options.readBatch ?? 2000;
   const fromMs = options.fromMs ?? Number.NEGATIVE_INFINITY;
+  if (!Number.isInteger(rowsMax) || rowsMax < 1) {
+    throw new ValidationError("rowsMax", `${rowsMax}; expected an integer ≥ 1`);
+  }
   if (!Number.isInteger(cols) || cols < 1) {
     throw new ValidationError("cols", `${cols}; expected the model's feature count (≥ 1)`);
   }
@@ -90,8 +98,8 @@ export async function readExamples(options: ReadExamplesOptions): Promise<Exampl
   };
   const offsets: TopicOffsetRange[] = [];
   for (let partition = 0; partition < partitions; partition++) {
-    const start = await log.startOffset(topic, partition);
     const end = await log.endOffset(topic, partition);
+    const start = Math.max(await log.startOffset(topic, partition), end - rowsMax);
     let offset = start;
     while (offset < end) {
       const records = await log.read(topic, partition, offset, Math.min(readBatch, end - offset));

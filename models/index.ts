@@ -91,8 +91,9 @@ export interface UseCaseApi {
   ): ScoreAlert[];
   /**
    * A realistic event for the dashboard's "randomize" button; `key` picks its entity. `stateOf`
-   * reads an entity's current state when this instance holds it (`null` otherwise), so that the
-   * event can come as the entity's next one.
+   * reads an entity's current state (`null` when unknown or out of reach; from another instance
+   * in Kafka mode, as JSON, typed arrays as arrays), so that the event can come as the entity's
+   * next one.
    */
   example(key?: string, stateOf?: (key: string) => Promise<unknown>): Promise<unknown>;
   /** The entity's current features from its state alone (the entity query shows them). */

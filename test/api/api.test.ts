@@ -273,6 +273,26 @@ describe("forwarding to the owner (Kafka mode, several instances)", () => {
     }
   });
 
+  test("an example for a card another instance owns comes after the owner's last transaction", async () => {
+    const first = await example("card-forward-2");
+    await call(served.app, "POST", "/api/v1/fraud/score?apply=true", { body: first });
+    await waitFor("the applied event to reach the card's state", 20_000, async () => {
+      const r = await call(served.app, "GET", "/api/v1/entities/fraud/card-forward-2");
+      return r.status === 200 ? true : undefined;
+    });
+    const owner = { instanceId: "api-test", url: `http://127.0.0.1:${served.platform.httpPort()}` };
+    const { app, close } = front(owner);
+    try {
+      const { status, body } = await call(app, "GET", "/api/v1/fraud/example?key=card-forward-2");
+      expect(status).toBe(200);
+      const gapMs = Date.parse(String(body.timestamp)) - Date.parse(String(first.timestamp));
+      expect(gapMs).toBeGreaterThanOrEqual(60_000);
+      expect(gapMs).toBeLessThan(86_400_000 + 60_000);
+    } finally {
+      close();
+    }
+  });
+
   test("with no known owner, or an owner that does not answer, the answer is 503 retry", async () => {
     for (const owner of [null, { instanceId: "gone", url: "http://127.0.0.1:9" }]) {
       const { app, close } = front(owner);

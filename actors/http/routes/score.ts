@@ -6,13 +6,14 @@
  * to the use case's input topic, so the stream applies (and scores) it like any other.
  *
  * `GET /api/v1/<usecase>/example` returns a realistic event (the dashboard's "randomize"); for an
- * entity this instance holds, the use case may make it the entity's next event.
+ * entity with a state (here, or at its owner in Kafka mode), the use case may make it the
+ * entity's next event.
  */
 import { Elysia, t } from "elysia";
 import { MailboxFullError } from "../../../runtime/errors.ts";
 import { NoChampionError } from "../../inference/index.ts";
 import type { Platform, ScoringHandle } from "../../platform.ts";
-import { forwardRequest, mayForward } from "../forward.ts";
+import { forwardEntityQuery, forwardRequest, mayForward } from "../forward.ts";
 import { KEY_LENGTH_MAX, partitionMoving, unknownUsecase, usecaseParam } from "./entities.ts";
 
 const encoder = new TextEncoder();
@@ -131,17 +132,24 @@ export function scoreRoutes(platform: Platform) {
   return app
     .get(
       "/api/v1/:usecase/example",
-      async ({ params, query, set }) => {
+      async ({ params, query, set, request }) => {
         const usecase = params.usecase;
         const handle = platform.scoring(usecase);
         if (!handle) {
           set.status = 404;
           return unknownUsecase(platform, usecase);
         }
-        // Only a state held here: an example is not worth a hop to the entity's owner.
-        const stateOf = async (key: string) => {
+        const instance = platform.config.instanceId;
+        // The entity's state wherever it is held: in Kafka mode another instance owns most
+        // entities, and asked once (as entity queries are) it answers with the state as JSON.
+        const stateOf = async (key: string): Promise<unknown> => {
           const answer = await platform.entity(usecase, key);
-          return answer.kind === "found" ? answer.state : null;
+          if (answer.kind === "found") return answer.state;
+          if (answer.kind === "not_owned" && mayForward(request, answer.owner, instance)) {
+            const forwarded = await forwardEntityQuery(answer.owner, usecase, key, instance);
+            if (forwarded?.status === 200) return (forwarded.body as { state?: unknown }).state;
+          }
+          return null;
         };
         return (await handle.api.example(query.key, stateOf)) as Record<string, unknown>;
       },

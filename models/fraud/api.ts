@@ -71,7 +71,7 @@ const EXAMPLE_GAP_MIN_MS = 60_000;
  * moment after it (by at least a minute) at the example's own time of day, which the simulator
  * drew from the card's hours of activity. So its features read as the card's next purchase.
  */
-export function exampleTimeAfter(lastMs: number, simulatedMs: number): number {
+function exampleTimeAfter(lastMs: number, simulatedMs: number): number {
   let gap = (((simulatedMs - lastMs) % DAY_MS) + DAY_MS) % DAY_MS;
   if (gap < EXAMPLE_GAP_MIN_MS) gap += DAY_MS;
   return lastMs + gap;

@@ -24,10 +24,11 @@
  * The predictions waiting, and the labels waiting for their transactions, are checkpointed with
  * the shard as its processor's journal (prediction-journal.ts): a restart loses none of them.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
+import { writeFileAtomicSync } from "../../runtime/log/embedded/atomic-file.ts";
 import type { Log, LogRecord, StoredRecord } from "../../runtime/log/log.ts";
 import {
   counterSeries,
@@ -494,8 +495,7 @@ function saveUnscored(unscored: UnscoredTransactions, path: string): void {
   if (!bytes) return;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(`${path}.tmp`, bytes);
-    renameSync(`${path}.tmp`, path);
+    writeFileAtomicSync(path, bytes, false);
   } catch {
     unscored.dirty = true;
   }

@@ -12,6 +12,7 @@
  * carries its name (a save cut short by a crash is ignored), and only for a run that resumes
  * after that very transaction (another producer that wrote transactions since makes it stale).
  */
+import { readLatestByKey } from "../../../runtime/log/latest-by-key.ts";
 import type { Log, LogRecord } from "../../../runtime/log/log.ts";
 import type { Label, LabelEvent } from "../schema.ts";
 
@@ -19,8 +20,6 @@ import type { Label, LabelEvent } from "../schema.ts";
 const LABELS_PER_CHUNK = 2_000;
 /** Chunks per append: ~25 MB, under the embedded log's 64-MB append. */
 const CHUNKS_PER_APPEND = 100;
-/** Records read per call when loading. */
-const READ_BATCH = 10_000;
 /** The most labels a save keeps (the simulator's queue bound is 2M items). */
 export const PENDING_LABELS_MAX = 2_000_000;
 
@@ -96,24 +95,9 @@ export async function loadPendingLabels(
   labelsTopic: string,
   lastEventMs: number,
 ): Promise<Label[] | null> {
-  const topic = pendingLabelsTopic(labelsTopic);
-  try {
-    await log.partitionCount(topic);
-  } catch {
-    return null; // never saved
-  }
-  const latest = new Map<string, Uint8Array>();
-  const end = await log.endOffset(topic, 0);
-  for (let offset = await log.startOffset(topic, 0); offset < end; ) {
-    const records = await log.read(topic, 0, offset, READ_BATCH);
-    if (records.length === 0) break;
-    for (const r of records) {
-      if (r.key) latest.set(decoder.decode(r.key), r.value.slice());
-    }
-    offset = (records[records.length - 1]?.offset ?? offset) + 1;
-  }
-  const trailerBytes = latest.get("trailer");
-  if (!trailerBytes) return null;
+  const latest = await readLatestByKey(log, pendingLabelsTopic(labelsTopic));
+  const trailerBytes = latest?.get("trailer");
+  if (!latest || !trailerBytes) return null; // never saved
   const trailer = JSON.parse(decoder.decode(trailerBytes)) as Trailer;
   if (trailer.lastEventMs !== lastEventMs) return null;
   const labels: Label[] = [];

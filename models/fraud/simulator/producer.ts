@@ -10,13 +10,7 @@ import type { Log, LogRecord } from "../../../runtime/log/log.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../entity.ts";
 import { type FraudEventsOptions, fraudEvents } from "./events.ts";
 import { loadPendingLabels, savePendingLabels } from "./pending-labels.ts";
-import {
-  findResumePoint,
-  loadWorldStart,
-  type ResumePoint,
-  resumedTrafficSeed,
-  saveWorldStart,
-} from "./resume.ts";
+import { findResumePoint, type ResumePoint, resumedTrafficSeed, saveWorldStart } from "./resume.ts";
 import { CARDS_MAX, FraudSimulation, type SimulatedItem } from "./simulation.ts";
 
 export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" | "drainLabels"> {
@@ -154,7 +148,7 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     });
     // A log from before the world start was recorded: record the one read from its oldest
     // transaction now, before retention deletes it.
-    if ((await loadWorldStart(options.log, transactionsTopic)) === null) {
+    if (!point.worldStartRecorded) {
       await saveWorldStart(options.log, transactionsTopic, point.worldStartMs);
     }
     const owed = await loadPendingLabels(options.log, labelsTopic, point.lastEventMs);

@@ -20,6 +20,7 @@
  * `<transactions>.world`: retention deletes the oldest transactions, and a world start read from
  * the oldest one left would make every account younger after each deletion.
  */
+import { readLatestByKey } from "../../../runtime/log/latest-by-key.ts";
 import type { Log } from "../../../runtime/log/log.ts";
 import { hash32 } from "../hash.ts";
 
@@ -30,6 +31,8 @@ export interface ResumePoint {
    * record existed, the event time of the oldest transaction still there.
    */
   worldStartMs: number;
+  /** Whether `worldStartMs` is the recorded start (false: read from the oldest transaction). */
+  worldStartRecorded: boolean;
   /** Event time of the newest transaction: the next one comes after it. */
   lastEventMs: number;
 }
@@ -71,28 +74,12 @@ function parseWorldStart(value: Uint8Array): number | null {
 
 /** The recorded world start, or null when none was recorded (a log written before it was). */
 export async function loadWorldStart(log: Log, transactionsTopic: string): Promise<number | null> {
-  const topic = worldTopic(transactionsTopic);
-  try {
-    await log.partitionCount(topic);
-  } catch {
-    return null;
-  }
-  // A handful of records: compaction keeps the latest, and a world starts again rarely.
-  const start = await log.startOffset(topic, 0);
-  const end = await log.endOffset(topic, 0);
-  let worldStartMs: number | null = null;
-  for (let offset = start; offset < end; ) {
-    const records = await log.read(topic, 0, offset, 1000);
-    if (records.length === 0) break;
-    for (const r of records) {
-      if (!r.key || decoder.decode(r.key) !== WORLD_START_KEY) continue;
-      const parsed = parseWorldStart(r.value);
-      // Another producer's record under that key: the previous one stands.
-      if (parsed !== null) worldStartMs = parsed;
-    }
-    offset = (records[records.length - 1]?.offset ?? offset) + 1;
-  }
-  return worldStartMs;
+  // Another producer's record under that key is skipped: the one before it stands.
+  const latest = await readLatestByKey(log, worldTopic(transactionsTopic), {
+    accept: (key, value) => key !== WORLD_START_KEY || parseWorldStart(value) !== null,
+  });
+  const value = latest?.get(WORLD_START_KEY);
+  return value ? parseWorldStart(value) : null;
 }
 
 /**
@@ -118,7 +105,12 @@ export async function findResumePoint(log: Log, topic: string): Promise<ResumePo
     if (last) lastEventMs = Math.max(lastEventMs, last.timestampMs);
   }
   if (!Number.isFinite(lastEventMs) || !Number.isFinite(firstEventMs)) return null;
-  return { worldStartMs: (await loadWorldStart(log, topic)) ?? firstEventMs, lastEventMs };
+  const recorded = await loadWorldStart(log, topic);
+  return {
+    worldStartMs: recorded ?? firstEventMs,
+    worldStartRecorded: recorded !== null,
+    lastEventMs,
+  };
 }
 
 /** The traffic seed of a world of `seed` resumed at `point`: another per point, the same again. */

@@ -10,7 +10,11 @@ import * as path from "node:path";
 export const TEMP_SUFFIX = ".tmp";
 
 /** Replaces `filePath` with `data` atomically (blocking; for rare writes such as topic metadata). */
-export function writeFileAtomicSync(filePath: string, data: string, durable: boolean): void {
+export function writeFileAtomicSync(
+  filePath: string,
+  data: string | Uint8Array,
+  durable: boolean,
+): void {
   const tempPath = `${filePath}${TEMP_SUFFIX}`;
   const fd = fs.openSync(tempPath, "w");
   try {

@@ -3,7 +3,7 @@
  * and a numeric flag parser whose message names the flag, the value and the allowed range.
  */
 
-import { parseIsoTimestampMs } from "./fraud/timestamp.ts";
+import { parseIsoTimestampMs } from "../runtime/iso-timestamp.ts";
 
 /** Bad command-line usage; the tool prints the message and its usage text, and exits 2. */
 export class UsageError extends Error {}

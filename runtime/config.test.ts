@@ -150,6 +150,12 @@ describe("loadConfig", () => {
       "2026-13-01T00:00:00Z",
       'COELHO_SIMULATE_FROM: "2026-13-01T00:00:00Z"',
     ],
+    // Date.parse would take it as 2 March.
+    [
+      "COELHO_SIMULATE_FROM",
+      "2026-02-30T00:00:00Z",
+      'COELHO_SIMULATE_FROM: "2026-02-30T00:00:00Z" is not valid',
+    ],
   ];
   for (const [name, value, message] of bad) {
     test(`${name}=${value} is refused with a message naming it`, () => {

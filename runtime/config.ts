@@ -6,6 +6,7 @@
  * `COELHO_HTTP_PORT: "abc" is not a port; expected an integer from 1 to 65535`.
  */
 import { hostname } from "node:os";
+import { parseIsoTimestampMs } from "./iso-timestamp.ts";
 
 export interface Config {
   /** HTTP port for the API, metrics and health. */
@@ -159,9 +160,8 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
 function isoTime(env: Env, name: string): number | null {
   const raw = env[name];
   if (raw === undefined || raw === "") return null;
-  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw)
-    ? Date.parse(raw)
-    : Number.NaN;
+  // Strict, as event times are: Date.parse would roll 2026-02-30 over to 2 March.
+  const ms = parseIsoTimestampMs(raw);
   if (Number.isNaN(ms)) {
     throw new ConfigError(
       `${name}: "${raw}" is not valid; expected an ISO-8601 time with its zone, such as 2026-11-01T00:00:00Z`,

@@ -7,6 +7,7 @@
  * Not used on the hot path: the hand-written decoders in `schema.ts` are.
  */
 import { FormatRegistry, type TLiteral, type TUnion, Type } from "@sinclair/typebox";
+import { isIsoTimestamp } from "../../runtime/iso-timestamp.ts";
 import {
   ACCOUNT_AGE_DAYS_MAX,
   AMOUNT_MAX,
@@ -21,7 +22,6 @@ import {
   TRANSACTION_TYPES,
   USER_AGENT_LENGTH_MAX,
 } from "./schema.ts";
-import { isIsoTimestamp } from "./timestamp.ts";
 
 // TypeBox checks `format` only through its registry, one function per name for the process.
 // Ours, whatever was imported first: Elysia registers a laxer `date-time` when none is there (it

@@ -4,11 +4,12 @@
  * training/serving skew (the features of a row are those the shard computed, or would have, when
  * the event arrived).
  */
+
+import { parseIsoTimestampMs } from "../../runtime/iso-timestamp.ts";
 import { applyTransaction, type CardState, initialCardState } from "./card-state.ts";
 import type { FeatureSchema } from "./feature-schema.ts";
 import { computeFeatures } from "./features.ts";
 import { type LabelEvent, type Transaction, transactionEntityKey } from "./schema.ts";
-import { parseIsoTimestampMs } from "./timestamp.ts";
 
 /** A dense, row-major dataset: the shape models/trainers/dataset.ts consumes. */
 export interface Dataset {

@@ -10,7 +10,6 @@ import {
   USER_AGENT_LENGTH_MAX,
 } from "./schema.ts";
 import { originalFormatEvents } from "./simulator/original.ts";
-import { parseIsoTimestampMs } from "./timestamp.ts";
 
 const encoder = new TextEncoder();
 const bytes = (value: unknown) =>
@@ -194,34 +193,5 @@ describe("parseLabel", () => {
     expect(fail({ ...label, label_time: "soon" })).toBe("label_time");
     expect(fail({ ...label, card_id: undefined })).toBe("card_id");
     expect(fail({ ...label, kind: "confirmed", is_fraud: 0 })).toBe("accepted");
-  });
-});
-
-describe("parseIsoTimestampMs", () => {
-  test("agrees with Date for the forms producers send", () => {
-    for (const text of [
-      "2025-01-01T00:00:00Z",
-      "2025-01-01T00:00:00.5Z",
-      "2025-01-01T00:00:00.123Z",
-      "2024-02-29T23:59:59.999999999Z",
-      "2025-06-30T12:00:00+02:00",
-      "2025-06-30T12:00:00-05:30",
-    ]) {
-      expect(parseIsoTimestampMs(text)).toBe(Date.parse(text.replace(/(\.\d{3})\d+/, "$1")));
-    }
-    expect(parseIsoTimestampMs("2025-01-01T00:00:00.123456+00:00")).toBe(
-      Date.UTC(2025, 0, 1, 0, 0, 0, 123),
-    );
-  });
-
-  test("rejects impossible dates and other shapes", () => {
-    for (const text of [
-      "2023-02-29T00:00:00Z",
-      "2025-01-01T00:00:60Z",
-      "2025-01-01T00:00:00.Z",
-      "",
-    ]) {
-      expect(parseIsoTimestampMs(text)).toBeNaN();
-    }
   });
 });

@@ -8,7 +8,7 @@
  * fields are ignored, so producers may add fields without breaking consumers.
  */
 import { ValidationError } from "../../runtime/errors.ts";
-import { parseIsoTimestampMs } from "./timestamp.ts";
+import { parseIsoTimestampMs } from "../../runtime/iso-timestamp.ts";
 
 export const CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "BRL"] as const;
 export const PRODUCT_CATEGORIES = [

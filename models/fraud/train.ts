@@ -20,6 +20,7 @@
  *   states folding over the whole history so a validation row sees the history before it.
  */
 import { ValidationError } from "../../runtime/errors.ts";
+import { parseIsoTimestampMs } from "../../runtime/iso-timestamp.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import type { FeatureSchemaLike, NewModelVersion, TopicOffsetRange } from "../registry/types.ts";
 import type { Dataset, SplitFractions } from "../trainers/dataset.ts";
@@ -42,7 +43,6 @@ import { replayFeatures } from "./replay.ts";
 import { rulesScore } from "./rules.ts";
 import type { Label, LabelEvent, Transaction } from "./schema.ts";
 import { CARDS_MAX, FraudSimulation, type SimulationStats } from "./simulator/simulation.ts";
-import { parseIsoTimestampMs } from "./timestamp.ts";
 
 /** Bound on the transactions one training run takes (~1.2 GB of one-hot features at the peak). */
 export const TRAINING_TRANSACTIONS_MAX = 2_000_000;

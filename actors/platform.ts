@@ -364,7 +364,10 @@ export async function buildPlatform(
   const registry: ModelRegistry | null = useCases.some((u) => u.serving)
     ? config.mlflowUrl
       ? new MlflowRegistry({ url: config.mlflowUrl })
-      : await openSqliteRegistry({ dataDir: config.dataDir })
+      : await openSqliteRegistry({
+          dataDir: config.dataDir,
+          keepVersions: config.registryKeepVersions,
+        })
     : null;
   for (const useCase of useCases) {
     const { model } = useCase;

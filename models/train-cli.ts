@@ -13,6 +13,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { ConfigError, registryKeepVersions } from "../runtime/config.ts";
 import { ValidationError } from "../runtime/errors.ts";
 import {
   LogLockedError,
@@ -77,7 +78,18 @@ function parse(argv: string[]) {
     dataDir: values["data-dir"] ?? (process.env.COELHO_DATA_DIR?.trim() || "./data"),
     fromLog: values["from-log"] ?? false,
     promote: !(values["no-promote"] ?? false),
+    keepVersions: keepVersionsFromEnv(),
   };
+}
+
+/** The platform's version retention, so a CLI registration prunes as the platform's would. */
+function keepVersionsFromEnv(): number | null {
+  try {
+    return registryKeepVersions(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 type Options = ReturnType<typeof parse>;
@@ -233,7 +245,10 @@ async function main(): Promise<void> {
       ["rules", result.rules.test],
     ]),
   );
-  const registry = await openSqliteRegistry({ dataDir: options.dataDir });
+  const registry = await openSqliteRegistry({
+    dataDir: options.dataDir,
+    keepVersions: options.keepVersions,
+  });
   try {
     const version = await registry.register(fraudModelVersion(result, "gbt", history.training));
     if (options.promote) await registry.setAlias("fraud", "champion", version.version);

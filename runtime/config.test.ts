@@ -49,6 +49,9 @@ describe("loadConfig", () => {
     expect(defaults.adminToken).toBeUndefined();
     expect(defaults.corsOrigins).toEqual([]);
     expect(defaults.mlflowUrl).toBeUndefined();
+    expect(defaults.registryKeepVersions).toBe(20);
+    expect(loadConfig({ COELHO_REGISTRY_KEEP_VERSIONS: "5" }).registryKeepVersions).toBe(5);
+    expect(loadConfig({ COELHO_REGISTRY_KEEP_VERSIONS: "0" }).registryKeepVersions).toBeNull();
   });
 
   test("topic names per use case: input and labels", () => {
@@ -118,6 +121,11 @@ describe("loadConfig", () => {
       "COELHO_LOG_RETENTION_MB",
       "-1",
       'COELHO_LOG_RETENTION_MB: "-1" is not valid; expected an integer from 0 to 1048576',
+    ],
+    [
+      "COELHO_REGISTRY_KEEP_VERSIONS",
+      "-1",
+      'COELHO_REGISTRY_KEEP_VERSIONS: "-1" is not valid; expected an integer from 0 to 100000',
     ],
     ["COELHO_SIMULATE", "maybe", 'COELHO_SIMULATE: "maybe" is not valid; expected true or false'],
     [

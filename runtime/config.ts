@@ -54,6 +54,11 @@ export interface Config {
    */
   logRetentionBytes: number | null;
   logRetentionMs: number | null;
+  /**
+   * Embedded registry: model versions kept per use case, the newest ones plus any an alias names;
+   * an older one is deleted when a new one is registered. Null: every version is kept.
+   */
+  registryKeepVersions: number | null;
   /** Run the built-in example simulators so a fresh `bun start` has traffic. */
   simulate: boolean;
   /** Events per second each built-in simulator produces. */
@@ -168,6 +173,15 @@ function isoTime(env: Env, name: string): number | null {
     );
   }
   return ms;
+}
+
+/**
+ * `COELHO_REGISTRY_KEEP_VERSIONS` (20; 0 keeps every version): exported for the CLIs that open
+ * the registry without the platform's whole configuration.
+ */
+export function registryKeepVersions(env: Env): number | null {
+  const keep = int(env, "COELHO_REGISTRY_KEEP_VERSIONS", 20, 0, 100_000);
+  return keep === 0 ? null : keep;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -344,6 +358,7 @@ export function loadConfig(env: Env = process.env): Config {
     "COELHO_LOG_FSYNC",
     "COELHO_LOG_RETENTION_MB",
     "COELHO_LOG_RETENTION_HOURS",
+    "COELHO_REGISTRY_KEEP_VERSIONS",
     "COELHO_SIMULATE",
     "COELHO_SIMULATE_RATE",
     "COELHO_SIMULATE_FROM",
@@ -399,6 +414,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFsync: oneOf(env, "COELHO_LOG_FSYNC", "always", ["always", "interval", "never"] as const),
     logRetentionBytes: zeroIsNone(int(env, "COELHO_LOG_RETENTION_MB", 512, 0, 1_048_576), MIB),
     logRetentionMs: zeroIsNone(int(env, "COELHO_LOG_RETENTION_HOURS", 168, 0, 87_600), HOUR_MS),
+    registryKeepVersions: registryKeepVersions(env),
     simulate: bool(env, "COELHO_SIMULATE", true),
     simulateRate: int(env, "COELHO_SIMULATE_RATE", 200, 1, 1_000_000),
     simulateFromMs: isoTime(env, "COELHO_SIMULATE_FROM"),

@@ -121,3 +121,68 @@ describe("SQLite registry storage", () => {
     await expect(registry.list("fraud")).rejects.toThrow(/closed/);
   });
 });
+
+describe("SQLite registry retention (keepVersions)", () => {
+  test("a registration deletes the versions older than the newest N, except those an alias names", async () => {
+    const registry = await openSqliteRegistry({ dataDir: tempDir(), keepVersions: 3 });
+    try {
+      await registry.register(newVersion("fraud"));
+      await registry.setAlias("fraud", "champion", 1);
+      await registry.register(newVersion("fraud"));
+      await registry.register(newVersion("fraud"));
+      await registry.register(newVersion("fraud"));
+      await registry.register(newVersion("other"));
+      const versions = async (usecase: string) =>
+        (await registry.list(usecase)).map((v) => v.version);
+      expect(await versions("fraud")).toEqual([4, 3, 2, 1]);
+      await registry.register(newVersion("fraud"));
+      // 2 is now older than the newest three and unaliased; the old champion stays.
+      expect(await versions("fraud")).toEqual([5, 4, 3, 1]);
+      expect(await versions("other")).toEqual([1]);
+      await registry.setAlias("fraud", "challenger", 3);
+      await registry.register(newVersion("fraud"));
+      await registry.register(newVersion("fraud"));
+      expect(await versions("fraud")).toEqual([7, 6, 5, 3, 1]);
+      expect(await registry.get("fraud", 2)).toBeNull();
+      // Numbers are never reused, and a pruned version cannot be aliased again.
+      expect((await registry.register(newVersion("fraud"))).version).toBe(8);
+      await expect(registry.setAlias("fraud", "champion", 2)).rejects.toThrow(/version 2/);
+      expect((await registry.alias("fraud", "champion"))?.version).toBe(1);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  test("its file stops growing: 60 registrations take the room of a few", async () => {
+    const sizeAfter = async (keepVersions: number | null, registrations: number) => {
+      const dataDir = tempDir();
+      const registry = await openSqliteRegistry({ dataDir, keepVersions });
+      // Versions of ~64 KB each, as a small model is: bytes the file must hold.
+      const onnxPadding = { description: "x".repeat(10_000) };
+      for (let i = 0; i < registrations; i++) {
+        await registry.register(
+          newVersion("fraud", { ...onnxPadding, params: { filler: "y".repeat(54_000), i } }),
+        );
+      }
+      await registry.close();
+      // The write-ahead log is bounded by SQLite's auto-checkpoint; what is left to measure is
+      // the room the versions take once it is copied back.
+      const path = join(dataDir, REGISTRY_FILE_NAME);
+      const db = new Database(path);
+      db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      db.close();
+      return Bun.file(path).size;
+    };
+    const kept = await sizeAfter(3, 60);
+    const unbounded = await sizeAfter(null, 60);
+    const fewVersions = await sizeAfter(null, 6);
+    expect(kept).toBeLessThanOrEqual(fewVersions);
+    expect(unbounded).toBeGreaterThan(5 * kept);
+  });
+
+  test("a bound below 1 is refused, naming it", () => {
+    expect(() => openSqliteRegistry({ dataDir: tempDir(), keepVersions: 0 })).toThrow(
+      /keepVersions: 0; expected an integer >= 1/,
+    );
+  });
+});

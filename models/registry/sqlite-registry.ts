@@ -5,11 +5,13 @@
  * per use case inside an IMMEDIATE transaction, so two registrations (even from two processes)
  * never get the same number. Aliases are rows of `model_aliases` with a foreign key to their
  * version; moving one is a single upsert in one transaction, so a reader sees the old version or
- * the new one, never none. See docs/registry.md.
+ * the new one, never none. With `keepVersions`, the registration that adds a version also deletes
+ * the use case's versions older than the newest `keepVersions`, except those an alias names, so
+ * the file stops growing (SQLite reuses the freed pages). See docs/registry.md.
  */
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { and, desc, eq, getTableColumns, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lte, notInArray, sql } from "drizzle-orm";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { ValidationError } from "../../runtime/errors.ts";
 import { RegistryClosedError, VersionNotFoundError } from "./errors.ts";
@@ -38,6 +40,11 @@ export interface SqliteRegistryOptions {
   path?: string;
   /** Clock for `createdAtMs` and `setAtMs`; tests pass a fake one. */
   nowMs?: () => number;
+  /**
+   * Versions kept per use case: the newest this many, plus any an alias names (a champion is
+   * never deleted, however old). Unset or null: every version is kept. At least 1.
+   */
+  keepVersions?: number | null;
 }
 
 /** Every column but the bytes: what `list` and `alias` read. */
@@ -85,6 +92,7 @@ export class SqliteRegistry implements ModelRegistry {
   private readonly sqlite: Database;
   private readonly db: BunSQLiteDatabase;
   private readonly nowMs: () => number;
+  private readonly keepVersions: number | null;
   private closed = false;
 
   /** Prefer {@link openSqliteRegistry}. Opening is synchronous (it migrates). */
@@ -99,6 +107,14 @@ export class SqliteRegistry implements ModelRegistry {
     this.path = path;
     ({ sqlite: this.sqlite, db: this.db } = openRegistryDatabase(path));
     this.nowMs = options.nowMs ?? Date.now;
+    const keep = options.keepVersions ?? null;
+    if (keep !== null && (!Number.isInteger(keep) || keep < 1)) {
+      throw new ValidationError(
+        "keepVersions",
+        `${keep}; expected an integer >= 1, or null to keep every version`,
+      );
+    }
+    this.keepVersions = keep;
   }
 
   private open(): void {
@@ -139,6 +155,23 @@ export class SqliteRegistry implements ModelRegistry {
             description: p.description,
           })
           .run();
+        if (this.keepVersions !== null) {
+          // Numbers are never reused (the newest is always kept), so the newest N are the N
+          // numbers up to this one.
+          const aliased = tx
+            .select({ version: modelAliases.version })
+            .from(modelAliases)
+            .where(eq(modelAliases.usecase, p.usecase));
+          tx.delete(modelVersions)
+            .where(
+              and(
+                eq(modelVersions.usecase, p.usecase),
+                lte(modelVersions.version, next - this.keepVersions),
+                notInArray(modelVersions.version, aliased),
+              ),
+            )
+            .run();
+        }
         return next;
       },
       // IMMEDIATE takes the write lock before reading the latest number: no two writers read it.

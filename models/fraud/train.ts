@@ -42,6 +42,7 @@ import { buildFeatureSchema, type FeatureSchema } from "./feature-schema.ts";
 import { replayFeatures } from "./replay.ts";
 import { rulesScore } from "./rules.ts";
 import type { Label, LabelEvent, Transaction } from "./schema.ts";
+import type { FraudScenario } from "./simulator/scenarios.ts";
 import { CARDS_MAX, FraudSimulation, type SimulationStats } from "./simulator/simulation.ts";
 
 /** Bound on the transactions one training run takes (~1.2 GB of one-hot features at the peak). */
@@ -524,6 +525,11 @@ export interface FraudHistory {
   labels: Label[];
   /** The simulation's counts (fraud per scenario, unreported fraud…). */
   stats: SimulationStats;
+  /**
+   * The truth behind the labels: each fraudulent transaction's scenario by transaction id,
+   * reported or not (offline evaluation only: nothing in training or serving reads it).
+   */
+  fraudScenarios: Map<string, FraudScenario | "original" | "drift">;
 }
 
 /**
@@ -550,6 +556,7 @@ export function simulatedHistory(options: SimulatedHistoryOptions): FraudHistory
   const simulation = new FraudSimulation({ seed, cards, fraudRate: options.fraudRate, startMs });
   const transactions: Transaction[] = [];
   const labels: Label[] = [];
+  const fraudScenarios: FraudHistory["fraudScenarios"] = new Map();
   for (;;) {
     const item = simulation.next();
     if (item.kind === "label") {
@@ -564,13 +571,14 @@ export function simulatedHistory(options: SimulatedHistoryOptions): FraudHistory
       );
     }
     transactions.push(item.event);
+    if (item.fraud !== null) fraudScenarios.set(item.event.transaction_id, item.fraud);
   }
   // The transaction past the end is dropped, and with it its label: keep only labels of kept ones.
   const kept = new Set(transactions.map((tx) => tx.transaction_id));
   for (const item of simulation.drainLabels()) {
     if (kept.has(item.label.transaction_id)) labels.push(item.label);
   }
-  return { transactions, labels, stats: simulation.stats };
+  return { transactions, labels, stats: simulation.stats, fraudScenarios };
 }
 
 /** Where the training data came from, for the registry. */

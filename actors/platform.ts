@@ -27,7 +27,7 @@ import type { ShardChangelog } from "../runtime/shard/changelog.ts";
 import type { BatchProcessor } from "../runtime/shard/entity-model.ts";
 import type { ShardStatus } from "../runtime/shard/shard.ts";
 import { ShardManager, useCaseStateDir } from "../runtime/shard/shard-manager.ts";
-import { watchStorage } from "../runtime/storage-metrics.ts";
+import { dataVolumeFullReason, watchStorage } from "../runtime/storage-metrics.ts";
 import { httpApp } from "./http/app.ts";
 import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
 import { ChampionWatcher, type ServingModel } from "./models/champion-watcher.ts";
@@ -649,6 +649,8 @@ export async function buildPlatform(
       const health = (log as { ping?: () => Promise<boolean> }).ping;
       if (health && !(await health.call(log).catch(() => false)))
         reasons.push("broker unreachable");
+      const full = dataVolumeFullReason();
+      if (full) reasons.push(full);
       for (const [name, entry] of served) {
         const noChampion = entry.watcher?.problem();
         if (noChampion) reasons.push(noChampion);

@@ -7,10 +7,15 @@ import type { InferenceActor } from "../actors/inference/index.ts";
 import type { ServingModel } from "../actors/models/champion-watcher.ts";
 import type { Config } from "../runtime/config.ts";
 import type { Log } from "../runtime/log/log.ts";
+import { loggingHooks } from "../runtime/log/retrying-producer.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { BatchProcessor, EntityModel } from "../runtime/shard/entity-model.ts";
 import { counterModel } from "./counter/model.ts";
-import { startCounterSimulator } from "./counter/simulator.ts";
+import {
+  COUNTER_SIMULATED_KEYS,
+  COUNTER_SIMULATED_SEED,
+  startCounterSimulator,
+} from "./counter/simulator.ts";
 import { fraudUseCase } from "./fraud/index.ts";
 import type { LifecycleContext } from "./retraining/lifecycle.ts";
 
@@ -159,13 +164,14 @@ export function useCases(
       const counter = counterModel(config.inputTopics.counter ?? "counter.events");
       return {
         model: counter,
-        simulate: (log, ratePerSecond) =>
+        simulate: (log, ratePerSecond, logger) =>
           startCounterSimulator({
             log,
             topic: counter.inputTopic,
             ratePerSecond,
-            keys: 10_000,
-            seed: 7,
+            keys: COUNTER_SIMULATED_KEYS,
+            seed: COUNTER_SIMULATED_SEED,
+            hooks: loggingHooks(logger),
           }),
       };
     },

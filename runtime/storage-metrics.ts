@@ -34,6 +34,24 @@ function dataVolume(): { dir: string; size: number; available: number } | null {
   }
 }
 
+/**
+ * Below this, the data volume counts as full: the log writes zeros ahead of its appends in
+ * 256-KiB steps and a checkpoint's write-ahead log grows by megabytes, so appends and checkpoints
+ * fail well before the last byte.
+ */
+export const DATA_VOLUME_FULL_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Why the platform cannot go on writing (its data volume is full), for readiness; null when there
+ * is room, or before the platform set its folder.
+ */
+export function dataVolumeFullReason(): string | null {
+  const volume = dataVolume();
+  if (!volume || volume.available >= DATA_VOLUME_FULL_BYTES) return null;
+  const mib = (volume.available / (1024 * 1024)).toFixed(1);
+  return `data volume full: ${mib} MiB available in ${volume.dir}; appends and checkpoints fail and are retried until there is room (free space, grow the volume, or lower COELHO_LOG_RETENTION_MB)`;
+}
+
 /** A gauge of one figure of the data folder's filesystem, read at each scrape. */
 function volumeGauge(name: string, help: string, figure: "size" | "available") {
   return new Gauge({

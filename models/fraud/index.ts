@@ -2,7 +2,9 @@
  * The card-fraud use case: its entity model and built-in simulator, ready for the platform's list
  * of use cases (`models/index.ts`). See docs/fraud.md.
  */
+
 import { join } from "node:path";
+import { loggingHooks } from "../../runtime/log/retrying-producer.ts";
 import type { UseCase } from "../index.ts";
 import { fraudApi } from "./api.ts";
 import { FRAUD_LABELS_TOPIC, fraudEntityModel } from "./entity.ts";
@@ -82,6 +84,8 @@ export function fraudUseCase(options: FraudUseCaseOptions = {}): UseCase {
           }),
         onPendingLabels: (labels) =>
           logger.info("simulated labels owed before the restart scheduled again", { labels }),
+        onError: (error) => logger.warn("simulator failed", { error }),
+        appendHooks: loggingHooks(logger),
       }),
     lifecycle,
     serving: {

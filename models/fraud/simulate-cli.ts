@@ -208,7 +208,17 @@ async function produceToLog(options: Parsed): Promise<void> {
       produced = n;
     },
     onCountReached: finish,
-    onError: (error) => console.error(`append failed, events dropped: ${String(error)}`),
+    onError: (error) => console.error(`simulator: ${String(error)}`),
+    appendHooks: {
+      onRefused: (error, held) =>
+        console.error(
+          `the log refuses appends (${String(error)}); holding ${held} records and trying again`,
+        ),
+      onRecovered: (attempts, heldMs) =>
+        console.error(
+          `the log takes appends again after ${attempts} refusals over ${(heldMs / 1000).toFixed(1)} s; nothing dropped`,
+        ),
+    },
     onResume: ({ lastEventMs }) =>
       console.error(
         `the log holds this world already: going on after its last transaction (${new Date(lastEventMs).toISOString()})`,

@@ -1,12 +1,17 @@
 /**
  * The simulator producing into a Log at a steady rate, as the platform's built-in traffic or the
  * CLI's. Bounded: at most one append in flight; a tick that finds the log still busy is skipped
- * (the simulated world simply runs slower), never queued. A world's history (`history`) goes in
+ * (the simulated world simply runs slower), never queued. A batch the log refuses (a full disk)
+ * is held and appended again at the next ticks, before anything new: the world has no holes. A world's history (`history`) goes in
  * first, as fast as the log takes it, in batches of {@link HISTORY_BATCH_TRANSACTIONS}. The labels
  * it still owes when it stops are kept in the log for the next run of the world
  * (`pending-labels.ts`).
  */
 import type { Log, LogRecord } from "../../../runtime/log/log.ts";
+import {
+  RetryingProducer,
+  type RetryingProducerHooks,
+} from "../../../runtime/log/retrying-producer.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "../entity.ts";
 import { type FraudEventsOptions, fraudEvents } from "./events.ts";
 import { loadPendingLabels, savePendingLabels } from "./pending-labels.ts";
@@ -37,8 +42,14 @@ export interface FraudSimulatorOptions extends Omit<FraudEventsOptions, "count" 
   onProgress?: (transactions: number) => void;
   /** Called once, after the append that reached `count`. */
   onCountReached?: () => void;
-  /** Called when an append fails (the tick's events are dropped; simulated traffic only). */
+  /**
+   * Called when the simulator cannot start (topics, where the world stands) or stop cleanly. An
+   * append the log refuses is not an error: its records are held and appended again
+   * (`appendHooks` hears of it), and nothing new is produced meanwhile.
+   */
   onError?: (error: unknown) => void;
+  /** Hears when the log refuses an append (a full disk) and when the held records went in. */
+  appendHooks?: RetryingProducerHooks;
   /** Called when the log already held this world's transactions and the simulation goes on from them. */
   onResume?: (point: ResumePoint) => void;
   /** Where the world stands in the log, if the caller looked it up already (null: nothing there). */
@@ -104,6 +115,9 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
   /** Items before this event time are history, produced without waiting for the rate. */
   let historyUntilMs = Number.NEGATIVE_INFINITY;
   let preparing: Promise<void> | null = null;
+  /** The history's last batch was taken; `onHistoryWritten` waits until it is in the log. */
+  let historyWritePending = false;
+  const producer = new RetryingProducer(options.log, options.appendHooks);
   /** The world being produced (null in the original format, which owes no labels). */
   let simulation: FraudSimulation | null = null;
   const inHistory = (): boolean => Number.isFinite(historyUntilMs);
@@ -221,47 +235,64 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
         });
       return;
     }
-    let batch: { transactions: LogRecord[]; labels: LogRecord[] };
-    const historyBatch = inHistory();
-    if (historyBatch) {
-      batch = take(items, HISTORY_BATCH_TRANSACTIONS, historyUntilMs);
-      if (held !== null || batch.transactions.length < HISTORY_BATCH_TRANSACTIONS) {
-        // The next item is past the history (or the world ran dry): the rate applies from now.
-        historyUntilMs = Number.NEGATIVE_INFINITY;
-        historyProduced = produced;
-        queueMicrotask(() => options.onHistoryWritten?.(historyProduced));
+    // The log refused the last batch (a full disk): no new items until it is in.
+    let batches: [string, LogRecord[]][] | null = null;
+    const historyBatch = inHistory() || historyWritePending;
+    if (!producer.pending) {
+      let batch: { transactions: LogRecord[]; labels: LogRecord[] };
+      if (inHistory()) {
+        batch = take(items, HISTORY_BATCH_TRANSACTIONS, historyUntilMs);
+        if (held !== null || batch.transactions.length < HISTORY_BATCH_TRANSACTIONS) {
+          // The next item is past the history (or the world ran dry): the rate applies from now.
+          historyUntilMs = Number.NEGATIVE_INFINITY;
+          historyProduced = produced;
+          historyWritePending = true;
+        }
+      } else {
+        owed += perTick;
+        const due = Math.floor(owed);
+        batch = take(items, due, Number.POSITIVE_INFINITY);
+        owed -= batch.transactions.length;
+        // A world that ran dry (a count, or a generator's end) owes nothing more.
+        if (batch.transactions.length < due) owed = 0;
       }
-    } else {
-      owed += perTick;
-      const due = Math.floor(owed);
-      batch = take(items, due, Number.POSITIVE_INFINITY);
-      owed -= batch.transactions.length;
-      // A world that ran dry (a count, or a generator's end) owes nothing more.
-      if (batch.transactions.length < due) owed = 0;
+      if (batch.transactions.length === 0 && batch.labels.length === 0) {
+        if (historyWritePending) historyWritten();
+        if (countReached()) {
+          stopped = true;
+          clearInterval(timer);
+        }
+        return;
+      }
+      batches = [
+        [transactionsTopic, batch.transactions],
+        [labelsTopic, batch.labels],
+      ];
     }
     const reached = countReached();
-    if (reached) stopped = true;
-    if (batch.transactions.length === 0 && batch.labels.length === 0) {
-      if (stopped) clearInterval(timer);
-      return;
-    }
-    inFlight = Promise.all([
-      batch.transactions.length > 0
-        ? options.log.produce(transactionsTopic, batch.transactions)
-        : undefined,
-      batch.labels.length > 0 ? options.log.produce(labelsTopic, batch.labels) : undefined,
-    ])
-      .then(() => {
+    let again = false;
+    inFlight = (batches ? producer.produce(batches) : producer.retry())
+      .then((all) => {
+        if (!all) return; // held, and tried again at the next tick
         options.onProgress?.(produced);
-        if (reached) options.onCountReached?.();
+        if (historyWritePending) historyWritten();
+        if (reached) {
+          stopped = true;
+          options.onCountReached?.();
+        }
+        // History goes in as fast as the log takes it, not a batch per tick.
+        again = historyBatch;
       })
       .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
         inFlight = null;
         if (stopped) clearInterval(timer);
-        // History goes in as fast as the log takes it, not a batch per tick.
-        else if (historyBatch) tick();
+        else if (again) tick();
       });
+  };
+  const historyWritten = (): void => {
+    historyWritePending = false;
+    options.onHistoryWritten?.(historyProduced);
   };
   const timer = setInterval(tick, TICK_MS);
 
@@ -270,6 +301,11 @@ export function startFraudSimulator(options: FraudSimulatorOptions): () => Promi
     clearInterval(timer);
     await preparing;
     await inFlight;
+    if (producer.pending && !(await producer.retry())) {
+      options.onError?.(
+        new Error(`stopped with ${producer.heldRecords} records the log refused; they are dropped`),
+      );
+    }
     // What the world still owes: the labels scheduled, and one taken but not produced. Saved
     // for the point the next run resumes from: the log's last transaction, read as it will be.
     if (simulation === null) return;

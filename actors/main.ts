@@ -9,6 +9,7 @@ import { useCases } from "../models/index.ts";
 import { ConfigError, loadConfig } from "../runtime/config.ts";
 import { monitorEventLoop } from "../runtime/event-loop-monitor.ts";
 import { log, setLogLevel } from "../runtime/logger.ts";
+import { dataVolumeFullReason } from "../runtime/storage-metrics.ts";
 import { buildPlatform } from "./platform.ts";
 
 let config: ReturnType<typeof loadConfig>;
@@ -30,7 +31,9 @@ let stopping = false;
 platform.root.onExit((reason) => {
   if (stopping || reason.kind === "normal") return;
   const why = reason.error instanceof Error ? reason.error.message : String(reason.error);
-  log.fatal(`root supervisor failed: ${why}`, { supervisor: "root" });
+  // The last error is often a consequence (a stopped shard); a full disk is the usual cause.
+  const full = dataVolumeFullReason();
+  log.fatal(`root supervisor failed: ${why}${full ? `; ${full}` : ""}`, { supervisor: "root" });
   process.exit(1);
 });
 

@@ -127,12 +127,13 @@ function kafkaSecurity(config: Config): { ssl?: boolean | { ca: string[] }; sasl
 }
 
 /**
- * Opens the log this configuration asks for. `onConsumerFailure` hears of a Kafka group consumer
- * that gave up for good, so that its supervisor can restart it.
+ * Opens the log this configuration asks for. `onConsumerFailure` hears of a group consumer that
+ * gave up for good (Kafka), or stopped itself on a batch its listener could not take (embedded),
+ * so that its supervisor can restart it.
  */
 export async function openLog(
   config: Config,
-  onConsumerFailure?: (group: string, error: Error) => void,
+  onConsumerFailure?: (group: string, error: unknown) => void,
 ): Promise<Log> {
   if (config.kafkaBrokers.length > 0) {
     const { openKafkaLog } = await import("../runtime/log/kafka/index.ts");
@@ -149,7 +150,7 @@ export async function openLog(
       ...kafkaSecurity(config),
     });
   }
-  return openEmbeddedLog(embeddedLogOptions(config));
+  return openEmbeddedLog({ ...embeddedLogOptions(config), onConsumerFailure });
 }
 
 /**
@@ -315,8 +316,14 @@ export async function buildPlatform(
   const consumerFailures: ConsumerFailures = new Map();
   const changelogs = options.changelogs ?? kafkaChangelogs(config);
   const log = await openLog(config, (group, error) => {
-    logger.error("consumer gave up; its supervisor restarts it", { group, error });
-    consumerFailures.get(group)?.(error);
+    const restart = consumerFailures.get(group);
+    logger.error(
+      restart
+        ? "consumer gave up; its supervisor restarts it"
+        : "consumer gave up; nothing restarts it",
+      { group, error },
+    );
+    restart?.(error);
   });
   watchStorage({
     dataDir: config.dataDir,

@@ -378,6 +378,42 @@ describe("embedded consumer", () => {
     await consumer.stop();
   });
 
+  test("a consumer that stopped on its listener's error is reported to onConsumerFailure, so it can be started again", async () => {
+    const failures: { group: string; message: string }[] = [];
+    const log = await logs.open({
+      dir: logs.tempDir(),
+      onConsumerFailure: (group, error) =>
+        failures.push({ group, message: (error as Error).message }),
+    });
+    await log.ensureTopic({ name: "in", partitions: 1 });
+    await log.append("in", 0, recordsFrom(0, 3));
+    const rec = recordingListener();
+    rec.setBeforeBatch(async () => {
+      throw new Error("database or disk is full");
+    });
+    const consumer = (await log.consume({
+      group: "g",
+      topics: ["in"],
+      listener: rec.listener,
+      maxBatch: 10,
+    })) as EmbeddedConsumer;
+    await consumer.done.catch(() => {});
+    await settle();
+    expect(failures).toEqual([{ group: "g", message: "database or disk is full" }]);
+    // Its group is free again: the supervisor's new member takes every partition.
+    rec.setBeforeBatch(async () => {});
+    const again = await log.consume({
+      group: "g",
+      topics: ["in"],
+      listener: rec.listener,
+      maxBatch: 10,
+    });
+    await rec.until(() => rec.received("in/0").length >= 3);
+    await again.stop();
+    // A consumer stopped on purpose is no failure.
+    expect(failures).toHaveLength(1);
+  });
+
   test("bad options are refused", async () => {
     const log = await logWithTopic(1);
     const listener = recordingListener().listener;

@@ -68,6 +68,12 @@ export interface EmbeddedLogOptions {
   verifyReads?: boolean;
   /** Clock in ms since the epoch, for default timestamps and retention; tests pass a fake one. */
   nowMs?: () => number;
+  /**
+   * Hears of a consumer that stopped itself because its listener threw (it revoked every
+   * partition and reads nothing more), so that its supervisor can start it again. Without it, a
+   * shard failing for longer than its batch retry left its partitions unread, silently.
+   */
+  onConsumerFailure?: (group: string, error: unknown) => void;
 }
 
 /** What opening repaired in one partition (only partitions that needed repair are listed). */
@@ -107,6 +113,7 @@ export class EmbeddedLog implements Log {
   private readonly groupOffsets: GroupOffsets;
   private readonly encoder = new BatchEncoder();
   private readonly nowMs: () => number;
+  private readonly onConsumerFailure: EmbeddedLogOptions["onConsumerFailure"];
   private readonly lock: DirectoryLock;
   private readonly consumers = new Map<string, EmbeddedConsumer>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -120,6 +127,7 @@ export class EmbeddedLog implements Log {
     this.dir = path.resolve(options.dir);
     this.settings = settings;
     this.nowMs = options.nowMs ?? Date.now;
+    this.onConsumerFailure = options.onConsumerFailure;
     fs.mkdirSync(this.dir, { recursive: true });
     this.lock = acquireDirectoryLock(this.dir);
     try {
@@ -284,6 +292,8 @@ export class EmbeddedLog implements Log {
       },
     });
     this.consumers.set(options.group, consumer);
+    const onFailure = this.onConsumerFailure;
+    consumer.done.catch((error: unknown) => onFailure?.(options.group, error));
     return consumer;
   }
 

@@ -27,7 +27,7 @@ import type { Dataset, SplitFractions } from "../trainers/dataset.ts";
 import { type GbtModel, type GbtParams, trainGbt } from "../trainers/gbt.ts";
 import { type LogisticModel, type LogisticParams, trainLogistic } from "../trainers/logistic.ts";
 import { predictBatch } from "../trainers/predict.ts";
-import type { ThresholdChoice } from "../trainers/threshold.ts";
+import type { ResampledThresholdChoice } from "../trainers/threshold.ts";
 import { fraudDriftReference } from "./drift-reference.ts";
 import {
   amountUsd,
@@ -140,7 +140,7 @@ export interface TrainedFraudModel<M> {
   schema: FeatureSchema;
   onnx: Uint8Array;
   /** Chosen on the validation slice by expected cost. */
-  threshold: ThresholdChoice;
+  threshold: ResampledThresholdChoice;
   validation: FraudEvaluation;
   test: FraudEvaluation;
 }
@@ -149,7 +149,11 @@ export interface TrainedFraudModels {
   gbt: TrainedFraudModel<GbtModel>;
   logistic: TrainedFraudModel<LogisticModel>;
   /** The hand-written baseline, thresholded and judged the same way. */
-  rules: { threshold: ThresholdChoice; validation: FraudEvaluation; test: FraudEvaluation };
+  rules: {
+    threshold: ResampledThresholdChoice;
+    validation: FraudEvaluation;
+    test: FraudEvaluation;
+  };
   data: FraudDataRange;
   costs: Required<FraudCosts>;
   /** The rows each model saw, per split (the GBT's in code encoding, the logistic's one-hot). */

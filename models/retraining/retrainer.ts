@@ -18,7 +18,7 @@ import type { Log } from "../../runtime/log/log.ts";
 import { trainingDurationSeconds, trainingRuns } from "../lifecycle-metrics.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../registry/types.ts";
 import type { GbtParams } from "../trainers/gbt.ts";
-import { chooseThreshold } from "../trainers/threshold.ts";
+import { chooseThresholdResampled } from "../trainers/threshold.ts";
 import { readExamples } from "./examples.ts";
 import { RetrainingLifecycle } from "./machine.ts";
 import type { RunStore, TrainingRun } from "./run-store.ts";
@@ -261,7 +261,7 @@ export class Retrainer {
       const fnCost = Float64Array.from({ length: validationRows }, (_, i) =>
         o.fnCost(slice.x, i, cols),
       );
-      const threshold = chooseThreshold({
+      const threshold = chooseThresholdResampled({
         scores: result.candidateScores,
         labels: slice.y,
         fnCost,

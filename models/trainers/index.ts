@@ -50,6 +50,9 @@ export { type SyntheticOptions, syntheticBinary } from "./synthetic.ts";
 export {
   type CostPoint,
   chooseThreshold,
+  chooseThresholdResampled,
+  type ResampledThresholdChoice,
+  THRESHOLD_RESAMPLES_DEFAULT,
   type ThresholdChoice,
   type ThresholdInput,
 } from "./threshold.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ValidationError } from "../../runtime/errors.ts";
-import { chooseThreshold } from "./threshold.ts";
+import { chooseThreshold, chooseThresholdResampled } from "./threshold.ts";
 
 describe("chooseThreshold", () => {
   // Positives' costs are their amounts; a review of a negative costs a fee of 20.
@@ -63,5 +63,70 @@ describe("chooseThreshold", () => {
     expect(() => chooseThreshold({ scores: [0.5], labels: [1], fnCost: [-1], fpCost: 1 })).toThrow(
       "fnCost[0]",
     );
+  });
+});
+
+describe("chooseThresholdResampled", () => {
+  /**
+   * 1000 genuine rows scored evenly in [0, 0.5), 50 frauds in [0.9, 1) costing 100 each, and one
+   * fraud scored 0.2 costing `outlierCost`: flagging down to it means reviewing 600 genuine rows.
+   */
+  function rowsWithOneExpensiveFraud(outlierCost: number) {
+    const scores: number[] = [];
+    const labels: number[] = [];
+    const fnCost: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      scores.push(i / 2000);
+      labels.push(0);
+      fnCost.push(0);
+    }
+    for (let i = 0; i < 50; i++) {
+      scores.push(0.9 + i / 500);
+      labels.push(1);
+      fnCost.push(100);
+    }
+    scores.push(0.2);
+    labels.push(1);
+    fnCost.push(outlierCost);
+    return { scores, labels, fnCost, fpCost: 5, tpCost: 5 };
+  }
+
+  test("one expensive fraud with a low score moves the exact minimum, not the resampled choice", () => {
+    // Flagging down to 0.2 costs 601 reviews ($3005) and saves $3006: the exact minimum takes
+    // it by a dollar. A resample without that fraud (37 % of them) does not, nor does about half
+    // of those that hold it once (37 %), as their genuine rows above 0.2 weigh more or less:
+    // ~45 % of resamples flag down to 0.2, so their median does not (1000 of them, so the count
+    // is far from the middle).
+    const input = rowsWithOneExpensiveFraud(3006);
+    const exact = chooseThreshold(input);
+    expect(exact.threshold).toBeLessThan(0.2);
+    expect(exact.flagged).toBeGreaterThan(600);
+    const resampled = chooseThresholdResampled(input, { resamples: 1000 });
+    expect(resampled.threshold).toBeGreaterThan(0.5);
+    expect(resampled.flagged).toBe(50);
+    // Its figures are the rows' own at that threshold: the outlier is missed.
+    expect(resampled.tp).toBe(50);
+    expect(resampled.fn).toBe(1);
+    expect(resampled.cost).toBeCloseTo(50 * 5 + 3006, 6);
+    expect(resampled.spread.resamples).toBe(1000);
+    expect(resampled.spread.low).toBeLessThanOrEqual(resampled.threshold);
+    expect(resampled.spread.high).toBeGreaterThanOrEqual(resampled.threshold);
+  });
+
+  test("where the rows agree, it is the exact minimum; deterministic for a seed", () => {
+    const input = rowsWithOneExpensiveFraud(100_000);
+    const exact = chooseThreshold(input);
+    const resampled = chooseThresholdResampled(input, { seed: 7 });
+    expect(resampled.threshold).toBe(exact.threshold);
+    expect(resampled.cost).toBeCloseTo(exact.cost, 6);
+    expect(chooseThresholdResampled(input, { seed: 7 })).toEqual(resampled);
+  });
+
+  test("resamples: 0 is the exact minimum; a bad count is refused, naming it", () => {
+    const input = rowsWithOneExpensiveFraud(3006);
+    expect(chooseThresholdResampled(input, { resamples: 0 }).threshold).toBe(
+      chooseThreshold(input).threshold,
+    );
+    expect(() => chooseThresholdResampled(input, { resamples: -1 })).toThrow(/resamples: -1/);
   });
 });

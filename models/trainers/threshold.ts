@@ -59,16 +59,26 @@ function costAt(cost: CostInput, i: number, name: string): number {
 }
 
 /**
- * The threshold with the lowest total cost. Candidates are the distinct scores (each tie group is
- * flagged or not as a whole) plus "flag nothing" (threshold +Infinity). The returned threshold is
- * the midpoint between the lowest flagged score and the next lower score, so a new score between
- * them is treated as the validation rows around it were. Equal costs prefer fewer flagged rows.
- *
- * @example
- * chooseThreshold({ scores: [0.9, 0.6, 0.2], labels: [1, 0, 1], fnCost: [100, 0, 5], fpCost: 10 });
- * // { threshold: 0.75 (flag the 0.9 row only), cost: 5 (the missed 0.2 row), … }
+ * The rows in descending score order, as every sweep reads them; validated once. Values are
+ * those the sweep adds, so each sweep sums the same numbers in the same order.
  */
-export function chooseThreshold(input: ThresholdInput): ThresholdChoice {
+interface SortedRows {
+  /** Cost of flagging nothing: every positive missed (summed in the rows' own order). */
+  costFlagNone: number;
+  positives: number;
+  /** Per row in score order: 1 for a positive. */
+  positive: Uint8Array;
+  /** Per row in score order: its cost when missed (0 for a negative). */
+  missed: Float64Array;
+  /** Per row in score order: what flagging it adds to the cost (tpCost − fnCost, or fpCost). */
+  flagDelta: Float64Array;
+  /** Per tie group of scores: where its rows end in score order, and its threshold. */
+  groupEnds: number[];
+  groupThresholds: number[];
+}
+
+/** Checks the input and sorts its rows; also returns the checked `curvePointsMax`. */
+function sortRows(input: ThresholdInput): { rows: SortedRows; curveMax: number } {
   const { scores, labels } = input;
   const n = scores.length;
   if (labels.length !== n) {
@@ -102,45 +112,99 @@ export function chooseThreshold(input: ThresholdInput): ThresholdChoice {
     }
   }
   order.sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
-  // Sweep from flagging nothing down through each tie group of scores.
+  const positive = new Uint8Array(n);
+  const missed = new Float64Array(n);
+  const flagDelta = new Float64Array(n);
+  const groupEnds: number[] = [];
+  const groupThresholds: number[] = [];
+  for (let j = 0; j < n; ) {
+    const s = scores[order[j] as number] as number;
+    for (; j < n && scores[order[j] as number] === s; j++) {
+      const r = order[j] as number;
+      if (labels[r] === 1) {
+        positive[j] = 1;
+        missed[j] = costAt(input.fnCost, r, "fnCost");
+        flagDelta[j] = costAt(input.tpCost ?? 0, r, "tpCost") - (missed[j] as number);
+      } else {
+        flagDelta[j] = costAt(input.fpCost, r, "fpCost");
+      }
+    }
+    const next = j < n ? (scores[order[j] as number] as number) : Number.NEGATIVE_INFINITY;
+    groupEnds.push(j);
+    groupThresholds.push(Number.isFinite(next) ? s + (next - s) / 2 : s);
+  }
+  return {
+    rows: { costFlagNone, positives, positive, missed, flagDelta, groupEnds, groupThresholds },
+    curveMax,
+  };
+}
+
+/** Every candidate: flag nothing, then each tie group down from the highest score. */
+function costPoints(rows: SortedRows): CostPoint[] {
   const points: CostPoint[] = [
-    { threshold: Number.POSITIVE_INFINITY, cost: costFlagNone, flagged: 0, tp: 0, fp: 0 },
+    { threshold: Number.POSITIVE_INFINITY, cost: rows.costFlagNone, flagged: 0, tp: 0, fp: 0 },
   ];
-  let cost = costFlagNone;
+  let cost = rows.costFlagNone;
   let tp = 0;
   let fp = 0;
-  let bestIndex = 0;
-  let i = 0;
-  while (i < n) {
-    const s = scores[order[i] as number] as number;
-    while (i < n && scores[order[i] as number] === s) {
-      const r = order[i] as number;
-      if (labels[r] === 1) {
-        cost += costAt(input.tpCost ?? 0, r, "tpCost") - costAt(input.fnCost, r, "fnCost");
-        tp++;
-      } else {
-        cost += costAt(input.fpCost, r, "fpCost");
-        fp++;
-      }
-      i++;
+  let j = 0;
+  rows.groupEnds.forEach((end, g) => {
+    for (; j < end; j++) {
+      cost += rows.flagDelta[j] as number;
+      if (rows.positive[j] === 1) tp++;
+      else fp++;
     }
-    const next = i < n ? (scores[order[i] as number] as number) : Number.NEGATIVE_INFINITY;
-    const threshold = Number.isFinite(next) ? s + (next - s) / 2 : s;
-    points.push({ threshold, cost, flagged: tp + fp, tp, fp });
-    if (cost < (points[bestIndex] as CostPoint).cost) bestIndex = points.length - 1;
+    points.push({ threshold: rows.groupThresholds[g] as number, cost, flagged: tp + fp, tp, fp });
+  });
+  return points;
+}
+
+/** The cheapest point; equal costs keep the fewer flagged rows. */
+function cheapest(points: CostPoint[]): number {
+  let best = 0;
+  for (let k = 1; k < points.length; k++) {
+    if ((points[k] as CostPoint).cost < (points[best] as CostPoint).cost) best = k;
   }
-  const best = points[bestIndex] as CostPoint;
+  return best;
+}
+
+/** The choice of point `index`, with the curve thinned to about `curveMax` around `kept`. */
+function choiceAt(
+  points: CostPoint[],
+  index: number,
+  kept: number[],
+  rows: SortedRows,
+  curveMax: number,
+): ThresholdChoice {
+  const chosen = points[index] as CostPoint;
   const step = Math.max(1, Math.ceil(points.length / (curveMax - 1)));
   const curve = points.filter(
-    (_, k) => k % step === 0 || k === bestIndex || k === points.length - 1,
+    (_, k) => k % step === 0 || kept.includes(k) || k === points.length - 1,
   );
   return {
-    ...best,
-    fn: positives - best.tp,
-    costFlagNone,
+    ...chosen,
+    fn: rows.positives - chosen.tp,
+    costFlagNone: rows.costFlagNone,
     costFlagAll: (points[points.length - 1] as CostPoint).cost,
     curve,
   };
+}
+
+/**
+ * The threshold with the lowest total cost. Candidates are the distinct scores (each tie group is
+ * flagged or not as a whole) plus "flag nothing" (threshold +Infinity). The returned threshold is
+ * the midpoint between the lowest flagged score and the next lower score, so a new score between
+ * them is treated as the validation rows around it were. Equal costs prefer fewer flagged rows.
+ *
+ * @example
+ * chooseThreshold({ scores: [0.9, 0.6, 0.2], labels: [1, 0, 1], fnCost: [100, 0, 5], fpCost: 10 });
+ * // { threshold: 0.75 (flag the 0.9 row only), cost: 5 (the missed 0.2 row), … }
+ */
+export function chooseThreshold(input: ThresholdInput): ThresholdChoice {
+  const { rows, curveMax } = sortRows(input);
+  const points = costPoints(rows);
+  const best = cheapest(points);
+  return choiceAt(points, best, [best], rows, curveMax);
 }
 
 /** Bootstrap resamples {@link chooseThresholdResampled} draws by default. */
@@ -170,7 +234,9 @@ export function chooseThresholdResampled(
   input: ThresholdInput,
   options: { resamples?: number; seed?: number } = {},
 ): ResampledThresholdChoice {
-  const exact = chooseThreshold(input);
+  const { rows, curveMax } = sortRows(input);
+  const points = costPoints(rows);
+  const exact = cheapest(points);
   const resamples = options.resamples ?? THRESHOLD_RESAMPLES_DEFAULT;
   if (!Number.isInteger(resamples) || resamples < 0 || resamples > THRESHOLD_RESAMPLES_MAX) {
     throw new ValidationError(
@@ -180,33 +246,13 @@ export function chooseThresholdResampled(
   }
   const n = input.scores.length;
   if (resamples === 0 || n === 0) {
-    return { ...exact, spread: { resamples: 0, low: exact.threshold, high: exact.threshold } };
+    const threshold = (points[exact] as CostPoint).threshold;
+    return {
+      ...choiceAt(points, exact, [exact], rows, curveMax),
+      spread: { resamples: 0, low: threshold, high: threshold },
+    };
   }
-  const { scores, labels } = input;
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
-  // Per row in score order: its cost when missed, and what flagging it changes.
-  const missed = new Float64Array(n);
-  const flagDelta = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    const r = order[j] as number;
-    const positive = labels[r] === 1;
-    missed[j] = positive ? costAt(input.fnCost, r, "fnCost") : 0;
-    const flagged = positive
-      ? costAt(input.tpCost ?? 0, r, "tpCost")
-      : costAt(input.fpCost, r, "fpCost");
-    flagDelta[j] = flagged - (missed[j] as number);
-  }
-  // Tie groups and their thresholds, as chooseThreshold sweeps them.
-  const groupEnds: number[] = [];
-  const groupThresholds: number[] = [];
-  for (let j = 0; j < n; ) {
-    const s = scores[order[j] as number] as number;
-    while (j < n && scores[order[j] as number] === s) j++;
-    const next = j < n ? (scores[order[j] as number] as number) : Number.NEGATIVE_INFINITY;
-    groupEnds.push(j);
-    groupThresholds.push(Number.isFinite(next) ? s + (next - s) / 2 : s);
-  }
+  // Each resample weighs every row by how often it was drawn, and sweeps the groups as above.
   const random = seededRandom(options.seed ?? 1);
   const weights = new Float64Array(n);
   const chosen = new Float64Array(resamples);
@@ -217,41 +263,26 @@ export function chooseThresholdResampled(
       weights[j] = (weights[j] as number) + 1;
     }
     let cost = 0;
-    for (let j = 0; j < n; j++) cost += (weights[j] as number) * (missed[j] as number);
+    for (let j = 0; j < n; j++) cost += (weights[j] as number) * (rows.missed[j] as number);
     let best = cost;
     let bestThreshold = Number.POSITIVE_INFINITY;
     let j = 0;
-    for (let g = 0; g < groupEnds.length; g++) {
-      const end = groupEnds[g] as number;
-      for (; j < end; j++) cost += (weights[j] as number) * (flagDelta[j] as number);
+    rows.groupEnds.forEach((end, g) => {
+      for (; j < end; j++) cost += (weights[j] as number) * (rows.flagDelta[j] as number);
       // Equal costs keep the fewer flagged rows, as chooseThreshold does.
       if (cost < best) {
         best = cost;
-        bestThreshold = groupThresholds[g] as number;
+        bestThreshold = rows.groupThresholds[g] as number;
       }
-    }
+    });
     chosen[b] = bestThreshold;
   }
   chosen.sort();
-  const threshold = chosen[Math.floor(resamples / 2)] as number;
-  // The rows as given, at that threshold.
-  let cost = exact.costFlagNone;
-  let tp = 0;
-  let fp = 0;
-  for (let j = 0; j < n && (scores[order[j] as number] as number) >= threshold; j++) {
-    cost += flagDelta[j] as number;
-    if (labels[order[j] as number] === 1) tp++;
-    else fp++;
-  }
-  const point: CostPoint = { threshold, cost, flagged: tp + fp, tp, fp };
-  const curve = exact.curve.some((p) => p.threshold === threshold)
-    ? exact.curve
-    : [...exact.curve, point].sort((a, b) => a.flagged - b.flagged);
+  // Every resample's threshold is one of the points' (the groups are the rows'), distinct each.
+  const median = chosen[Math.floor(resamples / 2)] as number;
+  const index = points.findIndex((point) => point.threshold === median);
   return {
-    ...exact,
-    ...point,
-    fn: exact.tp + exact.fn - tp,
-    curve,
+    ...choiceAt(points, index, [exact, index], rows, curveMax),
     spread: {
       resamples,
       low: chosen[Math.floor(resamples / 4)] as number,

@@ -15,9 +15,10 @@
 import { parseArgs } from "node:util";
 import * as aq from "arquero";
 import { numberOption, parseOrExit, UsageError } from "../models/cli-options.ts";
+import { evaluateFraudScores } from "../models/fraud/evaluate.ts";
 import { CATEGORICAL_NAMES, NUMERIC_FEATURES } from "../models/fraud/feature-schema.ts";
 import { replayFeatures } from "../models/fraud/replay.ts";
-import { rulesScore } from "../models/fraud/rules.ts";
+import { rulesScoreRows } from "../models/fraud/rules.ts";
 import {
   type FraudHistory,
   simulatedHistory,
@@ -83,7 +84,11 @@ export function fraudEvaluationNotebook(
 
   // ---- 1. The data, and what its labels hide --------------------------------------------------
   const history = simulatedHistory({ seed, days, cards, fraudRate });
-  dataCell(report, history);
+  // The transactions a chargeback came for: the fraud that was reported (cells 1 and 4).
+  const chargebacked = new Set(
+    history.labels.filter((l) => l.is_fraud === 1).map((l) => l.transaction_id),
+  );
+  dataCell(report, history, chargebacked);
 
   // ---- 2. Training, through the pipeline `bun run train fraud` runs ----------------------------
   const result = trainFraudModels({
@@ -98,7 +103,7 @@ export function fraudEvaluationNotebook(
   holdoutCell(report, result);
 
   // ---- 4. What each scorer catches, by fraud scenario ------------------------------------------
-  const scenarios = scenarioCell(report, result, history);
+  const scenarios = scenarioCell(report, result, history, chargebacked);
   const scores = testScores(result);
 
   // ---- 5. The threshold: what flagging more or less would cost ----------------------------------
@@ -116,12 +121,9 @@ export function fraudEvaluationNotebook(
   return { markdown: report.toString(), result, scenarios, calibrationRows, featureGain };
 }
 
-function dataCell(report: Report, history: FraudHistory): void {
+function dataCell(report: Report, history: FraudHistory, chargebacked: ReadonlySet<string>): void {
   const txTime = new Map(history.transactions.map((tx) => [tx.transaction_id, tx.timeMs]));
   const frauds = history.fraudScenarios;
-  const chargebacked = new Set(
-    history.labels.filter((l) => l.is_fraud === 1).map((l) => l.transaction_id),
-  );
   report.heading("1. The data, and what its labels hide");
   report.text(
     `${history.transactions.length} transactions, ${frauds.size} of them fraudulent ` +
@@ -257,15 +259,11 @@ function periodScores(result: TrainedFraudModels, history: FraudHistory) {
   };
   const gbtRows = matrix(result.gbt.schema);
   const logRows = matrix(result.logistic.schema);
-  const rules = new Float64Array(ids.length);
-  for (let r = 0; r < ids.length; r++) {
-    rules[r] = rulesScore(gbtRows.x.subarray(r * gbtRows.cols, (r + 1) * gbtRows.cols));
-  }
   return {
     ids,
     gbt: predictBatch(result.gbt.model, gbtRows.x, ids.length),
     logistic: predictBatch(result.logistic.model, logRows.x, ids.length),
-    rules,
+    rules: rulesScoreRows(gbtRows.x, ids.length, gbtRows.cols),
   };
 }
 
@@ -273,11 +271,9 @@ function scenarioCell(
   report: Report,
   result: TrainedFraudModels,
   history: FraudHistory,
+  chargebacked: ReadonlySet<string>,
 ): ScenarioRow[] {
   const scores = periodScores(result, history);
-  const chargebacked = new Set(
-    history.labels.filter((l) => l.is_fraud === 1).map((l) => l.transaction_id),
-  );
   const thresholds = {
     gbt: result.gbt.threshold.threshold,
     logistic: result.logistic.threshold.threshold,
@@ -339,38 +335,26 @@ function scenarioCell(
 
 function thresholdCell(report: Report, result: TrainedFraudModels, scores: Float64Array): void {
   const test = result.splits.gbt.test;
-  const fee = result.costs.reviewFeeUsd;
+  const rows = { scores, labels: test.y, amountsUsd: test.amountUsd };
   const chosen = result.gbt.threshold.threshold;
   const candidates = [...new Set([0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, chosen])].sort(
     (a, b) => a - b,
   );
-  const rows = candidates.map((threshold) => {
-    let flagged = 0;
-    let caught = 0;
-    let frauds = 0;
-    let costUsd = 0;
-    for (let r = 0; r < test.rows; r++) {
-      const fraud = test.y[r] === 1;
-      if (fraud) frauds++;
-      if ((scores[r] as number) >= threshold) {
-        flagged++;
-        if (fraud) caught++;
-        costUsd += fee;
-      } else if (fraud) {
-        costUsd += (test.amountUsd[r] as number) + result.costs.chargebackFeeUsd;
-      }
-    }
+  const table = candidates.map((threshold) => {
+    const e = evaluateFraudScores(rows, threshold, result.costs);
+    const flagged = e.tp + e.fp;
     return {
       threshold: threshold === chosen ? `${threshold.toPrecision(4)} (chosen)` : String(threshold),
       flagged,
-      precision: flagged === 0 ? Number.NaN : caught / flagged,
-      recall: frauds === 0 ? Number.NaN : caught / frauds,
-      "cost ($)": Math.round(costUsd),
+      // Undefined, not 0, when nothing is flagged.
+      precision: flagged === 0 ? Number.NaN : e.precision,
+      recall: e.recall,
+      "cost ($)": Math.round(e.costUsd),
     };
   });
-  const chosenCost = rows.find((row) => row.threshold.endsWith("(chosen)"))?.["cost ($)"] ?? 0;
+  const chosenCost = table.find((row) => row.threshold.endsWith("(chosen)"))?.["cost ($)"] ?? 0;
   const { spread } = result.gbt.threshold;
-  const cheapest = rows.reduce((best, row) => (row["cost ($)"] < best["cost ($)"] ? row : best));
+  const cheapest = table.reduce((best, row) => (row["cost ($)"] < best["cost ($)"] ? row : best));
   report.heading("5. The threshold: what flagging more or less would cost");
   report.text(
     "The GBT's threshold is the median of the cheapest thresholds of 200 bootstrap resamples " +
@@ -384,7 +368,7 @@ function thresholdCell(report: Report, result: TrainedFraudModels, scores: Float
           "than the test period's best of these."
         : "None of these would have been cheaper in hindsight."),
   );
-  report.table(aq.from(rows));
+  report.table(aq.from(table));
 }
 
 /** Bins of predicted probability; fraud is rare, so they are finer near 0. */

@@ -34,3 +34,10 @@ export function rulesScore(features: Float64Array): number {
   if (v(F.hour_usual_fraction) < 0.02) score += 0.05;
   return Math.min(1, score);
 }
+
+/** {@link rulesScore} of each of `rows` feature vectors laid out row-major in `x`. */
+export function rulesScoreRows(x: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = rulesScore(x.subarray(r * cols, (r + 1) * cols));
+  return out;
+}

@@ -40,7 +40,7 @@ import {
 } from "./evaluate.ts";
 import { buildFeatureSchema, type FeatureSchema } from "./feature-schema.ts";
 import { replayFeatures } from "./replay.ts";
-import { rulesScore } from "./rules.ts";
+import { rulesScoreRows } from "./rules.ts";
 import type { Label, LabelEvent, Transaction } from "./schema.ts";
 import type { FraudScenario } from "./simulator/scenarios.ts";
 import { CARDS_MAX, FraudSimulation, type SimulationStats } from "./simulator/simulation.ts";
@@ -327,11 +327,7 @@ function checkSplit(name: string, rows: FraudRows): void {
 }
 
 function rulesScores(rows: FraudRows): Float64Array {
-  const out = new Float64Array(rows.rows);
-  for (let r = 0; r < rows.rows; r++) {
-    out[r] = rulesScore(rows.x.subarray(r * rows.cols, (r + 1) * rows.cols));
-  }
-  return out;
+  return rulesScoreRows(rows.x, rows.rows, rows.cols);
 }
 
 function scored(rows: FraudRows, scores: ArrayLike<number>) {

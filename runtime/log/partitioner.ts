@@ -7,6 +7,7 @@
  * an entity's shard stable when the platform moves from a laptop to a cluster.
  */
 import { ValidationError } from "../errors.ts";
+import type { LogRecord } from "./log.ts";
 
 /** Kafka's murmur2 seed (`0x9747b28c`). */
 const SEED = 0x9747b28c;
@@ -81,4 +82,23 @@ export function partitionFor(key: Uint8Array, partitions: number): number {
  */
 export function partitionForString(key: string, partitions: number): number {
   return partitionFor(utf8.encode(key), partitions);
+}
+
+/**
+ * `records` split by the partition `produce` sends each to: its key's, or `nextUnkeyed()` for a
+ * record without a key (round-robin, kept by the caller per topic). Each list keeps the records'
+ * order.
+ */
+export function recordsByPartition(
+  records: readonly LogRecord[],
+  partitions: number,
+  nextUnkeyed: () => number,
+): LogRecord[][] {
+  const byPartition: LogRecord[][] = Array.from({ length: partitions }, () => []);
+  for (const record of records) {
+    const partition =
+      record.key instanceof Uint8Array ? partitionFor(record.key, partitions) : nextUnkeyed();
+    (byPartition[partition] as LogRecord[]).push(record);
+  }
+  return byPartition;
 }

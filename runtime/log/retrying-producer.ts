@@ -12,7 +12,7 @@
  */
 import type { Logger } from "../logger.ts";
 import type { Log, LogRecord } from "./log.ts";
-import { partitionFor } from "./partitioner.ts";
+import { recordsByPartition } from "./partitioner.ts";
 
 export interface RetryingProducerHooks {
   /** The first refusal after a success: what went wrong, and the records now held. */
@@ -111,25 +111,20 @@ export class RetryingProducer {
   }
 
   private async split(topic: string, records: LogRecord[]): Promise<Share[]> {
-    let partitions = this.partitionCounts.get(topic);
-    if (partitions === undefined) {
-      partitions = await this.log.partitionCount(topic);
-      this.partitionCounts.set(topic, partitions);
-    }
-    const byPartition: LogRecord[][] = Array.from({ length: partitions }, () => []);
+    const partitions = this.partitionCounts.get(topic) ?? (await this.countPartitions(topic));
     let next = this.roundRobin.get(topic) ?? 0;
-    for (const record of records) {
-      const partition =
-        record.key instanceof Uint8Array
-          ? partitionFor(record.key, partitions)
-          : next++ % partitions;
-      (byPartition[partition] as LogRecord[]).push(record);
-    }
+    const byPartition = recordsByPartition(records, partitions, () => next++ % partitions);
     this.roundRobin.set(topic, next % partitions);
     const shares: Share[] = [];
     byPartition.forEach((list, partition) => {
       if (list.length > 0) shares.push({ topic, partition, records: list });
     });
     return shares;
+  }
+
+  private async countPartitions(topic: string): Promise<number> {
+    const partitions = await this.log.partitionCount(topic);
+    this.partitionCounts.set(topic, partitions);
+    return partitions;
   }
 }

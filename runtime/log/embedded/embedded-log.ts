@@ -25,7 +25,7 @@ import type {
   TopicPartition,
   TopicSpec,
 } from "../log.ts";
-import { partitionFor } from "../partitioner.ts";
+import { recordsByPartition } from "../partitioner.ts";
 import { writeFileAtomicSync } from "./atomic-file.ts";
 import { EmbeddedConsumer } from "./consumer.ts";
 import { GroupOffsets, validateGroupName } from "./group-offsets.ts";
@@ -198,15 +198,9 @@ export class EmbeddedLog implements Log {
   async produce(topic: string, records: LogRecord[]): Promise<void> {
     const target = this.topic(topic);
     validateRecords(records, Number.POSITIVE_INFINITY);
-    const partitionCount = target.partitions.length;
-    const byPartition: LogRecord[][] = Array.from({ length: partitionCount }, () => []);
-    for (const record of records) {
-      const partition =
-        record.key instanceof Uint8Array
-          ? partitionFor(record.key, partitionCount)
-          : target.nextRoundRobinPartition();
-      (byPartition[partition] as LogRecord[]).push(record);
-    }
+    const byPartition = recordsByPartition(records, target.partitions.length, () =>
+      target.nextRoundRobinPartition(),
+    );
     const durable: Promise<void>[] = [];
     byPartition.forEach((batch, partition) => {
       for (let start = 0; start < batch.length; start += APPEND_RECORDS_MAX) {

@@ -2,10 +2,10 @@
  * The simulator producing into a Log at a steady rate, as the platform's built-in traffic or the
  * CLI's. Bounded: at most one append in flight; a tick that finds the log still busy is skipped
  * (the simulated world simply runs slower), never queued. A batch the log refuses (a full disk)
- * is held and appended again at the next ticks, before anything new: the world has no holes. A world's history (`history`) goes in
- * first, as fast as the log takes it, in batches of {@link HISTORY_BATCH_TRANSACTIONS}. The labels
- * it still owes when it stops are kept in the log for the next run of the world
- * (`pending-labels.ts`).
+ * is held and appended again at the next ticks, before anything new: the world has no holes. A
+ * world's history (`history`) goes in first, as fast as the log takes it, in batches of
+ * {@link HISTORY_BATCH_TRANSACTIONS}. The labels it still owes when it stops are kept in the log
+ * for the next run of the world (`pending-labels.ts`).
  */
 import type { Log, LogRecord } from "../../../runtime/log/log.ts";
 import {

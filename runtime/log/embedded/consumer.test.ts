@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { PartitionListener, StoredRecord, TopicPartition } from "../log.ts";
 import type { EmbeddedConsumer } from "./consumer.ts";
-import type { EmbeddedLog } from "./embedded-log.ts";
+import type { EmbeddedLog, EmbeddedLogOptions } from "./embedded-log.ts";
 import { expectRecordMatches, recordsFrom, useTempLogs } from "./test-support.ts";
 
 const logs = useTempLogs();
@@ -60,8 +60,11 @@ function recordingListener(startAt: (tp: TopicPartition) => number = () => 0) {
   };
 }
 
-async function logWithTopic(partitions: number): Promise<EmbeddedLog> {
-  const log = await logs.open({ dir: logs.tempDir(), segmentBytes: 8192 });
+async function logWithTopic(
+  partitions: number,
+  options: Pick<EmbeddedLogOptions, "onConsumerFailure"> = {},
+): Promise<EmbeddedLog> {
+  const log = await logs.open({ dir: logs.tempDir(), segmentBytes: 8192, ...options });
   await log.ensureTopic({ name: "in", partitions });
   return log;
 }
@@ -380,12 +383,10 @@ describe("embedded consumer", () => {
 
   test("a consumer that stopped on its listener's error is reported to onConsumerFailure, so it can be started again", async () => {
     const failures: { group: string; message: string }[] = [];
-    const log = await logs.open({
-      dir: logs.tempDir(),
+    const log = await logWithTopic(1, {
       onConsumerFailure: (group, error) =>
         failures.push({ group, message: (error as Error).message }),
     });
-    await log.ensureTopic({ name: "in", partitions: 1 });
     await log.append("in", 0, recordsFrom(0, 3));
     const rec = recordingListener();
     rec.setBeforeBatch(async () => {

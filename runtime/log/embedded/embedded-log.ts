@@ -286,8 +286,7 @@ export class EmbeddedLog implements Log {
       },
     });
     this.consumers.set(options.group, consumer);
-    const onFailure = this.onConsumerFailure;
-    consumer.done.catch((error: unknown) => onFailure?.(options.group, error));
+    consumer.done.catch((error: unknown) => this.onConsumerFailure?.(options.group, error));
     return consumer;
   }
 

@@ -1,9 +1,11 @@
 /**
  * Inference benchmarks (`bun bench/inference.ts`): onnxruntime-node latency for one row and for a
  * micro-batch of 256 rows (p50/p99 over many calls, and per row), for a 150-tree GBT and for
- * logistic regression, next to the pure TypeScript predictors on the same rows. Sessions use one
+ * logistic regression, next to the pure TypeScript predictors on the same rows, and the cost of
+ * explaining one row (SHAP values, models/explain) as a ratio to scoring it. Sessions use one
  * intra-op thread, as in the platform.
  */
+import { explainerFromOnnx } from "../models/explain/explainer.ts";
 import { exportOnnx } from "../models/onnx/export.ts";
 import { loadOnnx, releaseOnnx, scoreBatch } from "../models/onnx/session.ts";
 import { trainGbt } from "../models/trainers/gbt.ts";
@@ -21,6 +23,7 @@ const COLS = 30;
 const BATCH = 256;
 const SINGLE_CALLS = 20_000;
 const BATCH_CALLS = 2_000;
+const EXPLAIN_CALLS = 2_000;
 const WARMUP_CALLS = 500;
 
 /** p50 and p99 in µs of `calls` runs of `fn`, after a warm-up. */
@@ -58,14 +61,12 @@ const models: [string, TrainedModel][] = [
   ["logistic", logistic],
 ];
 for (const [name, model] of models) {
-  const scorer = await loadOnnx(exportOnnx(model), { featureNames: model.featureNames });
-  line(
-    `onnx.${name} 1 row`,
-    await latency(SINGLE_CALLS, (i) =>
-      scoreBatch(scorer, x32.subarray(rowAt(i), rowAt(i) + COLS), 1, COLS),
-    ),
-    1,
+  const onnx = exportOnnx(model);
+  const scorer = await loadOnnx(onnx, { featureNames: model.featureNames });
+  const onnxOneRow = await latency(SINGLE_CALLS, (i) =>
+    scoreBatch(scorer, x32.subarray(rowAt(i), rowAt(i) + COLS), 1, COLS),
   );
+  line(`onnx.${name} 1 row`, onnxOneRow, 1);
   line(
     `onnx.${name} batch ${BATCH}`,
     await latency(BATCH_CALLS, (i) => scoreBatch(scorer, batchAt(i), BATCH, COLS)),
@@ -81,5 +82,14 @@ for (const [name, model] of models) {
       : (i: number) => predictLogisticBatch(model, batchAt(i), BATCH);
   line(`ts.${name} 1 row`, await latency(SINGLE_CALLS, one), 1);
   line(`ts.${name} batch ${BATCH}`, await latency(BATCH_CALLS, batch), BATCH);
+  const explainer = explainerFromOnnx(onnx, model.featureNames);
+  const contributions = new Float64Array(COLS);
+  const explained = await latency(EXPLAIN_CALLS, (i) =>
+    explainer.contributions(x32.subarray(rowAt(i), rowAt(i) + COLS), contributions),
+  );
+  line(`explain.${name} 1 row (SHAP values)`, explained, 1);
+  console.log(
+    `explain.${name}: ${(explained[0] / onnxOneRow[0]).toFixed(1)}× the ONNX one-row score (p50)`,
+  );
   await releaseOnnx(scorer);
 }

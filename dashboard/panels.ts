@@ -30,6 +30,8 @@ interface Alert {
   modelVersion: number;
   record: Record<string, unknown>;
   drivers: Record<string, number>;
+  /** Log-odds each driver added, when they are the model's own reasons. */
+  contributions?: Record<string, number>;
 }
 
 export function addAlerts(alerts: Alert[]): void {
@@ -42,8 +44,14 @@ export function addAlerts(alerts: Alert[]): void {
       .filter((k) => record[k] !== undefined)
       .map((k) => `${k}: ${String(record[k])}`)
       .join("  ");
+    const contributions = alert.contributions ?? {};
     const drivers = Object.entries(driversOf)
-      .map(([name, value]) => `${name}=${fmt(value, 2)}`)
+      .map(([name, value]) => {
+        const added = contributions[name];
+        return added === undefined
+          ? `${name}=${fmt(value, 2)}`
+          : `${name}=${fmt(value, 2)} (+${fmt(added, 2)})`;
+      })
       .join("  ");
     body.prepend(
       row([

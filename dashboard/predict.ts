@@ -6,6 +6,11 @@
  */
 import { byId, el, fmt, getJson, row } from "./dom.ts";
 
+/** `?explain=true`'s answer: each feature's part in the score, largest first. */
+interface Explanation {
+  contributions: { feature: string; value: number; contribution: number }[];
+}
+
 interface Schema {
   type?: string;
   properties?: Record<string, Schema>;
@@ -123,7 +128,9 @@ export class PredictionForm {
   async score(apply: boolean): Promise<void> {
     const result = byId("prediction-result");
     const table = byId("prediction-features").querySelector("tbody") as HTMLElement;
-    const response = await fetch(`/api/v1/${this.usecase}/score${apply ? "?apply=true" : ""}`, {
+    // Explained: the features come back with what each added to the score, largest first.
+    const query = `?explain=true${apply ? "&apply=true" : ""}`;
+    const response = await fetch(`/api/v1/${this.usecase}/score${query}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(this.event()),
@@ -146,6 +153,21 @@ export class PredictionForm {
         "muted",
       ),
     );
+    const explanation = body.explanation as Explanation | null | undefined;
+    if (explanation) {
+      table.append(row(["feature", "value", "log-odds added"]));
+      for (const c of explanation.contributions) {
+        const added = el("span", `${c.contribution >= 0 ? "+" : ""}${fmt(c.contribution, 3)}`);
+        if (c.contribution > 0) added.className = "flag";
+        table.append(row([c.feature, fmt(c.value, 4), added]));
+      }
+      return;
+    }
+    if (body.explanation_unavailable) {
+      table.append(
+        row([el("span", `not explained: ${String(body.explanation_unavailable)}`, "muted")]),
+      );
+    }
     for (const [name, value] of Object.entries(body.features as Record<string, number>)) {
       table.append(row([name, fmt(value, 4)]));
     }

@@ -45,6 +45,8 @@ export interface ScoredEvent {
   modelVersion: number;
   /** The features the model saw, by name (the entity's state before the event). */
   features: Record<string, number>;
+  /** The same features as the model took them, in its feature schema's order (to explain it). */
+  row: Float32Array;
 }
 
 /** A flagged event for the live alerts table, with the features that drove it. */
@@ -55,8 +57,14 @@ export interface ScoreAlert {
   modelVersion: number;
   /** The score record as the use case writes it (amount, time, ids...). */
   record: Record<string, unknown>;
-  /** The few features the use case deems most telling for this event, by name. */
+  /**
+   * The features behind the flag, by name, with their values: the champion's reasons (the
+   * features that added most to this score, largest first) when it can explain itself, otherwise
+   * the few features the use case deems most telling.
+   */
   drivers: Record<string, number>;
+  /** Log-odds each driver added to the score, when they are the champion's reasons. */
+  contributions?: Record<string, number>;
 }
 
 /**
@@ -87,12 +95,17 @@ export interface UseCaseApi {
     champion: ServingModel,
     inference: InferenceActor,
   ): Promise<ScoredEvent>;
-  /** The flagged events of one scored batch (`onScored`'s arguments), at most `max`. */
+  /**
+   * The flagged events of one scored batch (`onScored`'s arguments), at most `max`; the first
+   * `explain` of them with the champion's reasons (an explanation costs ~1.5 ms, so the caller
+   * bounds how many a second).
+   */
   alerts(
     scores: readonly unknown[],
     features: Float32Array,
     champion: ServingModel,
     max: number,
+    explain: number,
   ): ScoreAlert[];
   /**
    * A realistic event for the dashboard's "randomize" button; `key` picks its entity. `stateOf`

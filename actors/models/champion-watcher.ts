@@ -5,6 +5,11 @@
  * one, so a promotion reaches all of them within one poll interval.
  */
 
+import {
+  ExplanationUnavailableError,
+  explainerFromOnnx,
+  type ModelExplainer,
+} from "../../models/explain/explainer.ts";
 import { loadOnnxInWorker } from "../../models/onnx/worker-scorer.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../../models/registry/types.ts";
 import type { Logger } from "../../runtime/logger.ts";
@@ -16,6 +21,21 @@ export interface ServingModel {
   version: number;
   threshold: number;
   info: ModelVersionInfo;
+  /** Explains its scores (`?explain=true`, alerts' reasons); null when it cannot, and why. */
+  explainer: ModelExplainer | null;
+  notExplainable: string | null;
+}
+
+/** The champion's explainer, or why there is none (an old model: serving goes on regardless). */
+function explainerOf(onnx: Uint8Array, featureNames: string[]) {
+  try {
+    return { explainer: explainerFromOnnx(onnx, featureNames), notExplainable: null };
+  } catch (error) {
+    // Whatever the reason, the champion serves: only its explanations are missing.
+    const reason = (error as Error).message;
+    const known = error instanceof ExplanationUnavailableError;
+    return { explainer: null, notExplainable: known ? reason : `unreadable model: ${reason}` };
+  }
 }
 
 export class ChampionWatcher {
@@ -68,9 +88,20 @@ export class ChampionWatcher {
       });
       inference.setChampion({ version: String(version.version), scorer });
       const previous = this.current?.version ?? null;
-      this.current = { version: version.version, threshold: version.threshold, info: version };
+      const explanation = explainerOf(version.onnx, version.featureSchema.names);
+      this.current = {
+        version: version.version,
+        threshold: version.threshold,
+        info: version,
+        ...explanation,
+      };
       this.lastError = null;
-      logger.info("serving a new champion", { usecase, version: version.version, previous });
+      logger.info("serving a new champion", {
+        usecase,
+        version: version.version,
+        previous,
+        ...(explanation.notExplainable ? { notExplainable: explanation.notExplainable } : {}),
+      });
     } catch (error) {
       // The current champion keeps serving; readiness says why a new one could not be loaded.
       this.lastError = `${usecase}: champion could not be loaded: ${(error as Error).message}`;

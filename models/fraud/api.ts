@@ -8,6 +8,7 @@
  */
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { ServingModel } from "../../actors/models/champion-watcher.ts";
+import { reasonsOf } from "../explain/explainer.ts";
 import type { ScoreAlert, ScoredEvent, UseCaseApi } from "../index.ts";
 import { type CardState, initialCardState } from "./card-state.ts";
 import { cardSummary } from "./card-summary.ts";
@@ -25,9 +26,9 @@ import type { SimulatedWorld } from "./simulator/platform-world.ts";
 import { FraudSimulation } from "./simulator/simulation.ts";
 
 /**
- * The features shown beside a flagged transaction: velocity, amount against the card's habits,
- * geography and novelty, which are what the simulator's fraud scenarios change and what an
- * analyst checks first. (GBT scores have no cheap per-row attribution; these are the evidence.)
+ * The features shown beside a flagged transaction when its model cannot explain itself (one
+ * exported before explanations): velocity, amount against the card's habits, geography and
+ * novelty, which are what the simulator's fraud scenarios change and what an analyst checks first.
  */
 const DRIVERS = [
   "amount_zscore",
@@ -40,6 +41,9 @@ const DRIVERS = [
   "merchant_new",
   "cvv_missing_count_24h",
 ] as const;
+
+/** Reasons shown per alert: the features that added most to its score. */
+const ALERT_REASONS = 5;
 
 const encoder = new TextEncoder();
 /** Parsed feature schemas by model version (a few versions live at once; parsing is not free). */
@@ -112,7 +116,8 @@ export function fraudApi(options: { world?: SimulatedWorld } = {}): UseCaseApi {
       const schema = schemaOf(champion);
       const before = (state as CardState | null) ?? initialCardState();
       const row = computeFeatures(before, event as Transaction, schema);
-      const result = await inference.score(Float32Array.from(row));
+      const features32 = Float32Array.from(row);
+      const result = await inference.score(features32);
       const features: Record<string, number> = {};
       schema.names.forEach((name, i) => {
         features[name] = round(row[i] ?? Number.NaN);
@@ -124,30 +129,42 @@ export function fraudApi(options: { world?: SimulatedWorld } = {}): UseCaseApi {
         threshold: champion.threshold,
         modelVersion,
         features,
+        row: features32,
       };
     },
 
-    alerts(scores, features, champion, max): ScoreAlert[] {
+    alerts(scores, features, champion, max, explain): ScoreAlert[] {
       const schema = schemaOf(champion);
       const cols = schema.names.length;
       const columns = DRIVERS.map((name) => [name, schema.names.indexOf(name)] as const).filter(
         ([, index]) => index >= 0,
       );
       const out: ScoreAlert[] = [];
+      let explained = 0;
       for (let i = 0; i < scores.length && out.length < max; i++) {
         const score = scores[i] as FraudScore;
         if (score.decision !== "flag") continue;
-        const drivers: Record<string, number> = {};
-        for (const [name, index] of columns) {
-          drivers[name] = round(features[i * cols + index] ?? Number.NaN);
-        }
-        out.push({
+        const row = features.subarray(i * cols, (i + 1) * cols);
+        const alert: ScoreAlert = {
           key: score.card_id,
           score: score.score,
           modelVersion: score.model_version,
           record: { ...score },
-          drivers,
-        });
+          drivers: {},
+        };
+        // The reasons of the model that scored the batch; any other's would explain another score.
+        if (explained < explain && champion.explainer && champion.version === score.model_version) {
+          explained++;
+          alert.contributions = {};
+          for (const reason of reasonsOf(champion.explainer, row, ALERT_REASONS)) {
+            alert.drivers[reason.feature] = round(reason.value);
+            alert.contributions[reason.feature] = round(reason.contribution);
+          }
+        } else {
+          for (const [name, index] of columns)
+            alert.drivers[name] = round(row[index] ?? Number.NaN);
+        }
+        out.push(alert);
       }
       return out;
     },

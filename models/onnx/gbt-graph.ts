@@ -45,6 +45,7 @@ export function gbtGraph(model: GbtModel): GraphSpec {
   const trueIds: number[] = [];
   const falseIds: number[] = [];
   const missingTracksTrue: number[] = [];
+  const hitrates: number[] = [];
   const targetTreeIds: number[] = [];
   const targetNodeIds: number[] = [];
   const targetWeights: number[] = [];
@@ -59,6 +60,7 @@ export function gbtGraph(model: GbtModel): GraphSpec {
           right: [-1],
           defaultLeft: [false],
           leafValue: [0],
+          cover: [1],
         },
       ];
   trees.forEach((t, tree) => {
@@ -67,6 +69,7 @@ export function gbtGraph(model: GbtModel): GraphSpec {
       const f = t.feature[k] as number;
       treeIds.push(tree);
       nodeIds.push(k);
+      hitrates.push(t.cover[k] as number);
       if (f < 0) {
         featureIds.push(0);
         modes.push("LEAF");
@@ -124,6 +127,18 @@ export function gbtGraph(model: GbtModel): GraphSpec {
         { name: "nodes_truenodeids", type: "ints", value: trueIds },
         { name: "nodes_falsenodeids", type: "ints", value: falseIds },
         { name: "nodes_missing_value_tracks_true", type: "ints", value: missingTracksTrue },
+        // The spec's node popularity, which onnxruntime ignores: the training rows that reached
+        // each node, for explanations (models/explain).
+        {
+          name: "nodes_hitrates_as_tensor",
+          type: "tensor",
+          value: {
+            name: "nodes_hitrates",
+            dataType: "double",
+            dims: [hitrates.length],
+            values: hitrates,
+          },
+        },
         { name: "target_treeids", type: "ints", value: targetTreeIds },
         { name: "target_nodeids", type: "ints", value: targetNodeIds },
         { name: "target_ids", type: "ints", value: new Array(targetNodeIds.length).fill(0) },

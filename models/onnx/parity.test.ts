@@ -138,6 +138,7 @@ describe("GBT parity with onnxruntime", () => {
           defaultLeft: [defaultLeft, false, false],
           leafValue: [0, -1, 1],
           gain: [1, 0, 0],
+          cover: [2, 1, 1],
         },
       ];
       const rows = [0.5, 0, float32Step(0.5, -1), 0, float32Step(0.5, 1), 0, Number.NaN, 0];

@@ -30,6 +30,12 @@ export interface GbtTree {
   leafValue: number[];
   /** Split gain of an internal node (for feature importance); 0 on leaves. */
   gain: number[];
+  /**
+   * Rows of the tree's sample that reached the node. Exported with the model (ONNX
+   * `nodes_hitrates`), so that an explanation can weigh the branches a feature it does not know
+   * would have taken (TreeSHAP).
+   */
+  cover: number[];
 }
 
 /** What a tree needs from the trainer; buffers are reused across trees. */
@@ -86,6 +92,7 @@ function newNode(tree: GbtTree): number {
   tree.defaultLeft.push(false);
   tree.leafValue.push(0);
   tree.gain.push(0);
+  tree.cover.push(0);
   return tree.feature.length - 1;
 }
 
@@ -108,6 +115,7 @@ export function growTree(
     defaultLeft: [],
     leafValue: [],
     gain: [],
+    cover: [],
   };
   const leaves: LeafRange[] = [];
   const { rules, layout } = ctx;
@@ -117,6 +125,7 @@ export function growTree(
     ctx.pool.push(c.hist);
   };
   const withSplit = (c: Omit<Candidate, "split">): Candidate => {
+    tree.cover[c.node] = c.end - c.start;
     const splittable = c.depth < ctx.maxDepth && c.totals.n >= 2 * rules.minSamplesLeaf;
     return {
       ...c,

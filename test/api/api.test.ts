@@ -113,6 +113,40 @@ describe("scoring one event", () => {
     expect(body.applied).toBe(false);
   });
 
+  test("?explain=true adds each feature's part in the score, adding up to its log-odds", async () => {
+    const event = await example("card-explain-1");
+    const plain = await call(served.app, "POST", "/api/v1/fraud/score", { body: event });
+    expect(plain.body.explanation).toBeUndefined();
+    const { status, body } = await call(served.app, "POST", "/api/v1/fraud/score?explain=true", {
+      body: event,
+    });
+    expect(status).toBe(200);
+    expect(body.score).toBe(plain.body.score as number);
+    const explanation = body.explanation as {
+      unit: string;
+      expected_value: number;
+      margin: number;
+      contributions: { feature: string; value: number; contribution: number }[];
+    };
+    expect(explanation.unit).toBe("log-odds");
+    const features = body.features as Record<string, number>;
+    // Every feature the model saw, once, with the value it saw, largest part first.
+    expect(explanation.contributions.map((c) => c.feature).sort()).toEqual(
+      Object.keys(features).sort(),
+    );
+    for (const [i, c] of explanation.contributions.entries()) {
+      expect(c.value).toBeCloseTo(features[c.feature] as number, 3);
+      if (i > 0) {
+        const before = explanation.contributions[i - 1]?.contribution ?? 0;
+        expect(Math.abs(c.contribution)).toBeLessThanOrEqual(Math.abs(before));
+      }
+    }
+    const sum = explanation.contributions.reduce((s, c) => s + c.contribution, 0);
+    expect(explanation.margin).toBeCloseTo(explanation.expected_value + sum, 9);
+    const score = body.score as number;
+    expect(explanation.margin).toBeCloseTo(Math.log(score / (1 - score)), 3);
+  });
+
   test("reads the entity's state without changing it; ?apply=true appends the event", async () => {
     const event = await example("card-apply-1");
     for (let i = 0; i < 2; i++) {

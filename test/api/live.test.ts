@@ -92,9 +92,24 @@ test("a subscriber gets sampled scores, alerts with their drivers, metrics and p
     expect(scores.length).toBeLessThan(3000 / 10);
     const alerts = messages.filter((m) => m.channel === "alerts");
     expect(alerts.length).toBeGreaterThan(0);
-    const alert = ((alerts[0]?.data ?? []) as { key: string; score: number; drivers: object }[])[0];
+    const alert = (
+      (alerts[0]?.data ?? []) as {
+        key: string;
+        score: number;
+        drivers: Record<string, number>;
+        contributions: Record<string, number>;
+      }[]
+    )[0];
     expect(alert?.score).toBeGreaterThan(0);
-    expect(Object.keys(alert?.drivers ?? {})).toContain("amount_zscore");
+    // The champion's reasons: the features that added most to this score, largest first.
+    const reasons = Object.entries(alert?.contributions ?? {});
+    expect(reasons.length).toBeGreaterThan(0);
+    expect(reasons.length).toBeLessThanOrEqual(5);
+    expect(Object.keys(alert?.drivers ?? {})).toEqual(reasons.map(([feature]) => feature));
+    for (const [i, [, contribution]] of reasons.entries()) {
+      expect(contribution).toBeGreaterThan(0);
+      if (i > 0) expect(contribution).toBeLessThanOrEqual(reasons[i - 1]?.[1] ?? 0);
+    }
     // A steady trickle, so that some one-second summary sees scoring happen.
     let seed = 100;
     const trickle = setInterval(() => void produceTransactions(50, seed++), 200);

@@ -5,8 +5,9 @@
  *
  * Rates are bounded per client whatever the event rate: scores are sampled per use case
  * ({@link SCORES_PER_TICK} every {@link TICK_MS} ms, with the count scored meanwhile, so 20 scores
- * a second that a browser can draw), alerts are batched per tick (at most {@link ALERTS_PER_TICK}),
- * the metrics summary is computed once a second for everyone. Platform events are forwarded as
+ * a second that a browser can draw), alerts are batched per tick (at most {@link ALERTS_PER_TICK},
+ * of which {@link EXPLAINED_ALERTS_PER_TICK} carry the model's reasons: an explanation costs ~1.5 ms
+ * of the event loop), the metrics summary is computed once a second for everyone. Platform events are forwarded as
  * they come (their publishers are rare by nature: drift, promotions).
  *
  * Each client's send buffer is bounded: before a send, a client with more than
@@ -27,6 +28,8 @@ export type Channel = (typeof CHANNELS)[number];
 export const TICK_MS = 100;
 export const SCORES_PER_TICK = 2;
 export const ALERTS_PER_TICK = 20;
+/** Alerts explained per tick (20 a second, ~3 % of the event loop); the others show drivers. */
+export const EXPLAINED_ALERTS_PER_TICK = 2;
 export const METRICS_INTERVAL_MS = 1_000;
 /** A client with more than this waiting in its send buffer is dropped. */
 export const BUFFERED_BYTES_MAX = 256 * 1024;
@@ -54,6 +57,8 @@ interface ScoreWindow {
   seen: number;
   sample: unknown[];
   alerts: unknown[];
+  /** Alerts of this tick that carry the model's reasons. */
+  explained: number;
 }
 
 export interface LiveHubOptions {
@@ -160,7 +165,7 @@ export class LiveHub {
   private window(usecase: string): ScoreWindow {
     let window = this.windows.get(usecase);
     if (!window) {
-      window = { count: 0, seen: 0, sample: [], alerts: [] };
+      window = { count: 0, seen: 0, sample: [], alerts: [], explained: 0 };
       this.windows.set(usecase, window);
     }
     return window;
@@ -182,7 +187,11 @@ export class LiveHub {
     const scoring = room > 0 ? this.options.platform.scoring(usecase) : null;
     const champion = scoring?.champion();
     if (scoring && champion) {
-      window.alerts.push(...scoring.api.alerts(scores, features, champion, room));
+      const explain = EXPLAINED_ALERTS_PER_TICK - window.explained;
+      for (const alert of scoring.api.alerts(scores, features, champion, room, explain)) {
+        if (alert.contributions) window.explained++;
+        window.alerts.push(alert);
+      }
     }
   }
 
@@ -196,6 +205,7 @@ export class LiveHub {
       window.seen = 0;
       window.sample = [];
       window.alerts = [];
+      window.explained = 0;
     }
   }
 

@@ -10,8 +10,11 @@
  * entity's next event.
  */
 import { Elysia, t } from "elysia";
+import { explainRow } from "../../../models/explain/explainer.ts";
+import type { ScoredEvent } from "../../../models/index.ts";
 import { MailboxFullError } from "../../../runtime/errors.ts";
 import { NoChampionError } from "../../inference/index.ts";
+import type { ServingModel } from "../../models/champion-watcher.ts";
 import type { Platform, ScoringHandle } from "../../platform.ts";
 import { forwardEntityQuery, forwardRequest, mayForward } from "../forward.ts";
 import { KEY_LENGTH_MAX, partitionMoving, unknownUsecase, usecaseParam } from "./entities.ts";
@@ -23,6 +26,37 @@ function noChampion(usecase: string, reason: string | null) {
     error: `no champion model serves ${usecase} yet; train and promote one (the first start trains one)`,
     code: "NO_CHAMPION",
     reason: reason ?? `${usecase}: no champion model yet`,
+  };
+}
+
+/**
+ * Why the model scored the event so: each feature's contribution to the score's log-odds (SHAP
+ * values), largest first, from the model that scored it. On request only: it costs about as much
+ * as the scoring itself.
+ */
+function explanationOf(scored: ScoredEvent, champion: ServingModel | null) {
+  // A promotion between scoring and now would explain another model's score.
+  if (champion?.version !== scored.modelVersion) {
+    return {
+      explanation: null,
+      explanation_unavailable: "the champion changed while scoring; retry",
+    };
+  }
+  if (!champion.explainer) {
+    return { explanation: null, explanation_unavailable: champion.notExplainable };
+  }
+  const contributions = explainRow(champion.explainer, scored.row);
+  const margin = contributions.reduce(
+    (sum, c) => sum + c.contribution,
+    champion.explainer.expectedValue,
+  );
+  return {
+    explanation: {
+      unit: "log-odds",
+      expected_value: champion.explainer.expectedValue,
+      margin,
+      contributions,
+    },
   };
 }
 
@@ -97,6 +131,7 @@ function scoreRoute(platform: Platform, usecase: string, handle: ScoringHandle) 
         threshold: scored.threshold,
         model_version: scored.modelVersion,
         features: scored.features,
+        ...(query.explain === "true" ? explanationOf(scored, handle.champion()) : {}),
         entity_known: answer.state !== null,
         partition: answer.partition,
         offset: answer.offset,
@@ -111,6 +146,12 @@ function scoreRoute(platform: Platform, usecase: string, handle: ScoringHandle) 
         apply: t.Optional(
           t.Union([t.Literal("true"), t.Literal("false")], {
             description: "true: also append the event to the input topic (default false)",
+          }),
+        ),
+        explain: t.Optional(
+          t.Union([t.Literal("true"), t.Literal("false")], {
+            description:
+              "true: also return each feature's contribution to the score's log-odds (SHAP values; default false)",
           }),
         ),
       }),

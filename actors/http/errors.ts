@@ -28,6 +28,19 @@ interface TypeBoxError {
   path: string;
   message: string;
   summary?: string;
+  schema?: { anyOf?: { const?: unknown }[] };
+  value?: unknown;
+}
+
+/**
+ * A choice among literals (`?apply=true|false`) said as the values, not as TypeBox's summary of
+ * their types ("should be one of: 'string', 'string'").
+ */
+function literalChoice(e: TypeBoxError): string | null {
+  const options = e.schema?.anyOf;
+  if (!options?.length || !options.every((o) => o.const !== undefined)) return null;
+  const values = options.map((o) => JSON.stringify(o.const)).join(" or ");
+  return `expected ${values}, got ${JSON.stringify(e.value) ?? "nothing"}`;
 }
 
 /** The fields of an Elysia validation error, deduplicated and bounded. */
@@ -36,7 +49,7 @@ export function fieldErrors(all: readonly TypeBoxError[]): FieldError[] {
   const out: FieldError[] = [];
   for (const e of all) {
     const path = dotted(e.path);
-    const expected = e.summary ?? e.message;
+    const expected = literalChoice(e) ?? e.summary ?? e.message;
     const id = `${path}\u0000${expected}`;
     if (seen.has(id)) continue;
     seen.add(id);

@@ -147,6 +147,15 @@ describe("scoring one event", () => {
     expect(explanation.margin).toBeCloseTo(Math.log(score / (1 - score)), 3);
   });
 
+  test("a query flag other than true or false is a 422 that names it and the choices", async () => {
+    const event = await example("card-explain-2");
+    const { status, body } = await call(served.app, "POST", "/api/v1/fraud/score?explain=yes", {
+      body: event,
+    });
+    expect(status).toBe(422);
+    expect(body.error).toBe('invalid query: explain: expected "true" or "false", got "yes"');
+  });
+
   test("reads the entity's state without changing it; ?apply=true appends the event", async () => {
     const event = await example("card-apply-1");
     for (let i = 0; i < 2; i++) {

@@ -120,6 +120,10 @@ test("the dashboard shows live numbers pushed over the WebSocket", async () => {
   await waitFor("a flagged event in the table", 30_000, async () =>
     (await page.locator("#alerts tbody tr").count()) > 0 ? true : undefined,
   );
+  // Flags come with the model's reasons: a feature's value and the log-odds it added.
+  await waitFor("a flagged event with its reasons", 30_000, async () =>
+    /\w+=[-\d.]+ \(\+[\d.]+\)/.test(await text("#alerts tbody")) ? true : undefined,
+  );
   await Bun.sleep(3_000);
   await page.screenshot({ path: join(SCREENSHOTS, "dashboard.png"), fullPage: true });
   expect(errors).toEqual([]);
@@ -143,6 +147,9 @@ test("the prediction form: randomize, score, and look the entity up", async () =
   expect(score).toBeLessThanOrEqual(1);
   expect(await text("#prediction-result")).toMatch(/→ (flag|pass)/);
   expect(await page.locator("#prediction-features tbody tr").count()).toBeGreaterThan(10);
+  // Explained: every feature with the log-odds it added, under a header row.
+  expect(await text("#prediction-features tbody tr:first-child")).toContain("log-odds added");
+  expect(await text("#prediction-features tbody")).toMatch(/[+-]\d+\.\d{3}/);
   await page.locator("#prediction-result").scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(SCREENSHOTS, "prediction.png"), fullPage: false });
 

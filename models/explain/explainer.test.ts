@@ -117,6 +117,15 @@ describe("gradient-boosted trees", () => {
   });
 });
 
+test("a regression's trees explain its prediction itself, not log-odds", () => {
+  const model = trainGbt(train, { objective: "regression", rounds: 30, maxDepth: 4, seed: 3 });
+  const explainer = explainerFromOnnx(exportOnnx(model), model.featureNames);
+  expect(explainer.unit).toBe("prediction");
+  expect(explainerFromOnnx(exportOnnx(gbt), gbt.featureNames).unit).toBe("log-odds");
+  for (let i = 0; i < 50; i++)
+    closeTo(explainedMargin(explainer, row(i)), predictGbtRaw(model, row(i)), 1e-9);
+});
+
 describe("logistic regression", () => {
   // Logistic regression needs every feature present.
   const complete = syntheticBinary({ rows: 6000, cols: COLS, seed: 13 });
@@ -137,5 +146,6 @@ describe("logistic regression", () => {
       closeTo(explainedMargin(explainer, x), Math.log(p / (1 - p)), 1e-9);
     }
     expect(explainer.expectedValue).toBe(model.bias);
+    expect(explainer.unit).toBe("log-odds");
   });
 });

@@ -17,12 +17,18 @@
 import { ML_DOMAIN } from "../onnx/gbt-graph.ts";
 import type { GraphNode } from "../onnx/graph-reader.ts";
 import { readGraph } from "../onnx/graph-reader.ts";
+import { META } from "../onnx/metadata.ts";
 import { readModelInfo } from "../onnx/model-info.ts";
 import { ProtoReader } from "../onnx/protobuf.ts";
 import { type ShapTree, TreeExplainer } from "./tree-shap.ts";
 
 export interface ModelExplainer {
   readonly featureNames: readonly string[];
+  /**
+   * What the contributions add up to: a classifier's log-odds (the logit of its probability), or
+   * a regression's prediction itself.
+   */
+  readonly unit: "log-odds" | "prediction";
   /** The margin (log-odds) of a typical training row: where every explanation starts. */
   readonly expectedValue: number;
   /** Each feature's contribution to the row's margin, in `featureNames` order, into `out`. */
@@ -49,11 +55,15 @@ export function explainerFromOnnx(
   onnx: Uint8Array,
   featureNames: readonly string[],
 ): ModelExplainer {
-  const graph = readGraph(new ProtoReader(readModelInfo(onnx).graph));
+  const info = readModelInfo(onnx);
+  const graph = readGraph(new ProtoReader(info.graph));
   const ensemble = graph.nodes.find(
     (node) => node.opType === "TreeEnsembleRegressor" && node.domain === ML_DOMAIN,
   );
-  if (ensemble) return treeExplainer(ensemble, featureNames);
+  if (ensemble) {
+    const unit = info.metadata.get(META.task) === "regression" ? "prediction" : "log-odds";
+    return { unit, ...treeExplainer(ensemble, featureNames) };
+  }
   const weights = graph.initializers.get("weights");
   const mean = graph.initializers.get("mean");
   const std = graph.initializers.get("std");
@@ -84,7 +94,10 @@ function required(node: GraphNode, ...names: string[]): number[] {
 }
 
 /** Rebuilds the trees from the ensemble's parallel node arrays (node ids are per tree). */
-function treeExplainer(node: GraphNode, featureNames: readonly string[]): ModelExplainer {
+function treeExplainer(
+  node: GraphNode,
+  featureNames: readonly string[],
+): Omit<ModelExplainer, "unit"> {
   const covers = numbers(node, "nodes_hitrates_as_tensor", "nodes_hitrates");
   if (!covers || covers.length === 0) {
     throw new ExplanationUnavailableError(
@@ -179,6 +192,7 @@ function linearExplainer(
   }
   return {
     featureNames,
+    unit: "log-odds",
     // The standardised features average 0 over the training rows, so a typical row's margin is
     // the bias.
     expectedValue: bias[0] ?? 0,

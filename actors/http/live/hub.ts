@@ -6,9 +6,9 @@
  * Rates are bounded per client whatever the event rate: scores are sampled per use case
  * ({@link SCORES_PER_TICK} every {@link TICK_MS} ms, with the count scored meanwhile, so 20 scores
  * a second that a browser can draw), alerts are batched per tick (at most {@link ALERTS_PER_TICK},
- * of which {@link EXPLAINED_ALERTS_PER_TICK} carry the model's reasons: an explanation costs ~1.5 ms
- * of the event loop), the metrics summary is computed once a second for everyone. Platform events are forwarded as
- * they come (their publishers are rare by nature: drift, promotions).
+ * of which {@link EXPLAINED_ALERTS_PER_TICK} carry the model's reasons: an explanation costs
+ * ~1.5 ms of the event loop), the metrics summary is computed once a second for everyone. Platform
+ * events are forwarded as they come (their publishers are rare by nature: drift, promotions).
  *
  * Each client's send buffer is bounded: before a send, a client with more than
  * {@link BUFFERED_BYTES_MAX} not yet taken by the network is closed (1013, "too slow"), so a

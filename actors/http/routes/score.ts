@@ -30,8 +30,8 @@ function noChampion(usecase: string, reason: string | null) {
 }
 
 /**
- * Why the model scored the event so: each feature's contribution to the score's log-odds (SHAP
- * values), largest first, from the model that scored it. On request only: it costs about as much
+ * Why the model scored the event so: each feature's contribution to the score's log-odds (a
+ * regression's prediction) as SHAP values, largest first, from the model that scored it. On request only: it costs about as much
  * as the scoring itself.
  */
 function explanationOf(scored: ScoredEvent, champion: ServingModel | null) {
@@ -52,7 +52,7 @@ function explanationOf(scored: ScoredEvent, champion: ServingModel | null) {
   );
   return {
     explanation: {
-      unit: "log-odds",
+      unit: champion.explainer.unit,
       expected_value: champion.explainer.expectedValue,
       margin,
       contributions,

@@ -20,7 +20,8 @@ describe("the fraud evaluation notebook", () => {
       "## 5. The threshold: what flagging more or less would cost",
       "## 6. Calibration",
       "## 7. What the trees split on",
-      "## 8. How training converged",
+      "## 8. Why the trees flag what they flag",
+      "## 9. How training converged",
     ]);
     // The same figures the training pipeline reports, not figures of its own.
     expect(notebook.markdown).toContain(`|gbt|${notebook.result.gbt.test.prAuc.toFixed(4)}|`);
@@ -42,6 +43,27 @@ describe("the fraud evaluation notebook", () => {
         expect(share).toBeGreaterThanOrEqual(0);
         expect(share).toBeLessThanOrEqual(1);
       }
+    }
+  });
+
+  test("the reasons explain exactly the flags the scenario table counts, and add up to their scores", () => {
+    const { reasons, scenarios } = notebook;
+    expect(reasons.map((r) => r.scenario).sort()).toEqual(
+      scenarios
+        .filter((s) => s.gbt > 0)
+        .map((s) => s.scenario)
+        .sort(),
+    );
+    for (const row of reasons) {
+      const scenario = scenarios.find((s) => s.scenario === row.scenario);
+      expect(row.flagged).toBe(Math.round((scenario?.gbt ?? 0) * (scenario?.transactions ?? 0)));
+      // Each flag's contributions add up to its score's log-odds (the explainer is exact).
+      expect(row.additivityError).toBeLessThan(1e-6);
+      expect(row.top.length).toBeLessThanOrEqual(3);
+      const means = row.top.map((t) => t.meanContribution);
+      expect([...means].sort((a, b) => b - a)).toEqual(means);
+      expect(row.first.share).toBeGreaterThan(0);
+      expect(row.first.share).toBeLessThanOrEqual(1);
     }
   });
 

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { exportOnnx, IR_VERSION, OPSETS } from "../onnx/export.ts";
 import { gbtGraph } from "../onnx/gbt-graph.ts";
-import { encodeGraph, encodeModel } from "../onnx/onnx-proto.ts";
+import { type AttributeSpec, encodeGraph, encodeModel } from "../onnx/onnx-proto.ts";
 import { loadOnnx, type OnnxScorer, releaseOnnx, scoreBatch } from "../onnx/session.ts";
 import { trainGbt } from "../trainers/gbt.ts";
 import { predictGbtRaw } from "../trainers/gbt-predict.ts";
@@ -96,13 +96,11 @@ describe("gradient-boosted trees", () => {
     expect(reasons).toEqual(positive.slice(0, 3));
   });
 
-  test("a model exported before node covers existed is refused with the way out", () => {
+  /** The model's ONNX bytes with its tree ensemble's attributes changed by `edit`. */
+  function edited(edit: (attributes: AttributeSpec[]) => AttributeSpec[]): Uint8Array {
     const spec = gbtGraph(gbt);
-    const nodes = spec.nodes.map((node) => ({
-      ...node,
-      attributes: node.attributes?.filter((a) => !a.name.startsWith("nodes_hitrates")),
-    }));
-    const old = encodeModel(
+    const nodes = spec.nodes.map((node) => ({ ...node, attributes: edit(node.attributes ?? []) }));
+    return encodeModel(
       {
         irVersion: IR_VERSION,
         opsets: OPSETS,
@@ -112,8 +110,33 @@ describe("gradient-boosted trees", () => {
       },
       encodeGraph({ ...spec, nodes }),
     );
+  }
+
+  test("a model exported before node covers existed is refused with the way out", () => {
+    const old = edited((attributes) =>
+      attributes.filter((a) => !a.name.startsWith("nodes_hitrates")),
+    );
     expect(() => explainerFromOnnx(old, gbt.featureNames)).toThrow(ExplanationUnavailableError);
     expect(() => explainerFromOnnx(old, gbt.featureNames)).toThrow(/node covers.*retrain/);
+  });
+
+  test("a damaged ensemble is refused, naming what is wrong, without allocating for it", () => {
+    const hugeTreeId = edited((attributes) =>
+      attributes.map((a) =>
+        a.name === "nodes_treeids" && a.type === "ints"
+          ? { ...a, value: [1e9, ...Array.from(a.value).slice(1)] }
+          : a,
+      ),
+    );
+    expect(() => explainerFromOnnx(hugeTreeId, gbt.featureNames)).toThrow(/tree id 1000000000/);
+    const weightOnSplit = edited((attributes) =>
+      attributes.map((a) =>
+        a.name === "target_nodeids" && a.type === "ints"
+          ? { ...a, value: Array.from(a.value).fill(0) }
+          : a,
+      ),
+    );
+    expect(() => explainerFromOnnx(weightOnSplit, gbt.featureNames)).toThrow(/not a leaf/);
   });
 });
 

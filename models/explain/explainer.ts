@@ -125,6 +125,10 @@ function treeExplainer(
   }
   const trees: (ShapTree & { [K in keyof ShapTree]: number[] })[] = [];
   const treeOf = (id: number) => {
+    // Ids index arrays: bounded by the node count, so a damaged file cannot make them huge.
+    if (!Number.isInteger(id) || id < 0 || id >= count) {
+      throw new ExplanationUnavailableError(`tree id ${id} is not in [0, ${count})`);
+    }
     while (trees.length <= id) {
       trees.push({
         feature: [],
@@ -147,6 +151,9 @@ function treeExplainer(
     }
     const tree = treeOf(treeIds[i] as number);
     const k = nodeIds[i] as number;
+    if (!Number.isInteger(k) || k < 0 || k >= count) {
+      throw new ExplanationUnavailableError(`node id ${k} is not in [0, ${count})`);
+    }
     const leaf = mode === "LEAF";
     tree.feature[k] = leaf ? -1 : (featureIds[i] as number);
     tree.threshold[k] = thresholds[i] as number;
@@ -158,8 +165,11 @@ function treeExplainer(
   }
   for (let i = 0; i < targetTrees.length; i++) {
     const tree = treeOf(targetTrees[i] as number);
-    tree.value[targetNodes[i] as number] =
-      (tree.value[targetNodes[i] as number] ?? 0) + (weights[i] as number);
+    const k = targetNodes[i] as number;
+    if (tree.feature[k] !== -1) {
+      throw new ExplanationUnavailableError(`a leaf weight names node ${k}, which is not a leaf`);
+    }
+    tree.value[k] = (tree.value[k] as number) + (weights[i] as number);
   }
   let explainer: TreeExplainer;
   try {

@@ -4,12 +4,18 @@
  *
  * - card testing: a burst of tiny amounts at merchants new to the card, mostly digital goods, then
  *   sometimes a cash-out purchase;
- * - account takeover: a new device and IP far from home, then large amounts;
+ * - account takeover: a new device and IP, then large amounts;
  * - stolen (cloned) card: used in a far city minutes after the genuine card was used at home,
  *   an implied speed above 1000 km/h;
  * - compromised merchant: cards used at a breached merchant are defrauded hours to days later
  *   (card not present, new device and IP). The breach itself is tracked by the simulation; this
  *   module plans each victim's episode.
+ *
+ * Rings act from their own cities, far from most of their victims, except when they route
+ * card-not-present fraud through a residential proxy in the cardholder's own city
+ * ({@link LOCAL_PROXY_SHARE} of such episodes), as rings do to get past location rules: then only
+ * the scenario's own traces (a new device and IP, a burst of tiny amounts, unusual amounts) tell
+ * the fraud from the card's habits, and a model cannot lean on where it happens.
  */
 
 import { haversineKm } from "../geo.ts";
@@ -53,6 +59,9 @@ export const EXPECTED_FRAUD_PER_START: Readonly<Record<FraudScenario, number>> =
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
+
+/** Card-not-present episodes whose ring geolocates in the cardholder's city (a local proxy). */
+export const LOCAL_PROXY_SHARE = 0.4;
 
 /** Where and when an episode starts: the card's transaction that triggered it. */
 export interface EpisodeContext {
@@ -109,14 +118,30 @@ interface RingIdentity {
   lon: number;
 }
 
-function ringIdentity(ring: FraudRing, rng: Rng): RingIdentity {
-  return { device: rng.pick(ring.devices), ip: rng.pick(ring.ips), ...ringPlace(ring, rng) };
+/**
+ * The device, IP and place a ring uses for one card-not-present episode: its own city's, or, for
+ * {@link LOCAL_PROXY_SHARE} of them, a residential proxy's near the cardholder's home (the device
+ * and IP are still the ring's, new to the card).
+ */
+function ringIdentity(ring: FraudRing, ctx: EpisodeContext): RingIdentity {
+  const { rng, card } = ctx;
+  const device = rng.pick(ring.devices);
+  const ip = rng.pick(ring.ips);
+  if (rng.chance(LOCAL_PROXY_SHARE)) {
+    return {
+      device,
+      ip,
+      lat: card.homeLat + rng.normal(0, 0.05),
+      lon: card.homeLon + rng.normal(0, 0.07),
+    };
+  }
+  return { device, ip, ...ringPlace(ring, rng) };
 }
 
 /** Card testing: 3 to 10 tiny charges seconds apart, then a cash-out half of the time. */
 export function planCardTesting(ctx: EpisodeContext): TransactionParts[] {
   const { rng, card } = ctx;
-  const who = ringIdentity(ringFarFrom(ctx, 0), rng);
+  const who = ringIdentity(ringFarFrom(ctx, 0), ctx);
   const plan: TransactionParts[] = [];
   let timeMs = ctx.timeMs + MINUTE_MS + rng.exponential(3 * HOUR_MS);
   const count = rng.int(3, 10);
@@ -167,11 +192,14 @@ const TAKEOVER_TYPES: readonly TransactionType[] = [
 ];
 const TAKEOVER_TYPE_WEIGHTS = [45, 35, 10, 10];
 
-/** Account takeover: a new device and IP at least 1000 km from home, then 1 to 4 large amounts. */
+/**
+ * Account takeover: a new device and IP (a ring at least 1000 km from home, or its proxy near
+ * home), then 1 to 4 large amounts.
+ */
 export function planAccountTakeover(ctx: EpisodeContext): TransactionParts[] {
   const { rng, card } = ctx;
   const ring = ringFarFrom({ ...ctx, lat: card.homeLat, lon: card.homeLon }, 1000);
-  const who = ringIdentity(ring, rng);
+  const who = ringIdentity(ring, ctx);
   const plan: TransactionParts[] = [];
   let timeMs = ctx.timeMs + 5 * MINUTE_MS + rng.exponential(6 * HOUR_MS);
   const count = rng.int(1, 4);
@@ -249,7 +277,7 @@ export function planStolenCard(ctx: EpisodeContext): TransactionParts[] {
  */
 export function planBreachVictim(ctx: EpisodeContext): TransactionParts[] {
   const { rng, card } = ctx;
-  const who = ringIdentity(rng.pick(ctx.world.rings), rng);
+  const who = ringIdentity(rng.pick(ctx.world.rings), ctx);
   const delayMs = Math.min(
     7 * 24 * HOUR_MS,
     Math.max(3 * HOUR_MS, rng.lognormal(24 * HOUR_MS, 0.7)),

@@ -105,6 +105,32 @@ describe("a long run (200k transactions)", () => {
     expect(digital.length / testing.length).toBeGreaterThan(0.4);
   });
 
+  test("rings route some card-not-present fraud through a proxy near home; stolen cards stay far", () => {
+    const homes = new Map(simulation.world.cards.map((card) => [card.cardId, card]));
+    const nearHomeShare = (scenario: FraudScenario) => {
+      const frauds = transactions.filter((t) => t.fraud === scenario);
+      const near = frauds.filter((t) => {
+        const card = homes.get(t.event.card_id ?? "");
+        if (!card) throw new Error(`no card ${t.event.card_id}`);
+        const km = haversineKm(
+          card.homeLat,
+          card.homeLon,
+          t.event.location.lat,
+          t.event.location.lon,
+        );
+        return km < 50;
+      });
+      return near.length / frauds.length;
+    };
+    // LOCAL_PROXY_SHARE of episodes (0.4), counted per transaction: episodes differ in length.
+    for (const scenario of ["card_testing", "account_takeover", "compromised_merchant"] as const) {
+      const share = nearHomeShare(scenario);
+      expect(share).toBeGreaterThan(0.25);
+      expect(share).toBeLessThan(0.6);
+    }
+    expect(nearHomeShare("stolen_card")).toBeLessThan(0.01);
+  });
+
   test("stolen cards show impossible travel from the card's previous transaction", () => {
     const previous = new Map<string, TransactionItem>();
     let checked = 0;

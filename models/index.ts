@@ -97,7 +97,7 @@ export interface UseCaseApi {
   ): Promise<ScoredEvent>;
   /**
    * The flagged events of one scored batch (`onScored`'s arguments), at most `max`; the first
-   * `explain` of them with the champion's reasons (an explanation costs ~1.5 ms, so the caller
+   * `explain` of them with the champion's reasons (an explanation costs 0.4–1.5 ms, so the caller
    * bounds how many a second).
    */
   alerts(

@@ -7,7 +7,7 @@
  * ({@link SCORES_PER_TICK} every {@link TICK_MS} ms, with the count scored meanwhile, so 20 scores
  * a second that a browser can draw), alerts are batched per tick (at most {@link ALERTS_PER_TICK},
  * of which {@link EXPLAINED_ALERTS_PER_TICK} carry the model's reasons: an explanation costs
- * ~1.5 ms of the event loop), the metrics summary is computed once a second for everyone. Platform
+ * 0.4–1.5 ms of the event loop), the metrics summary is computed once a second for everyone. Platform
  * events are forwarded as they come (their publishers are rare by nature: drift, promotions).
  *
  * Each client's send buffer is bounded: before a send, a client with more than
@@ -28,7 +28,7 @@ export type Channel = (typeof CHANNELS)[number];
 export const TICK_MS = 100;
 export const SCORES_PER_TICK = 2;
 export const ALERTS_PER_TICK = 20;
-/** Alerts explained per tick (20 a second, ~3 % of the event loop); the others show drivers. */
+/** Alerts explained per tick (20 a second, ≤ 3 % of the event loop); the others show drivers. */
 export const EXPLAINED_ALERTS_PER_TICK = 2;
 export const METRICS_INTERVAL_MS = 1_000;
 /** A client with more than this waiting in its send buffer is dropped. */

@@ -31,6 +31,7 @@ import { dataVolumeFullReason, watchStorage } from "../runtime/storage-metrics.t
 import { httpApp } from "./http/app.ts";
 import { createInferenceActor, type InferenceActor } from "./inference/index.ts";
 import { ChampionWatcher, type ServingModel } from "./models/champion-watcher.ts";
+import { FlagReasonSampler } from "./models/flag-reasons.ts";
 import { Membership, membersTopic } from "./routing/membership.ts";
 
 /**
@@ -717,6 +718,11 @@ export async function buildPlatform(
       backoffMaxMs: 5_000,
     },
     children,
+  );
+  // Always on (not only while someone watches /ws): what the flags are made of, sampled.
+  const flagReasonSampler = new FlagReasonSampler((usecase) => platform.scoring(usecase));
+  platform.onScored((usecase, scores, features) =>
+    flagReasonSampler.onScored(usecase, scores, features),
   );
   return platform;
 }

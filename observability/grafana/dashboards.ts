@@ -341,6 +341,21 @@ export const modelPerformance: DashboardSpec = {
       ],
     },
     {
+      title: "What the flags are made of: first reasons",
+      description:
+        "Share of sampled flags (5 a second per instance) by their first reason: the feature that added most to the score's log-odds (docs/explanations.md). A new fraud pattern, or a model leaning on one feature, changes the mix.",
+      unit: "percentunit",
+      min: 0,
+      max: 1,
+      stack: true,
+      queries: [
+        {
+          expr: `sum by (usecase, feature) (rate(coelho_flag_reasons_total{${UC}}[$__rate_interval])) / ignoring(feature) group_left sum by (usecase) (rate(coelho_flag_reasons_total{${UC}}[$__rate_interval]))`,
+          legend: "{{usecase}} {{feature}}",
+        },
+      ],
+    },
+    {
       title: "Rows scored per second: champion versus challenger",
       description: "The challenger scores in shadow the same rows as the champion.",
       unit: "reqps",

@@ -237,8 +237,8 @@ export function reasonsOf(
   row: ArrayLike<number>,
   max: number,
 ): Contribution[] {
+  // explainRow's order (largest in size first) is, among positive contributions, largest first.
   return explainRow(explainer, row)
     .filter((c) => c.contribution > 0)
-    .sort((a, b) => b.contribution - a.contribution)
     .slice(0, max);
 }

@@ -23,4 +23,10 @@ if (import.meta.main) {
     writeFileSync(join(dir, name), text);
     console.log(`wrote ${join("observability/grafana/dashboards", name)}`);
   }
+  // In the repository's own format, so that the lint step passes on what was just written.
+  const biome = join(import.meta.dir, "../../node_modules/.bin/biome");
+  const format = Bun.spawnSync([biome, "format", "--write", dir], { stdout: "ignore" });
+  if (format.exitCode !== 0) {
+    throw new Error(`biome format ${dir} failed: ${format.stderr.toString().trim()}`);
+  }
 }

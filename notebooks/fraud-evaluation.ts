@@ -293,6 +293,21 @@ type PeriodScores = ReturnType<typeof periodScores>;
 /** The scenario of the transactions that are no fraud (a flag there is a false alarm). */
 const LEGITIMATE = "legitimate";
 
+/** Orders a cell's rows: fraud scenarios by `size`, largest first, then the legitimate row. */
+function legitimateLast<R extends { scenario: string }>(size: (row: R) => number) {
+  return (a: R, b: R) =>
+    a.scenario === LEGITIMATE ? 1 : b.scenario === LEGITIMATE ? -1 : size(b) - size(a);
+}
+
+/** The index of the largest value (the first of equals). */
+function argMax(values: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) {
+    if ((values[i] as number) > (values[best] as number)) best = i;
+  }
+  return best;
+}
+
 function scenarioCell(
   report: Report,
   result: TrainedFraudModels,
@@ -326,13 +341,7 @@ function scenarioCell(
       logistic: g.logistic / g.transactions,
       rules: g.rules / g.transactions,
     }))
-    .sort((a, b) =>
-      a.scenario === LEGITIMATE
-        ? 1
-        : b.scenario === LEGITIMATE
-          ? -1
-          : b.transactions - a.transactions,
-    );
+    .sort(legitimateLast((r) => r.transactions));
   const frauds = rows.filter((r) => r.scenario !== LEGITIMATE);
   const unreported = frauds.reduce((n, r) => n + r.transactions - r.labelledFraud, 0);
   report.heading("4. What each scorer catches, by fraud scenario");
@@ -396,14 +405,13 @@ function reasonsCell(
       groups.set(scenario, group);
     }
     group.flagged++;
-    let first = 0;
     let margin = explainer.expectedValue;
     for (let c = 0; c < cols; c++) {
       const value = contributions[c] as number;
       group.sums[c] = (group.sums[c] as number) + value;
-      if (value > (contributions[first] as number)) first = c;
       margin += value;
     }
+    const first = argMax(contributions);
     group.firsts[first] = (group.firsts[first] as number) + 1;
     group.error = Math.max(group.error, Math.abs(margin - Math.log(score / (1 - score))));
   });
@@ -413,9 +421,7 @@ function reasonsCell(
         .map((feature, c) => ({ feature, meanContribution: (g.sums[c] as number) / g.flagged }))
         .sort((a, b) => b.meanContribution - a.meanContribution)
         .slice(0, REASONS_SHOWN);
-      let first = 0;
-      for (let c = 1; c < cols; c++)
-        if ((g.firsts[c] as number) > (g.firsts[first] as number)) first = c;
+      const first = argMax(g.firsts);
       return {
         scenario,
         flagged: g.flagged,
@@ -424,9 +430,7 @@ function reasonsCell(
         additivityError: g.error,
       };
     })
-    .sort((a, b) =>
-      a.scenario === LEGITIMATE ? 1 : b.scenario === LEGITIMATE ? -1 : b.flagged - a.flagged,
-    );
+    .sort(legitimateLast((r) => r.flagged));
   const signed = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(2)}`;
   report.heading("8. Why the trees flag what they flag");
   report.text(

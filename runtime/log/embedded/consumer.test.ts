@@ -69,6 +69,22 @@ async function logWithTopic(
   return log;
 }
 
+/** Three records on partition 0, and group "g" consuming them with a listener that throws. */
+async function consumerWhoseListenerThrows(log: EmbeddedLog, message: string) {
+  await log.append("in", 0, recordsFrom(0, 3));
+  const rec = recordingListener();
+  rec.setBeforeBatch(async () => {
+    throw new Error(message);
+  });
+  const consumer = (await log.consume({
+    group: "g",
+    topics: ["in"],
+    listener: rec.listener,
+    maxBatch: 10,
+  })) as EmbeddedConsumer;
+  return { rec, consumer };
+}
+
 /** A few macrotask turns: enough for every woken fetch loop to run. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -365,17 +381,7 @@ describe("embedded consumer", () => {
 
   test("a listener that throws stops the consumer, which revokes everything and reports the error", async () => {
     const log = await logWithTopic(2);
-    await log.append("in", 0, recordsFrom(0, 3));
-    const rec = recordingListener();
-    rec.setBeforeBatch(async () => {
-      throw new Error("checkpoint store is down");
-    });
-    const consumer = (await log.consume({
-      group: "g",
-      topics: ["in"],
-      listener: rec.listener,
-      maxBatch: 10,
-    })) as EmbeddedConsumer;
+    const { rec, consumer } = await consumerWhoseListenerThrows(log, "checkpoint store is down");
     await expect(consumer.done).rejects.toThrow("checkpoint store is down");
     expect(rec.events.filter((e) => e.kind === "revoked")).toHaveLength(2);
     await consumer.stop();
@@ -387,17 +393,7 @@ describe("embedded consumer", () => {
       onConsumerFailure: (group, error) =>
         failures.push({ group, message: (error as Error).message }),
     });
-    await log.append("in", 0, recordsFrom(0, 3));
-    const rec = recordingListener();
-    rec.setBeforeBatch(async () => {
-      throw new Error("database or disk is full");
-    });
-    const consumer = (await log.consume({
-      group: "g",
-      topics: ["in"],
-      listener: rec.listener,
-      maxBatch: 10,
-    })) as EmbeddedConsumer;
+    const { rec, consumer } = await consumerWhoseListenerThrows(log, "database or disk is full");
     await consumer.done.catch(() => {});
     await settle();
     expect(failures).toEqual([{ group: "g", message: "database or disk is full" }]);

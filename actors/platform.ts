@@ -354,16 +354,23 @@ export async function buildPlatform(
   const served = new Map<string, Served>();
   const scoredListeners = new Set<ScoredListener>();
   let publishTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Claims are published only while the membership service runs: never after the log closes. */
+  let claimsOpen = false;
+  const ownedPartitions = () => {
+    const assignments: Record<string, number[]> = {};
+    for (const [name, entry] of served) assignments[name] = entry.manager.runningPartitions();
+    return assignments;
+  };
+  const publishClaim = (assignments: Record<string, number[]>) =>
+    membership.publish(assignments).catch((error) => {
+      logger.warn("could not publish partition ownership", { error });
+    });
   // Assignments change in bursts (a rebalance moves several partitions): publish once per burst.
   const publishOwnership = () => {
-    if (publishTimer) return;
+    if (!claimsOpen || publishTimer) return;
     publishTimer = setTimeout(() => {
       publishTimer = null;
-      const assignments: Record<string, number[]> = {};
-      for (const [name, entry] of served) assignments[name] = entry.manager.runningPartitions();
-      membership.publish(assignments).catch((error) => {
-        logger.warn("could not publish partition ownership", { error });
-      });
+      void publishClaim(ownedPartitions());
     }, 20);
   };
 
@@ -496,8 +503,18 @@ export async function buildPlatform(
       create: () =>
         service("membership", async () => {
           await membership.start();
-          await membership.publish({});
-          return () => membership.stop();
+          claimsOpen = true;
+          // After a restart of this service too: what the shards run now, not an empty claim.
+          await membership.publish(ownedPartitions());
+          return async () => {
+            // The last claim, before the log closes: this instance serves nothing any more, so
+            // peers stop forwarding entity queries to it. Shards that stop later change nothing.
+            claimsOpen = false;
+            if (publishTimer) clearTimeout(publishTimer);
+            publishTimer = null;
+            await publishClaim({});
+            await membership.stop();
+          };
         }),
     },
   ];

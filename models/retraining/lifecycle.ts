@@ -142,7 +142,10 @@ export class UseCaseLifecycle implements LifecycleHooks {
       machines: options.machines,
       events: options.events,
       onEvent: (event) => {
-        this.context?.logger.warn("drift detector changed state", { ...event });
+        // Back to stable is good news: only a move away from it is a warning to whoever reads.
+        const logger = this.context?.logger;
+        if (event.state === "stable") logger?.info("drift detector changed state", { ...event });
+        else logger?.warn("drift detector changed state", { ...event });
         // Drift events are a topic too (`<usecase>.drift`), for whoever audits or replays them.
         this.context?.log
           .append(this.driftTopic, 0, [

@@ -378,7 +378,11 @@ export async function buildPlatform(
   // MLflow that is down at start leaves the champion watcher retrying (readiness says why).
   const registry: ModelRegistry | null = useCases.some((u) => u.serving)
     ? config.mlflowUrl
-      ? new MlflowRegistry({ url: config.mlflowUrl })
+      ? new MlflowRegistry({
+          url: config.mlflowUrl,
+          keepVersions: config.registryKeepVersions,
+          logger: logger.child({ component: "registry" }),
+        })
       : await openSqliteRegistry({
           dataDir: config.dataDir,
           keepVersions: config.registryKeepVersions,

@@ -122,6 +122,14 @@ export class MlflowClient {
     );
   }
 
+  /** Deletes an artifact through the server's proxy; one already gone is not an error. */
+  async deleteArtifact(path: string): Promise<void> {
+    const response = await this.fetch("DELETE", `/api/2.0/mlflow-artifacts/artifacts/${path}`);
+    if (!response.ok && response.status !== 404) {
+      throw await this.failure(response, `DELETE artifact ${path}`);
+    }
+  }
+
   /** Downloads an artifact through the server's proxy. */
   async getArtifact(path: string): Promise<Uint8Array> {
     const response = await this.fetch("GET", `/api/2.0/mlflow-artifacts/artifacts/${path}`);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type MlflowServer, startMlflow } from "../../test/lifecycle/mlflow-server.ts";
 import { MlflowError } from "./mlflow-client.ts";
 import { openMlflowRegistry } from "./mlflow-registry.ts";
-import { newVersion, registryContract } from "./registry-contract.ts";
+import { newVersion, registryContract, retentionContract } from "./registry-contract.ts";
 
 let server: MlflowServer;
 
@@ -23,7 +23,42 @@ registryContract("mlflow", async () => {
   return { registry: await open(), reopen: open };
 });
 
+retentionContract("mlflow", (keepVersions) =>
+  openMlflowRegistry({ url: server.url, keepVersions }),
+);
+
 describe("MLflow registry on the server", () => {
+  test("retention deletes a version's model version and ONNX artifact, and keeps its run, tagged", async () => {
+    const registry = await openMlflowRegistry({ url: server.url, keepVersions: 1 });
+    const usecase = `k${Date.now().toString(36)}`;
+    const api = `${server.url}/api/2.0/mlflow`;
+    try {
+      await registry.register(newVersion(usecase));
+      // biome-ignore lint/suspicious/noExplicitAny: MLflow's JSON, read as a user would.
+      const first: any = await (
+        await fetch(`${api}/model-versions/get?name=${usecase}&version=1`)
+      ).json();
+      const source = String(first.model_version.source).replace("mlflow-artifacts:/", "");
+      const onnxUrl = `${server.url}/api/2.0/mlflow-artifacts/artifacts/${source}/model.onnx`;
+      expect((await fetch(onnxUrl)).status).toBe(200);
+      await registry.register(newVersion(usecase));
+      expect((await registry.list(usecase)).map((v) => v.version)).toEqual([2]);
+      expect((await fetch(`${api}/model-versions/get?name=${usecase}&version=1`)).status).toBe(404);
+      expect((await fetch(onnxUrl)).ok).toBe(false);
+      // biome-ignore lint/suspicious/noExplicitAny: as above.
+      const run: any = await (
+        await fetch(`${api}/runs/get?run_id=${first.model_version.run_id}`)
+      ).json();
+      const tags = new Map(
+        run.run.data.tags.map((t: { key: string; value: string }) => [t.key, t.value]),
+      );
+      expect(String(tags.get("coelho.pruned"))).toContain("model version 1");
+      expect(run.run.data.metrics.map((m: { key: string }) => m.key)).toContain("test.pr_auc");
+    } finally {
+      await registry.close();
+    }
+  });
+
   test("a version is an MLflow run (params, metrics, ONNX artifact) and a model version with its alias", async () => {
     const registry = await openMlflowRegistry({ url: server.url });
     const usecase = `m${Date.now().toString(36)}`;

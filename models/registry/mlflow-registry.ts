@@ -11,17 +11,25 @@
  *   the old or the new version. MLflow keeps no time of an alias move: it is kept in a tag of the
  *   registered model (`coelho.alias.<alias>` = `<version>@<ms>`).
  *
+ * - Each term as champion is a tag of the version (`coelho.champion.<ms>`): which model decided
+ *   when, read back by `championTerms`.
+ * - With `keepVersions`, a registration deletes the model versions older than the newest N that
+ *   no alias names and that never served as champion, and their ONNX artifacts; their runs stay
+ *   (tagged `coelho.pruned`), so MLflow still charts every training's metrics.
+ *
  * Validation is the same as the SQLite backend's (`prepareVersion`), done before any call, so a
  * rejected model leaves nothing on the server. Versions are immutable, so their records are
  * cached (bounded). See docs/mlflow.md.
  */
 import { setBounded } from "../../runtime/bounded-map.ts";
-import { CoelhoError, ValidationError } from "../../runtime/errors.ts";
+import { CoelhoError } from "../../runtime/errors.ts";
+import type { Logger } from "../../runtime/logger.ts";
 import { RegistryClosedError, VersionNotFoundError } from "./errors.ts";
 import { isNotFound, MlflowClient, MlflowError } from "./mlflow-client.ts";
 import type {
   AliasAssignment,
   AliasName,
+  ChampionTerm,
   ListOptions,
   ModelKind,
   ModelRegistry,
@@ -29,8 +37,15 @@ import type {
   ModelVersionInfo,
   NewModelVersion,
 } from "./types.ts";
-import { ALIASES, REGISTRY_LIMITS } from "./types.ts";
-import { checkAlias, checkUsecase, checkVersion, prepareVersion } from "./validate.ts";
+import { ALIASES } from "./types.ts";
+import {
+  checkAlias,
+  checkKeepVersions,
+  checkLimit,
+  checkUsecase,
+  checkVersion,
+  prepareVersion,
+} from "./validate.ts";
 
 export interface MlflowRegistryOptions {
   /** The tracking server, e.g. `http://127.0.0.1:5000` (COELHO_MLFLOW_URL). */
@@ -39,12 +54,28 @@ export interface MlflowRegistryOptions {
   timeoutMs?: number;
   /** Experiment name prefix. Default `coelho/`. */
   experimentPrefix?: string;
+  /**
+   * Model versions kept per use case: the newest this many, plus any an alias names and any
+   * that served as champion. Unset or null: every version is kept. At least 1.
+   */
+  keepVersions?: number | null;
+  /** Where a failed deletion of old versions is reported (the registration itself succeeded). */
+  logger?: Logger;
 }
 
 const RECORD_FILE = "coelho-version.json";
 const ONNX_FILE = "model.onnx";
 /** Cached version records (immutable, so never stale). */
 const CACHE_MAX = 512;
+/** Tag of a version, one per term it served as champion: `coelho.champion.<ms>`. */
+const CHAMPION_TAG_PREFIX = "coelho.champion.";
+/**
+ * Versions deleted by one registration at most: turning retention on over years of versions
+ * spreads the deletions over the next registrations instead of holding one up for minutes.
+ */
+const PRUNED_PER_REGISTRATION_MAX = 50;
+/** Versions read when searching a model's versions (MLflow pages beyond this are not read). */
+const VERSIONS_SEARCHED_MAX = 10_000;
 
 interface MlflowModelVersion {
   name: string;
@@ -53,6 +84,7 @@ interface MlflowModelVersion {
   run_id?: string;
   source: string;
   tags?: { key: string; value: string }[];
+  aliases?: string[];
 }
 
 interface MlflowRegisteredModel {
@@ -81,12 +113,16 @@ export class MlflowRegistry implements ModelRegistry {
   private readonly client: MlflowClient;
   private readonly prefix: string;
   private readonly records = new Map<string, Promise<VersionRecord>>();
+  private readonly keepVersions: number | null;
+  private readonly logger: Logger | undefined;
   private closed = false;
 
   constructor(options: MlflowRegistryOptions) {
     this.client = new MlflowClient({ url: options.url, timeoutMs: options.timeoutMs });
     this.url = this.client.url;
     this.prefix = options.experimentPrefix ?? "coelho/";
+    this.keepVersions = checkKeepVersions(options.keepVersions);
+    this.logger = options.logger;
   }
 
   /** Rejects (an MlflowError) unless the server answers. */
@@ -164,6 +200,11 @@ export class MlflowRegistry implements ModelRegistry {
     if (!stored) {
       throw new Error(`${p.usecase}: version ${model_version.version} vanished after its creation`);
     }
+    // The version is registered whatever happens here; what a failure leaves, the next
+    // registration deletes.
+    await this.deleteOldVersions(p.usecase, stored.version).catch((error: unknown) =>
+      this.logger?.warn("could not delete old model versions", { usecase: p.usecase, error }),
+    );
     return stored;
   }
 
@@ -188,19 +229,8 @@ export class MlflowRegistry implements ModelRegistry {
   async list(usecase: string, options: ListOptions = {}): Promise<ModelVersionInfo[]> {
     this.open();
     checkUsecase(usecase);
-    const limit = options.limit ?? REGISTRY_LIMITS.listLimitDefault;
-    if (!Number.isInteger(limit) || limit < 1 || limit > REGISTRY_LIMITS.listLimitMax) {
-      throw new ValidationError(
-        "limit",
-        `${limit}; expected an integer in [1, ${REGISTRY_LIMITS.listLimitMax}]`,
-      );
-    }
-    const { model_versions = [] } = await this.client.get<{
-      model_versions?: MlflowModelVersion[];
-    }>("model-versions/search", { filter: `name='${usecase}'`, max_results: 10_000 });
-    const newest = model_versions
-      .sort((a, b) => Number(b.version) - Number(a.version))
-      .slice(0, limit);
+    const limit = checkLimit(options);
+    const newest = (await this.versions(usecase)).slice(0, limit);
     return Promise.all(newest.map((mv) => this.info(mv)));
   }
 
@@ -209,6 +239,25 @@ export class MlflowRegistry implements ModelRegistry {
     checkUsecase(usecase);
     checkAlias(alias);
     checkVersion(version);
+    const setAtMs = Date.now();
+    if (alias === "champion") {
+      // The term is tagged before the alias moves: a crash in between keeps a version that never
+      // served, never deletes one that did.
+      const current = (await this.aliases(usecase)).find((a) => a.alias === "champion");
+      if (current?.version !== version) {
+        try {
+          await this.client.post("model-versions/set-tag", {
+            name: usecase,
+            version: String(version),
+            key: `${CHAMPION_TAG_PREFIX}${setAtMs}`,
+            value: new Date(setAtMs).toISOString(),
+          });
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+          throw new VersionNotFoundError(usecase, version, await this.latest(usecase));
+        }
+      }
+    }
     try {
       await this.client.post("registered-models/alias", {
         name: usecase,
@@ -219,7 +268,6 @@ export class MlflowRegistry implements ModelRegistry {
       if (!isNotFound(error)) throw error;
       throw new VersionNotFoundError(usecase, version, await this.latest(usecase));
     }
-    const setAtMs = Date.now();
     await this.client.post("registered-models/set-tag", {
       name: usecase,
       key: `coelho.alias.${alias}`,
@@ -279,8 +327,66 @@ export class MlflowRegistry implements ModelRegistry {
       .sort((a, b) => a.alias.localeCompare(b.alias));
   }
 
+  async championTerms(usecase: string, options: ListOptions = {}): Promise<ChampionTerm[]> {
+    this.open();
+    checkUsecase(usecase);
+    const limit = checkLimit(options);
+    const terms: ChampionTerm[] = [];
+    for (const mv of await this.versions(usecase)) {
+      for (const fromMs of championTermStarts(mv))
+        terms.push({ version: Number(mv.version), fromMs });
+    }
+    return terms.sort((a, b) => b.fromMs - a.fromMs || b.version - a.version).slice(0, limit);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** The use case's model versions, newest first (tags and aliases included). */
+  private async versions(usecase: string): Promise<MlflowModelVersion[]> {
+    const { model_versions = [] } = await this.client.get<{
+      model_versions?: MlflowModelVersion[];
+    }>("model-versions/search", {
+      filter: `name='${usecase}'`,
+      max_results: VERSIONS_SEARCHED_MAX,
+    });
+    return model_versions.sort((a, b) => Number(b.version) - Number(a.version));
+  }
+
+  /**
+   * Retention: deletes the model versions older than the newest `keepVersions` (by number) that
+   * no alias names, that never served as champion and that coelho-realtime registered, then their
+   * ONNX artifact; the run stays, tagged, with its params, metrics and record.
+   */
+  private async deleteOldVersions(usecase: string, newest: number): Promise<void> {
+    const keep = this.keepVersions;
+    if (keep === null) return;
+    const stale = (await this.versions(usecase))
+      .filter((mv) => Number(mv.version) <= newest - keep && isDeletable(mv))
+      .slice(0, PRUNED_PER_REGISTRATION_MAX);
+    for (const listed of stale) {
+      // Read again just before: an alias may have moved to it since the search.
+      const mv = await this.modelVersion(usecase, Number(listed.version));
+      if (!mv || !isDeletable(mv)) continue;
+      try {
+        await this.client.post(
+          "model-versions/delete",
+          { name: usecase, version: mv.version },
+          "DELETE",
+        );
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      await this.client.deleteArtifact(`${this.artifactBase(mv)}/${ONNX_FILE}`);
+      if (mv.run_id) {
+        await this.client.post("runs/set-tag", {
+          run_id: mv.run_id,
+          key: "coelho.pruned",
+          value: `model version ${mv.version} and its ONNX deleted by retention (newest ${keep} kept, and every champion)`,
+        });
+      }
+    }
   }
 
   private experiment(usecase: string): Promise<string> {
@@ -395,4 +501,21 @@ export class MlflowRegistry implements ModelRegistry {
       description: r.description,
     };
   }
+}
+
+/** When each of the version's terms as champion began (its `coelho.champion.<ms>` tags). */
+function championTermStarts(mv: MlflowModelVersion): number[] {
+  return (mv.tags ?? [])
+    .filter((t) => t.key.startsWith(CHAMPION_TAG_PREFIX))
+    .map((t) => Number(t.key.slice(CHAMPION_TAG_PREFIX.length)))
+    .filter((ms) => Number.isSafeInteger(ms));
+}
+
+/** Retention may delete it: registered here, no alias on it, never a champion. */
+function isDeletable(mv: MlflowModelVersion): boolean {
+  return (
+    mv.source.startsWith("mlflow-artifacts:/") &&
+    (mv.aliases ?? []).length === 0 &&
+    championTermStarts(mv).length === 0
+  );
 }

@@ -199,6 +199,36 @@ export function registryContract(
         );
       }));
 
+    test("champion terms: every move of the champion to another version, newest first", () =>
+      withRegistry(async (r, under) => {
+        const usecase = freshUsecase();
+        for (let i = 0; i < 3; i++) await r.register(newVersion(usecase));
+        expect(await r.championTerms(usecase)).toEqual([]);
+        const first = await r.setAlias(usecase, "champion", 1);
+        await Bun.sleep(2);
+        await r.setAlias(usecase, "challenger", 2);
+        await r.setAlias(usecase, "champion", 1); // not a move: the same term goes on
+        await Bun.sleep(2);
+        const promoted = await r.setAlias(usecase, "champion", 2);
+        await Bun.sleep(2);
+        const rolledBack = await r.setAlias(usecase, "champion", 1);
+        const terms = await r.championTerms(usecase);
+        expect(terms.map((t) => t.version)).toEqual([1, 2, 1]);
+        expect(terms[0]?.fromMs).toBeGreaterThanOrEqual(promoted.setAtMs);
+        expect(terms[0]?.fromMs).toBeLessThanOrEqual(rolledBack.setAtMs);
+        expect(terms[2]?.fromMs).toBeLessThanOrEqual(first.setAtMs);
+        expect((await r.championTerms(usecase, { limit: 1 })).map((t) => t.version)).toEqual([1]);
+        expect(await rejected(r.championTerms(usecase, { limit: 0 }))).toBeInstanceOf(
+          ValidationError,
+        );
+        const reopened = await under.reopen();
+        try {
+          expect((await reopened.championTerms(usecase)).map((t) => t.version)).toEqual([1, 2, 1]);
+        } finally {
+          await reopened.close();
+        }
+      }));
+
     test("an alias moves atomically: concurrent readers see the old or the new version", () =>
       withRegistry(async (r) => {
         const usecase = freshUsecase();
@@ -325,5 +355,53 @@ export function registryContract(
           await again.close();
         }
       }));
+  });
+}
+
+/**
+ * Retention (`keepVersions`), the same for every backend: a registration deletes the use case's
+ * versions older than the newest N, except those an alias names and those that ever served as
+ * champion (they made decisions someone may have to explain). `open` gives a registry keeping N.
+ */
+export function retentionContract(
+  name: string,
+  open: (keepVersions: number) => Promise<ModelRegistry>,
+): void {
+  test(`${name} retention: the newest N are kept, and every aliased or past champion`, async () => {
+    const registry = await open(3);
+    const usecase = freshUsecase();
+    const other = freshUsecase();
+    const versions = async (u: string) => (await registry.list(u)).map((v) => v.version);
+    try {
+      await registry.register(newVersion(usecase));
+      await registry.setAlias(usecase, "champion", 1);
+      for (let i = 0; i < 3; i++) await registry.register(newVersion(usecase));
+      await registry.register(newVersion(other));
+      expect(await versions(usecase)).toEqual([4, 3, 2, 1]);
+      await registry.register(newVersion(usecase));
+      // 2 is now older than the newest three, unaliased and never a champion.
+      expect(await versions(usecase)).toEqual([5, 4, 3, 1]);
+      expect(await versions(other)).toEqual([1]);
+      await registry.setAlias(usecase, "challenger", 3);
+      await registry.register(newVersion(usecase));
+      await registry.register(newVersion(usecase));
+      expect(await versions(usecase)).toEqual([7, 6, 5, 3, 1]);
+      // 5 is promoted: 1 has no alias any more but served; 3 loses its challenger alias.
+      await registry.setAlias(usecase, "champion", 5);
+      await registry.deleteAlias(usecase, "challenger");
+      await registry.register(newVersion(usecase));
+      expect(await versions(usecase)).toEqual([8, 7, 6, 5, 1]);
+      expect(await registry.get(usecase, 2)).toBeNull();
+      expect(await registry.get(usecase, 1)).not.toBeNull();
+      expect((await registry.championTerms(usecase)).map((t) => t.version)).toEqual([5, 1]);
+      // Numbers are never reused, and a deleted version cannot be aliased again.
+      expect((await registry.register(newVersion(usecase))).version).toBe(9);
+      expect(await rejected(registry.setAlias(usecase, "champion", 2))).toBeInstanceOf(
+        VersionNotFoundError,
+      );
+      expect((await registry.alias(usecase, "champion"))?.version).toBe(5);
+    } finally {
+      await registry.close();
+    }
   });
 }

@@ -70,3 +70,25 @@ export const modelAliases = sqliteTable(
     check("model_aliases_alias", sql`${t.alias} IN ('champion', 'challenger')`),
   ],
 );
+
+/**
+ * Every term a version served as champion, from the moment the alias moved to it. A row is
+ * never deleted: the versions it names are what made decisions, and the foreign key keeps
+ * retention from deleting them (an analyst disputing a months-old flag needs its model).
+ */
+export const championTerms = sqliteTable(
+  "champion_terms",
+  {
+    usecase: text("usecase").notNull(),
+    version: integer("version").notNull(),
+    fromMs: integer("from_ms").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.usecase, t.fromMs, t.version] }),
+    foreignKey({
+      name: "champion_terms_version_fk",
+      columns: [t.usecase, t.version],
+      foreignColumns: [modelVersions.usecase, modelVersions.version],
+    }),
+  ],
+);

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { LATEST_MIGRATION_MS, MIGRATIONS_TABLE } from "./migrate.ts";
-import { newVersion, registryContract } from "./registry-contract.ts";
-import { modelAliases, modelVersions } from "./schema.ts";
+import { newVersion, registryContract, retentionContract } from "./registry-contract.ts";
+import { championTerms, modelAliases, modelVersions } from "./schema.ts";
 import { openSqliteRegistry, REGISTRY_FILE_NAME } from "./sqlite-registry.ts";
 
 const temp = tempDirs();
@@ -20,6 +20,10 @@ registryContract("sqlite", async () => {
   return { registry: await open(), reopen: open };
 });
 
+retentionContract("sqlite", (keepVersions) =>
+  openSqliteRegistry({ dataDir: tempDir(), keepVersions }),
+);
+
 describe("SQLite registry storage", () => {
   test("lives in <dataDir>/registry.sqlite, in WAL mode, with the migrated tables of schema.ts", async () => {
     const dataDir = tempDir();
@@ -32,7 +36,7 @@ describe("SQLite registry storage", () => {
       const mode = db.query("PRAGMA journal_mode").get() as { journal_mode: string };
       expect(mode.journal_mode).toBe("wal");
       // The SQL migrations and the drizzle schema the code queries with must agree.
-      for (const table of [modelVersions, modelAliases]) {
+      for (const table of [modelVersions, modelAliases, championTerms]) {
         const config = getTableConfig(table);
         const columns = db.query(`PRAGMA table_info(${config.name})`).all() as {
           name: string;
@@ -42,19 +46,21 @@ describe("SQLite registry storage", () => {
         expect(columns.map((c) => c.name).sort()).toEqual(config.columns.map((c) => c.name).sort());
         expect(columns.every((c) => c.notnull === 1)).toBe(true);
       }
-      const fks = db.query("PRAGMA foreign_key_list(model_aliases)").all() as {
-        table: string;
-        from: string;
-        to: string;
-      }[];
-      expect(fks.map((f) => [f.table, f.from, f.to])).toEqual([
-        ["model_versions", "usecase", "usecase"],
-        ["model_versions", "version", "version"],
-      ]);
+      for (const table of ["model_aliases", "champion_terms"]) {
+        const fks = db.query(`PRAGMA foreign_key_list(${table})`).all() as {
+          table: string;
+          from: string;
+          to: string;
+        }[];
+        expect(fks.map((f) => [f.table, f.from, f.to])).toEqual([
+          ["model_versions", "usecase", "usecase"],
+          ["model_versions", "version", "version"],
+        ]);
+      }
       const applied = db.query(`SELECT count(*) AS n FROM ${MIGRATIONS_TABLE}`).get() as {
         n: number;
       };
-      expect(applied.n).toBe(2);
+      expect(applied.n).toBe(3);
     } finally {
       db.close();
     }
@@ -115,6 +121,28 @@ describe("SQLite registry storage", () => {
     await expect(openSqliteRegistry({ dataDir })).rejects.toThrow(/newer build/);
   });
 
+  test("a registry made before champion terms existed gets its current champion's term", async () => {
+    const path = join(tempDir(), "r.sqlite");
+    const registry = await openSqliteRegistry({ path });
+    await registry.register(newVersion("fraud"));
+    await registry.register(newVersion("fraud"));
+    const { setAtMs } = await registry.setAlias("fraud", "champion", 2);
+    await registry.close();
+    // The file as the build before left it: no table, no record of its migration.
+    const db = new Database(path);
+    db.run("DROP TABLE champion_terms");
+    db.run(
+      `DELETE FROM ${MIGRATIONS_TABLE} WHERE created_at = (SELECT max(created_at) FROM ${MIGRATIONS_TABLE})`,
+    );
+    db.close();
+    const migrated = await openSqliteRegistry({ path });
+    try {
+      expect(await migrated.championTerms("fraud")).toEqual([{ version: 2, fromMs: setAtMs }]);
+    } finally {
+      await migrated.close();
+    }
+  });
+
   test("a closed registry says so", async () => {
     const registry = await openSqliteRegistry({ dataDir: tempDir() });
     await registry.close();
@@ -123,36 +151,6 @@ describe("SQLite registry storage", () => {
 });
 
 describe("SQLite registry retention (keepVersions)", () => {
-  test("a registration deletes the versions older than the newest N, except those an alias names", async () => {
-    const registry = await openSqliteRegistry({ dataDir: tempDir(), keepVersions: 3 });
-    try {
-      await registry.register(newVersion("fraud"));
-      await registry.setAlias("fraud", "champion", 1);
-      await registry.register(newVersion("fraud"));
-      await registry.register(newVersion("fraud"));
-      await registry.register(newVersion("fraud"));
-      await registry.register(newVersion("other"));
-      const versions = async (usecase: string) =>
-        (await registry.list(usecase)).map((v) => v.version);
-      expect(await versions("fraud")).toEqual([4, 3, 2, 1]);
-      await registry.register(newVersion("fraud"));
-      // 2 is now older than the newest three and unaliased; the old champion stays.
-      expect(await versions("fraud")).toEqual([5, 4, 3, 1]);
-      expect(await versions("other")).toEqual([1]);
-      await registry.setAlias("fraud", "challenger", 3);
-      await registry.register(newVersion("fraud"));
-      await registry.register(newVersion("fraud"));
-      expect(await versions("fraud")).toEqual([7, 6, 5, 3, 1]);
-      expect(await registry.get("fraud", 2)).toBeNull();
-      // Numbers are never reused, and a pruned version cannot be aliased again.
-      expect((await registry.register(newVersion("fraud"))).version).toBe(8);
-      await expect(registry.setAlias("fraud", "champion", 2)).rejects.toThrow(/version 2/);
-      expect((await registry.alias("fraud", "champion"))?.version).toBe(1);
-    } finally {
-      await registry.close();
-    }
-  });
-
   test("its file stops growing: 60 registrations take the room of a few", async () => {
     const sizeAfter = async (keepVersions: number | null, registrations: number) => {
       const dataDir = tempDir();

@@ -6,8 +6,9 @@
  * never get the same number. Aliases are rows of `model_aliases` with a foreign key to their
  * version; moving one is a single upsert in one transaction, so a reader sees the old version or
  * the new one, never none. With `keepVersions`, the registration that adds a version also deletes
- * the use case's versions older than the newest `keepVersions`, except those an alias names, so
- * the file stops growing (SQLite reuses the freed pages). See docs/registry.md.
+ * the use case's versions older than the newest `keepVersions`, except those an alias names or
+ * that ever served as champion (`champion_terms`), so the file stops growing (SQLite reuses the
+ * freed pages). See docs/registry.md.
  */
 import type { Database } from "bun:sqlite";
 import { join } from "node:path";
@@ -16,10 +17,11 @@ import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import { ValidationError } from "../../runtime/errors.ts";
 import { RegistryClosedError, VersionNotFoundError } from "./errors.ts";
 import { openRegistryDatabase } from "./migrate.ts";
-import { modelAliases, modelVersions } from "./schema.ts";
+import { championTerms, modelAliases, modelVersions } from "./schema.ts";
 import type {
   AliasAssignment,
   AliasName,
+  ChampionTerm,
   ListOptions,
   ModelKind,
   ModelRegistry,
@@ -27,8 +29,14 @@ import type {
   ModelVersionInfo,
   NewModelVersion,
 } from "./types.ts";
-import { REGISTRY_LIMITS } from "./types.ts";
-import { checkAlias, checkUsecase, checkVersion, prepareVersion } from "./validate.ts";
+import {
+  checkAlias,
+  checkKeepVersions,
+  checkLimit,
+  checkUsecase,
+  checkVersion,
+  prepareVersion,
+} from "./validate.ts";
 
 /** The registry's file name inside the data directory. */
 export const REGISTRY_FILE_NAME = "registry.sqlite";
@@ -41,8 +49,9 @@ export interface SqliteRegistryOptions {
   /** Clock for `createdAtMs` and `setAtMs`; tests pass a fake one. */
   nowMs?: () => number;
   /**
-   * Versions kept per use case: the newest this many, plus any an alias names (a champion is
-   * never deleted, however old). Unset or null: every version is kept. At least 1.
+   * Versions kept per use case: the newest this many, plus any an alias names and any that ever
+   * served as champion (never deleted, however old). Unset or null: every version is kept. At
+   * least 1.
    */
   keepVersions?: number | null;
 }
@@ -107,14 +116,7 @@ export class SqliteRegistry implements ModelRegistry {
     this.path = path;
     ({ sqlite: this.sqlite, db: this.db } = openRegistryDatabase(path));
     this.nowMs = options.nowMs ?? Date.now;
-    const keep = options.keepVersions ?? null;
-    if (keep !== null && (!Number.isInteger(keep) || keep < 1)) {
-      throw new ValidationError(
-        "keepVersions",
-        `${keep}; expected an integer >= 1, or null to keep every version`,
-      );
-    }
-    this.keepVersions = keep;
+    this.keepVersions = checkKeepVersions(options.keepVersions);
   }
 
   private open(): void {
@@ -162,12 +164,17 @@ export class SqliteRegistry implements ModelRegistry {
             .select({ version: modelAliases.version })
             .from(modelAliases)
             .where(eq(modelAliases.usecase, p.usecase));
+          const servedAsChampion = tx
+            .select({ version: championTerms.version })
+            .from(championTerms)
+            .where(eq(championTerms.usecase, p.usecase));
           tx.delete(modelVersions)
             .where(
               and(
                 eq(modelVersions.usecase, p.usecase),
                 lte(modelVersions.version, next - this.keepVersions),
                 notInArray(modelVersions.version, aliased),
+                notInArray(modelVersions.version, servedAsChampion),
               ),
             )
             .run();
@@ -202,13 +209,7 @@ export class SqliteRegistry implements ModelRegistry {
   async list(usecase: string, options: ListOptions = {}): Promise<ModelVersionInfo[]> {
     this.open();
     checkUsecase(usecase);
-    const limit = options.limit ?? REGISTRY_LIMITS.listLimitDefault;
-    if (!Number.isInteger(limit) || limit < 1 || limit > REGISTRY_LIMITS.listLimitMax) {
-      throw new ValidationError(
-        "limit",
-        `${limit}; expected an integer in [1, ${REGISTRY_LIMITS.listLimitMax}]`,
-      );
-    }
+    const limit = checkLimit(options);
     return this.db
       .select(infoColumns)
       .from(modelVersions)
@@ -239,6 +240,19 @@ export class SqliteRegistry implements ModelRegistry {
             .where(eq(modelVersions.usecase, usecase))
             .get();
           throw new VersionNotFoundError(usecase, version, latest?.latest ?? null);
+        }
+        if (alias === "champion") {
+          const current = tx
+            .select({ version: modelAliases.version })
+            .from(modelAliases)
+            .where(and(eq(modelAliases.usecase, usecase), eq(modelAliases.alias, alias)))
+            .get();
+          if (current?.version !== version) {
+            tx.insert(championTerms)
+              .values({ usecase, version, fromMs: setAtMs })
+              .onConflictDoNothing()
+              .run();
+          }
         }
         tx.insert(modelAliases)
           .values({ usecase, alias, version, setAtMs })
@@ -299,6 +313,19 @@ export class SqliteRegistry implements ModelRegistry {
       .orderBy(modelAliases.alias)
       .all();
     return rows.map((r) => ({ ...r, alias: r.alias as AliasName }));
+  }
+
+  async championTerms(usecase: string, options: ListOptions = {}): Promise<ChampionTerm[]> {
+    this.open();
+    checkUsecase(usecase);
+    const limit = checkLimit(options);
+    return this.db
+      .select({ version: championTerms.version, fromMs: championTerms.fromMs })
+      .from(championTerms)
+      .where(eq(championTerms.usecase, usecase))
+      .orderBy(desc(championTerms.fromMs), desc(championTerms.version))
+      .limit(limit)
+      .all();
   }
 
   async close(): Promise<void> {

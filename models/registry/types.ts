@@ -124,6 +124,12 @@ export interface AliasAssignment {
   setAtMs: number;
 }
 
+/** A term a version served as champion: it began when the alias moved to it. */
+export interface ChampionTerm {
+  version: number;
+  fromMs: number;
+}
+
 export interface ListOptions {
   /** At most this many versions, newest first. Default 100, [1, 1000]. */
   limit?: number;
@@ -153,5 +159,10 @@ export interface ModelRegistry {
   alias(usecase: string, alias: AliasName): Promise<ModelVersionInfo | null>;
   /** Every alias set for the use case. */
   aliases(usecase: string): Promise<AliasAssignment[]>;
+  /**
+   * Every move of the champion alias to another version, newest first: which model decided at
+   * any time. Retention never deletes a version that served as champion.
+   */
+  championTerms(usecase: string, options?: ListOptions): Promise<ChampionTerm[]>;
   close(): Promise<void>;
 }

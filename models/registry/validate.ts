@@ -20,6 +20,7 @@ import {
   ALIASES,
   type AliasName,
   REGISTRY_LIMITS as L,
+  type ListOptions,
   METRIC_NAME_PATTERN,
   MODEL_KINDS,
   type ModelKind,
@@ -73,6 +74,27 @@ export function checkVersion(version: unknown): number {
     throw new ValidationError("version", `${String(version)}; expected an integer ≥ 1`);
   }
   return version;
+}
+
+/** Retention's bound (`keepVersions`): null keeps every version; else an integer >= 1. */
+export function checkKeepVersions(keep: number | null | undefined): number | null {
+  if (keep === undefined || keep === null) return null;
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new ValidationError(
+      "keepVersions",
+      `${keep}; expected an integer >= 1, or null to keep every version`,
+    );
+  }
+  return keep;
+}
+
+/** The `limit` of a listing: the default when unset; a ValidationError when out of range. */
+export function checkLimit(options: ListOptions): number {
+  const limit = options.limit ?? L.listLimitDefault;
+  if (!Number.isInteger(limit) || limit < 1 || limit > L.listLimitMax) {
+    throw new ValidationError("limit", `${limit}; expected an integer in [1, ${L.listLimitMax}]`);
+  }
+  return limit;
 }
 
 const JSON_DEPTH_MAX = 32;

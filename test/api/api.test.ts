@@ -422,6 +422,12 @@ describe("models", () => {
       expect(events).toEqual(["promote:2", "rollback:1"]);
       const listed = await call(served.app, "GET", "/api/v1/models/fraud");
       expect(listed.body.aliases).toEqual({ champion: 1 });
+      // Which model decided when: the first champion, the promotion, the rollback.
+      const history = listed.body.champion_history as { version: number; from: string }[];
+      expect(history.map((term) => term.version)).toEqual([1, 2, 1]);
+      expect(Date.parse(history[0]?.from ?? "")).toBeGreaterThanOrEqual(
+        Date.parse(history[1]?.from ?? ""),
+      );
     } finally {
       off();
     }

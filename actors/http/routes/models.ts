@@ -146,9 +146,10 @@ export function modelRoutes(platform: Platform) {
           return unknownUsecase(platform, params.usecase);
         }
         const usecase = params.usecase;
-        const [versions, aliases] = await Promise.all([
+        const [versions, aliases, terms] = await Promise.all([
           registry.list(usecase, { limit: VERSIONS_LISTED_MAX }),
           registry.aliases(usecase),
+          registry.championTerms(usecase, { limit: VERSIONS_LISTED_MAX }),
         ]);
         const served = platform.scoring(usecase)?.champion()?.version ?? null;
         return {
@@ -156,6 +157,11 @@ export function modelRoutes(platform: Platform) {
           aliases: Object.fromEntries(aliases.map((a) => [a.alias, a.version])),
           served_here: served,
           admin: platform.config.adminToken ? "enabled" : "disabled",
+          /** Which version was champion from when, newest first: the model behind any decision. */
+          champion_history: terms.map((term) => ({
+            version: term.version,
+            from: new Date(term.fromMs).toISOString(),
+          })),
           /** Quality of the served versions on labelled live traffic (the use case's shape). */
           online_quality: platform.quality(usecase),
           versions: versions.map((v) => ({
@@ -180,7 +186,7 @@ export function modelRoutes(platform: Platform) {
       {
         params: t.Object({ usecase: usecaseParam(platform) }),
         detail: {
-          summary: "Model versions (newest first), aliases, metrics and lineage",
+          summary: "Model versions (newest first), aliases, champion history, metrics and lineage",
           tags: ["models"],
         },
       },

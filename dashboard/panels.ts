@@ -112,6 +112,7 @@ interface ModelsAnswer {
     created_at: string;
     aliases: string[];
     metrics: Record<string, number>;
+    relies_on: { feature: string; importance: number }[];
   }[];
 }
 
@@ -164,12 +165,18 @@ export async function refreshModels(usecase: string): Promise<void> {
       promote.setAttribute("type", "button");
       promote.onclick = () => void adminAction(usecase, "promote", v.version);
       if (v.aliases.includes("champion")) promote.setAttribute("disabled", "");
+      const reliesOn =
+        v.relies_on
+          .slice(0, 3)
+          .map((f) => `${f.feature} ${fmt(f.importance, 2)}`)
+          .join(", ") || "–";
       return row([
         `v${v.version}`,
         v.kind,
         v.aliases.join(", ") || "–",
         new Date(v.created_at).toLocaleString(),
         metrics,
+        reliesOn,
         promote,
       ]);
     }),

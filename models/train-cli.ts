@@ -10,6 +10,7 @@
  *
  * Results go to stdout, progress to stderr. Exit status: 0 done, 1 failed, 2 bad usage.
  */
+
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,6 +23,7 @@ import {
 } from "../runtime/log/embedded/index.ts";
 import type { Log, StoredRecord } from "../runtime/log/log.ts";
 import { isoTimeOption, numberOption, parseOrExit, UsageError } from "./cli-options.ts";
+import { topFeatures } from "./explain/importance.ts";
 import { FRAUD_LABELS_TOPIC, FRAUD_TRANSACTIONS_TOPIC } from "./fraud/entity.ts";
 import { formatEvaluationTable } from "./fraud/evaluate.ts";
 import { type Label, parseLabel, parseTransaction, type Transaction } from "./fraud/schema.ts";
@@ -250,10 +252,17 @@ async function main(): Promise<void> {
     keepVersions: options.keepVersions,
   });
   try {
-    const version = await registry.register(fraudModelVersion(result, "gbt", history.training));
+    const newVersion = fraudModelVersion(result, "gbt", history.training);
+    const reliesOn = topFeatures(newVersion.metrics, 5)
+      .map((f) => `${f.feature} ${f.importance.toFixed(2)}`)
+      .join(", ");
+    console.log(
+      `\nthe gbt relies on (mean |log-odds| added to the test period's frauds): ${reliesOn}`,
+    );
+    const version = await registry.register(newVersion);
     if (options.promote) await registry.setAlias("fraud", "champion", version.version);
     console.log(
-      `\nregistered fraud version ${version.version} (gbt, ${version.onnxBytes} bytes of ONNX, threshold ${version.threshold.toPrecision(4)})` +
+      `registered fraud version ${version.version} (gbt, ${version.onnxBytes} bytes of ONNX, threshold ${version.threshold.toPrecision(4)})` +
         `${options.promote ? " as champion" : "; champion unchanged (--no-promote)"} in ${registry.path}`,
     );
   } finally {

@@ -95,6 +95,12 @@ describe("trainFraudModels on simulated history", () => {
     expect(stored.metrics["test.pr_auc"]).toBe(result.gbt.test.prAuc);
     expect(stored.metrics["baseline.rules.test.pr_auc"]).toBe(result.rules.test.prAuc);
     const schema = parseFeatureSchema(stored.featureSchema);
+    // What it relies on, per feature of its schema, over all test rows and over the frauds.
+    for (const prefix of ["importance.", "importance.positive."]) {
+      const figures = schema.names.map((name) => stored.metrics[`${prefix}${name}`]);
+      expect(figures.every((v) => v !== undefined && v >= 0)).toBe(true);
+      expect(Math.max(...(figures as number[]))).toBeGreaterThan(0.1);
+    }
 
     const test = result.splits.gbt.test;
     const scorer = await loadOnnx(stored.onnx, { featureNames: schema.names });

@@ -19,8 +19,10 @@
  *   saved with the model; features are replayed through the shard's own code (`replay.ts`), card
  *   states folding over the whole history so a validation row sees the history before it.
  */
+
 import { ValidationError } from "../../runtime/errors.ts";
 import { parseIsoTimestampMs } from "../../runtime/iso-timestamp.ts";
+import { importanceMetrics } from "../explain/importance.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import type { FeatureSchemaLike, NewModelVersion, TopicOffsetRange } from "../registry/types.ts";
 import type { Dataset, SplitFractions } from "../trainers/dataset.ts";
@@ -648,6 +650,14 @@ export function fraudModelVersion(
       ...metricsRecord("validation", trained.validation),
       ...metricsRecord(`baseline.${other}.test`, result[other].test),
       ...metricsRecord("baseline.rules.test", result.rules.test),
+      // What the model relies on, on the test period (models/explain/importance.ts).
+      ...importanceMetrics(
+        trained.onnx,
+        trained.schema.names,
+        result.splits[which].test.x,
+        result.splits[which].test.y,
+        result.splits[which].test.rows,
+      ),
     },
     trainingData: {
       fromMs: data.fromMs,

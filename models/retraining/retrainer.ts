@@ -230,6 +230,7 @@ export class Retrainer {
         shuffledLabels: options.shuffleLabels === true,
       };
       run.metrics["tune.pr_auc"] = trained.tunePrAuc;
+      Object.assign(run.metrics, trained.importance);
       this.lifecycle.send({ type: "TRAINED" });
 
       this.report("validating", 0, 0, { run: id });

@@ -361,6 +361,12 @@ describe("models", () => {
     expect(Object.keys(versions[0]?.metrics as object).length).toBeGreaterThan(0);
     const lineage = (versions[0]?.lineage ?? {}) as Record<string, unknown>;
     expect(lineage.training_data).toBeDefined();
+    // What it relies on: five features of its schema, largest first.
+    const reliesOn = versions[0]?.relies_on as { feature: string; importance: number }[];
+    expect(reliesOn).toHaveLength(5);
+    const importances = reliesOn.map((f) => f.importance);
+    expect(importances).toEqual([...importances].sort((a, b) => b - a));
+    expect(importances[4]).toBeGreaterThan(0);
     expect((await call(served.app, "GET", "/api/v1/models/nope")).status).toBe(404);
   });
 

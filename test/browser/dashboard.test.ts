@@ -167,6 +167,15 @@ test("the prediction form: randomize, score, and look the entity up", async () =
   await page.screenshot({ path: join(SCREENSHOTS, "entity-lookup.png"), fullPage: false });
 });
 
+test("the models panel shows what each version relies on", async () => {
+  // The champion's most important features, from its importance metrics (largest first).
+  const reliesOn = await waitFor("the models table", 15_000, async () => {
+    const cells = await page.locator("#models tbody tr td:nth-child(6)").allTextContents();
+    return cells.length > 0 && cells[0] !== "" ? cells : undefined;
+  });
+  expect(reliesOn[0]).toMatch(/^[a-z_]+ \d\.\d\d(, [a-z_]+ \d\.\d\d){2}$/);
+});
+
 test("the models panel asks for the admin token, and the server accepts it", async () => {
   const asked: string[] = [];
   page.once("dialog", async (dialog) => {

@@ -72,6 +72,10 @@ test("a retraining cycle leaves its experiment, runs, metrics, artifact, version
   const metricKeys = training.data.metrics.map((m: { key: string }) => m.key);
   expect(metricKeys).toContain("candidate.pr_auc");
   expect(metricKeys).toContain("champion.pr_auc");
+  // What the candidate relies on, charted per run in MLflow (models/explain/importance.ts).
+  expect(metricKeys.filter((k: string) => k.startsWith("importance.positive.")).length).toBe(
+    (await harness.registry.alias("fraud", "champion"))?.featureSchema.names.length,
+  );
   const model = await api("registered-models/get?name=fraud");
   expect(model.registered_model.aliases).toEqual([{ alias: "champion", version: "2" }]);
   const version = await api("model-versions/get?name=fraud&version=2");

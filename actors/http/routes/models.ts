@@ -7,7 +7,9 @@
  * instance's champion watcher picks the change up within its poll interval. Retrain exists only
  * as a registered command. A command that refuses (it throws) answers 409 with its reason.
  */
+
 import { Elysia, t } from "elysia";
+import { topFeatures } from "../../../models/explain/importance.ts";
 import { ValidationError as RuntimeValidationError } from "../../../runtime/errors.ts";
 import { commands } from "../../../runtime/introspection/commands.ts";
 import { platformEvents } from "../../../runtime/introspection/platform-events.ts";
@@ -17,6 +19,8 @@ import { unknownUsecase, usecaseParam } from "./entities.ts";
 
 /** Versions listed at most (newest first); the registry's own cap is 1000. */
 const VERSIONS_LISTED_MAX = 50;
+/** Features listed per version under `relies_on`. */
+const RELIES_ON_MAX = 5;
 
 const AdminBody = t.Optional(
   t.Object(
@@ -171,6 +175,8 @@ export function modelRoutes(platform: Platform) {
             aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias),
             threshold: v.threshold,
             metrics: v.metrics,
+            /** The features it relies on most (its `importance.*` metrics), largest first. */
+            relies_on: topFeatures(v.metrics, RELIES_ON_MAX),
             lineage: {
               training_data: v.trainingData,
               params: v.params,

@@ -173,7 +173,7 @@ test("the models panel shows what each version relies on", async () => {
     const cells = await page.locator("#models tbody tr td:nth-child(6)").allTextContents();
     return cells.length > 0 && cells[0] !== "" ? cells : undefined;
   });
-  expect(reliesOn[0]).toMatch(/^[a-z_]+ \d\.\d\d(, [a-z_]+ \d\.\d\d){2}$/);
+  expect(reliesOn[0]).toMatch(/^[a-z0-9_]+ \d+\.\d\d(, [a-z0-9_]+ \d+\.\d\d){2}$/);
 });
 
 test("the models panel asks for the admin token, and the server accepts it", async () => {

@@ -5,6 +5,7 @@
  */
 import { setBounded } from "../../runtime/bounded-map.ts";
 import { averagePrecision, logLoss } from "../trainers/metrics.ts";
+import { type DifferenceInterval, prAucDifferenceInterval } from "./paired-bootstrap.ts";
 
 export interface ComparisonResult {
   labelled: number;
@@ -72,6 +73,15 @@ export class ShadowComparison {
       championLogLoss: loss(this.champion),
       challengerLogLoss: loss(this.challenger),
     };
+  }
+
+  /** The interval of the PR-AUC difference on the window (paired bootstrap), off a copy of it. */
+  differenceInterval(): Promise<DifferenceInterval> {
+    return prAucDifferenceInterval(
+      Float64Array.from(this.champion),
+      Float64Array.from(this.challenger),
+      Float64Array.from(this.labels),
+    );
   }
 
   /** Starts a new comparison window (the pending scores stay: their labels still count). */

@@ -4,12 +4,13 @@ import { type PlatformEvent, PlatformEvents } from "../../runtime/introspection/
 import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { newVersion } from "../registry/registry-contract.ts";
 import { openSqliteRegistry } from "../registry/sqlite-registry.ts";
+import { averagePrecision } from "../trainers/metrics.ts";
 import { seededRandom } from "../trainers/rng.ts";
-import { keyShare, Rollout } from "./rollout.ts";
+import { keyShare, Rollout, type RolloutPolicy } from "./rollout.ts";
 
 const temp = tempDirs();
 
-async function setup() {
+async function setup(policy: Partial<RolloutPolicy> = {}) {
   const dir = temp.make("coelho-rollout-");
   const registry = await openSqliteRegistry({ dataDir: dir });
   await registry.register(newVersion("fraud"));
@@ -24,7 +25,13 @@ async function setup() {
     registry,
     machines,
     events: bus,
-    policy: { shadowLabelsMin: 1000, canaryLabelsMin: 1000, positivesMin: 10, canaryShare: 0.25 },
+    policy: {
+      shadowLabelsMin: 1000,
+      canaryLabelsMin: 1000,
+      positivesMin: 10,
+      canaryShare: 0.25,
+      ...policy,
+    },
   });
   return { registry, rollout, events, machines };
 }
@@ -105,6 +112,64 @@ describe("rollout", () => {
     expect(events.at(-1)?.data.action).toBe("rolled_back");
     rollout.stop();
     await registry.close();
+  });
+
+  test("a somewhat worse challenger: the first window cannot tell, so the rollout waits, and seldom passes it", async () => {
+    // Windows like a fraud rollout's: ~1.2 % positives, 2,000 labels a look; the challenger's
+    // scores are noisier (its PR-AUC ~0.1 lower), which 24 positives hardly show.
+    const WINDOWS = 24;
+    const EVENTS = 8_000;
+    let pointPassed = 0;
+    let passed = 0;
+    let waited = 0;
+    for (let w = 0; w < WINDOWS; w++) {
+      const { registry, rollout } = await setup({ shadowLabelsMin: 2000, positivesMin: 10 });
+      await rollout.start(2);
+      const random = seededRandom(500 + w);
+      const normal = () =>
+        Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      const labels: (0 | 1)[] = [];
+      const champion: number[] = [];
+      const challenger: number[] = [];
+      for (let i = 0; i < EVENTS; i++) {
+        const label: 0 | 1 = random() < 0.012 ? 1 : 0;
+        const signal = label === 1 ? 2.2 : 0;
+        labels.push(label);
+        // Probabilities, as models give them.
+        champion.push(1 / (1 + Math.exp(-(signal + normal() - 4))));
+        challenger.push(1 / (1 + Math.exp(-(signal + 1.15 * normal() - 4))));
+      }
+      // The rule before: the point estimates on the first 2,000 labels.
+      const first = labels.slice(0, 2000);
+      if (
+        averagePrecision(challenger.slice(0, 2000), first) >=
+        averagePrecision(champion.slice(0, 2000), first)
+      )
+        pointPassed++;
+      for (let from = 0; from < EVENTS && rollout.state === "shadow"; from += 500) {
+        const ids = Array.from({ length: 500 }, (_, i) => `tx-${from + i}`);
+        rollout.observeScored(
+          ids,
+          champion.slice(from, from + 500),
+          challenger.slice(from, from + 500),
+          "2",
+        );
+        ids.forEach((id, i) => {
+          rollout.observeLabel(id, labels[from + i] as 0 | 1);
+        });
+        await rollout.settled();
+        if (from + 500 === 2000 && rollout.state === "shadow") waited++;
+      }
+      if (rollout.state === "canary") passed++;
+      else expect(rollout.state).toBe("rolled_back");
+      rollout.stop();
+      await registry.close();
+    }
+    // Seed 500-523: the point rule passed 8 of 24, the rollout 2 (one in twelve).
+    expect(pointPassed).toBeGreaterThanOrEqual(5);
+    expect(waited).toBeGreaterThan(WINDOWS / 2);
+    expect(passed).toBeLessThanOrEqual(3);
+    expect(2 * passed).toBeLessThanOrEqual(pointPassed);
   });
 
   test("a challenger the inference actor dropped (it failed) is rolled back", async () => {

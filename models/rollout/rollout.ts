@@ -4,8 +4,12 @@
  * - `start(version)` points the `challenger` alias at the candidate: every instance's challenger
  *   watcher loads it as the inference actor's shadow model, so it is scored beside the champion.
  * - In shadow, each labelled event scored by both models feeds a {@link ShadowComparison}; once
- *   `shadowLabelsMin` labels (with `positivesMin` positives) are in, the challenger goes to canary
- *   if its PR-AUC is not worse than the champion's by more than `tolerance`, else it is rolled back.
+ *   `shadowLabelsMin` labels (with `positivesMin` positives) are in, a paired bootstrap gives the
+ *   interval of the PR-AUC difference (paired-bootstrap.ts). The challenger goes to canary when
+ *   the interval says it is not worse than the champion by more than `tolerance`, and is rolled
+ *   back when it says it is; while the interval straddles the line, the step waits for more
+ *   labels (every half minimum more), up to `labelsMaxFactor` times the minimum, where the point
+ *   estimates decide.
  * - In canary, `canaryShare` of the entities (by key hash) get the challenger's decisions; after a
  *   fresh window of labels the same rule promotes it (the `champion` alias moves to it) or rolls it
  *   back (the `challenger` alias is deleted; the champion never changed).
@@ -24,6 +28,7 @@ import { type RolloutStateName, setModelVersion, setRolloutState } from "../life
 import type { ModelRegistry } from "../registry/types.ts";
 import { type ComparisonResult, ShadowComparison } from "./comparison.ts";
 import { RolloutLifecycle } from "./machine.ts";
+import type { DifferenceInterval } from "./paired-bootstrap.ts";
 
 export interface RolloutPolicy {
   /** Labelled events compared in shadow before deciding. Default 2000. */
@@ -32,8 +37,16 @@ export interface RolloutPolicy {
   canaryLabelsMin: number;
   /** Positives the window needs before deciding. Default 10. */
   positivesMin: number;
-  /** The challenger may be this much below the champion's PR-AUC and still pass. Default 0. */
+  /**
+   * The challenger may be this much below the champion's PR-AUC and still pass (a
+   * non-inferiority margin). Default 0.01.
+   */
   tolerance: number;
+  /**
+   * A step whose interval straddles the margin waits for up to this many times its minimum
+   * labels; then the point estimates decide. Default 4.
+   */
+  labelsMaxFactor: number;
   /** Share of entities (by key hash) that get the challenger's decisions in canary. Default 0.1. */
   canaryShare: number;
 }
@@ -42,7 +55,8 @@ export const DEFAULT_ROLLOUT: RolloutPolicy = {
   shadowLabelsMin: 2000,
   canaryLabelsMin: 2000,
   positivesMin: 10,
-  tolerance: 0,
+  tolerance: 0.01,
+  labelsMaxFactor: 4,
   canaryShare: 0.1,
 };
 
@@ -80,7 +94,9 @@ export class Rollout {
   private readonly unregister: () => void;
   private deciding: Promise<void> = Promise.resolve();
   private plan: CanaryPlan | null = null;
-  private lastResult: ComparisonResult | null = null;
+  private lastResult: (ComparisonResult & { interval: DifferenceInterval }) | null = null;
+  /** Labelled events the window needs before the next decision of the current step. */
+  private decisionAt = 0;
   /** The champion before the latest promotion (what a manual rollback returns to). */
   private previousChampion: number | null = null;
   /** Whether the inference actor has been seen serving the challenger (for error detection). */
@@ -127,6 +143,7 @@ export class Rollout {
     this.lastResult = null;
     this.plan = null;
     this.challengerSeen = false;
+    this.decisionAt = this.policy.shadowLabelsMin;
     this.lifecycle.send({ type: "START", version });
     this.publish("shadow", { version });
   }
@@ -163,8 +180,11 @@ export class Rollout {
     const state = this.lifecycle.state;
     if (state !== "shadow" && state !== "canary") return;
     this.comparison.labelled(id, label);
-    const min = state === "shadow" ? this.policy.shadowLabelsMin : this.policy.canaryLabelsMin;
-    if (this.comparison.count >= min && this.comparison.positives >= this.policy.positivesMin) {
+    if (
+      this.comparison.count >= this.decisionAt &&
+      this.comparison.positives >= this.policy.positivesMin
+    ) {
+      this.decisionAt = Number.POSITIVE_INFINITY; // one decision at a time; it sets the next
       this.enqueue(() => this.decide(state));
     }
   }
@@ -258,10 +278,21 @@ export class Rollout {
   private async decide(state: "shadow" | "canary"): Promise<void> {
     if (this.lifecycle.state !== state) return; // decided meanwhile
     const result = this.comparison.result();
-    this.lastResult = result;
-    const ok = result.challengerPrAuc >= result.championPrAuc - this.policy.tolerance;
-    const summary = `challenger PR-AUC ${result.challengerPrAuc.toFixed(4)} vs champion ${result.championPrAuc.toFixed(4)} on ${result.labelled} labelled events (${result.positives} positives) in ${state}`;
-    if (!ok) {
+    const min = state === "shadow" ? this.policy.shadowLabelsMin : this.policy.canaryLabelsMin;
+    // The next look, unless this one decides (also after a failure here: the step goes on).
+    this.decisionAt = result.labelled + Math.ceil(min / 2);
+    const interval = await this.comparison.differenceInterval();
+    if (this.lifecycle.state !== state) return; // decided meanwhile (the API)
+    this.lastResult = { ...result, interval };
+    const verdict = rolloutVerdict(
+      result,
+      interval,
+      this.policy.tolerance,
+      result.labelled >= min * this.policy.labelsMaxFactor,
+    );
+    const summary = `${describeComparison(result, interval)} in ${state}`;
+    if (verdict === "wait") return; // the interval straddles the margin: more labels narrow it
+    if (verdict === "fail") {
       await this.rollback(`worse than the champion: ${summary}`);
       return;
     }
@@ -272,8 +303,9 @@ export class Rollout {
       const share = this.policy.canaryShare;
       this.plan = { version, threshold, includes: (key) => keyShare(key) < share };
       this.comparison.resetWindow();
+      this.decisionAt = this.policy.canaryLabelsMin;
       this.lifecycle.send({ type: "SHADOW_PASSED", reason: summary });
-      this.publish("canary", { version, share, comparison: result });
+      this.publish("canary", { version, share, comparison: this.lastResult });
       return;
     }
     await this.moveChampion(this.version as number, summary);
@@ -297,4 +329,27 @@ export class Rollout {
   private publish(action: string, data: Record<string, unknown>): void {
     this.bus.publish("model", { action, ...data }, this.o.usecase);
   }
+}
+
+/**
+ * A step's verdict: "pass" when the interval's lower bound is above −tolerance (not worse beyond
+ * the margin), "fail" when its upper bound is below it (worse beyond it), else "wait" for more
+ * labels, unless `atBound`, where the point estimates decide.
+ */
+export function rolloutVerdict(
+  result: ComparisonResult,
+  interval: DifferenceInterval,
+  tolerance: number,
+  atBound: boolean,
+): "pass" | "fail" | "wait" {
+  if (interval.low >= -tolerance) return "pass";
+  if (interval.high < -tolerance) return "fail";
+  if (!atBound) return "wait";
+  return result.challengerPrAuc >= result.championPrAuc - tolerance ? "pass" : "fail";
+}
+
+/** For people: both PR-AUCs, their difference with its interval, and the window. */
+function describeComparison(result: ComparisonResult, interval: DifferenceInterval): string {
+  const signed = (v: number) => `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(4)}`;
+  return `challenger PR-AUC ${result.challengerPrAuc.toFixed(4)} vs champion ${result.championPrAuc.toFixed(4)}, difference ${signed(interval.difference)} (${Math.round(interval.level * 100)} % interval ${signed(interval.low)} to ${signed(interval.high)}) on ${result.labelled} labelled events (${result.positives} positives)`;
 }

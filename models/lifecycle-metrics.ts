@@ -6,6 +6,10 @@
  */
 import { Counter, Gauge, Histogram } from "prom-client";
 import { registry } from "../runtime/metrics.ts";
+import { topFeatures } from "./explain/importance.ts";
+
+/** Features shown per alias in `coelho_model_feature_importance` (a schema has ~30). */
+const IMPORTANCE_FEATURES_SHOWN_MAX = 64;
 
 export const driftScore = new Gauge({
   name: "coelho_drift_score",
@@ -83,6 +87,38 @@ export function setModelVersion(
   }
   shownVersions.set(id, String(version));
   modelVersionInfo.set({ usecase, alias, version: String(version) }, 1);
+}
+
+export const modelFeatureImportance = new Gauge({
+  name: "coelho_model_feature_importance",
+  help: "What the version an alias (champion|challenger) points at relies on: each feature's mean |log-odds| added to the positives' scores on held-out rows (its importance.positive.* metrics).",
+  labelNames: ["usecase", "alias", "feature"] as const,
+  registers: [registry],
+});
+
+const shownImportance = new Map<string, string[]>();
+
+/**
+ * Shows what the version an alias points at relies on, from its registry metrics (null, or a
+ * version without importance metrics: no series). Bounded: one series per feature of the schema.
+ */
+export function setModelImportance(
+  usecase: string,
+  alias: "champion" | "challenger",
+  metrics: Readonly<Record<string, number>> | null,
+): void {
+  const id = `${usecase}\u0000${alias}`;
+  for (const feature of shownImportance.get(id) ?? []) {
+    modelFeatureImportance.remove({ usecase, alias, feature });
+  }
+  const features = metrics ? topFeatures(metrics, IMPORTANCE_FEATURES_SHOWN_MAX) : [];
+  for (const { feature, importance } of features) {
+    modelFeatureImportance.set({ usecase, alias, feature }, importance);
+  }
+  shownImportance.set(
+    id,
+    features.map((f) => f.feature),
+  );
 }
 
 /**

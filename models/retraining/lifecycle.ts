@@ -19,7 +19,7 @@ import type { Log } from "../../runtime/log/log.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { DriftMonitor, type DriftMonitorOptions } from "../drift/monitor.ts";
 import { parseDriftReference } from "../drift/reference.ts";
-import { setModelVersion, zeroLifecycleSeries } from "../lifecycle-metrics.ts";
+import { setModelImportance, setModelVersion, zeroLifecycleSeries } from "../lifecycle-metrics.ts";
 import { MlflowRegistry } from "../registry/mlflow-registry.ts";
 import { MlflowRunStore } from "../registry/mlflow-runs.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../registry/types.ts";
@@ -355,6 +355,7 @@ export class UseCaseLifecycle implements LifecycleHooks {
     try {
       const info = await context.registry.get(this.o.usecase, version);
       this.monitor.setReference(parseDriftReference(info?.featureSchema.drift));
+      setModelImportance(this.o.usecase, "champion", info?.metrics ?? null);
     } catch (error) {
       context.logger.warn("drift reference could not be read; data drift is not judged", { error });
       this.monitor.setReference(null);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { MachineRegistry } from "../../runtime/introspection/machines.ts";
 import { type PlatformEvent, PlatformEvents } from "../../runtime/introspection/platform-events.ts";
+import { registry as metricsRegistry } from "../../runtime/metrics.ts";
 import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { newVersion } from "../registry/registry-contract.ts";
 import { openSqliteRegistry } from "../registry/sqlite-registry.ts";
@@ -170,6 +171,32 @@ describe("rollout", () => {
     expect(waited).toBeGreaterThan(WINDOWS / 2);
     expect(passed).toBeLessThanOrEqual(3);
     expect(2 * passed).toBeLessThanOrEqual(pointPassed);
+  });
+
+  test("the challenger's importance is a metric while it is rolled out", async () => {
+    const { registry, rollout } = await setup();
+    const version = await registry.register(
+      newVersion("fraud", {
+        metrics: {
+          "test.pr_auc": 0.9,
+          "importance.positive.f0": 1.5,
+          "importance.positive.f3": 0.25,
+        },
+      }),
+    );
+    const series = async () =>
+      (await metricsRegistry.getSingleMetricAsString("coelho_model_feature_importance"))
+        .split("\n")
+        .filter((line) => line.includes('alias="challenger"'));
+    await rollout.start(version.version);
+    expect(await series()).toEqual([
+      'coelho_model_feature_importance{usecase="fraud",alias="challenger",feature="f0"} 1.5',
+      'coelho_model_feature_importance{usecase="fraud",alias="challenger",feature="f3"} 0.25',
+    ]);
+    await rollout.rollback();
+    expect(await series()).toEqual([]);
+    rollout.stop();
+    await registry.close();
   });
 
   test("a challenger the inference actor dropped (it failed) is rolled back", async () => {

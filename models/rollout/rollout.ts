@@ -24,7 +24,12 @@ import {
   platformEvents as defaultEvents,
   type PlatformEvents,
 } from "../../runtime/introspection/platform-events.ts";
-import { type RolloutStateName, setModelVersion, setRolloutState } from "../lifecycle-metrics.ts";
+import {
+  type RolloutStateName,
+  setModelImportance,
+  setModelVersion,
+  setRolloutState,
+} from "../lifecycle-metrics.ts";
 import type { ModelRegistry } from "../registry/types.ts";
 import { type ComparisonResult, ShadowComparison } from "./comparison.ts";
 import { RolloutLifecycle } from "./machine.ts";
@@ -139,6 +144,8 @@ export class Rollout {
   async start(version: number): Promise<void> {
     await this.o.registry.setAlias(this.o.usecase, "challenger", version);
     setModelVersion(this.o.usecase, "challenger", version);
+    const candidate = await this.o.registry.alias(this.o.usecase, "challenger");
+    setModelImportance(this.o.usecase, "challenger", candidate?.metrics ?? null);
     this.comparison.clear();
     this.lastResult = null;
     this.plan = null;
@@ -235,6 +242,7 @@ export class Rollout {
       const dropped = this.version;
       await this.o.registry.deleteAlias(this.o.usecase, "challenger");
       setModelVersion(this.o.usecase, "challenger", null);
+      setModelImportance(this.o.usecase, "challenger", null);
       this.plan = null;
       this.lifecycle.send({ type: "ROLLBACK", reason });
       this.publish("rolled_back", { version: dropped, reason, comparison: this.lastResult });
@@ -320,6 +328,7 @@ export class Rollout {
     if (challenger?.version === version) {
       await this.o.registry.deleteAlias(this.o.usecase, "challenger");
       setModelVersion(this.o.usecase, "challenger", null);
+      setModelImportance(this.o.usecase, "challenger", null);
     }
     setModelVersion(this.o.usecase, "champion", version);
     this.plan = null;

@@ -356,6 +356,19 @@ export const modelPerformance: DashboardSpec = {
       ],
     },
     {
+      title: "What the served models rely on",
+      description:
+        "Each feature's mean |log-odds| added to the frauds' scores on held-out rows, for the champion and, during a rollout, the challenger (their importance.positive.* registry metrics, docs/explanations.md). A challenger that leans on other features than the champion shows here before it decides anything.",
+      type: "bargauge",
+      queries: [
+        {
+          expr: `sort_desc(max by (usecase, alias, feature) (coelho_model_feature_importance{${UC}}))`,
+          legend: "{{usecase}} {{alias}} {{feature}}",
+          instant: true,
+        },
+      ],
+    },
+    {
       title: "Rows scored per second: champion versus challenger",
       description: "The challenger scores in shadow the same rows as the champion.",
       unit: "reqps",

@@ -77,6 +77,8 @@ export type ScoredListener = (
 
 /** Upper bound on score listeners (the API holds one per app, not one per client). */
 const SCORED_LISTENERS_MAX = 64;
+/** How long a graceful stop waits for the instance's last (empty) ownership claim. */
+const LAST_CLAIM_MS = 2_000;
 
 export interface Platform {
   readonly config: Config;
@@ -516,7 +518,17 @@ export async function buildPlatform(
             claimsOpen = false;
             if (publishTimer) clearTimeout(publishTimer);
             publishTimer = null;
-            await publishClaim({});
+            // Bounded: a broker that is down would hold the stop for its whole retry budget.
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const late = new Promise<"late">((resolve) => {
+              timer = setTimeout(() => resolve("late"), LAST_CLAIM_MS);
+            });
+            if ((await Promise.race([publishClaim({}), late])) === "late") {
+              logger.warn(
+                `the last ownership claim was not written within ${LAST_CLAIM_MS} ms; peers learn of the change from the rebalance`,
+              );
+            }
+            clearTimeout(timer);
             await membership.stop();
           };
         }),

@@ -90,6 +90,8 @@ export interface Platform {
   /** The URL other instances use to reach this one. */
   advertisedUrl(): string;
   useCaseNames(): string[];
+  /** The topics the use cases read; each one's refused events are in `<topic>.dlq`. */
+  inputTopics(): string[];
   /** An entity's state from this instance's shards, or who owns it when they do not. */
   entity(usecase: string, key: string): Promise<EntityAnswer>;
   shardStatuses(): Promise<ShardStatus[]>;
@@ -390,12 +392,14 @@ export async function buildPlatform(
           keepVersions: config.registryKeepVersions,
         })
     : null;
+  const inputTopics = new Set<string>();
   for (const useCase of useCases) {
     const { model } = useCase;
     const { shardTopics, rekeyTopics } = shardInputs(useCase, config);
     // The primary topic: the changelog mirrors its partitions, and entity queries report its position.
     const shardTopic = shardTopics[0] as string;
     for (const topic of new Set([model.inputTopic, ...shardTopics, ...rekeyTopics])) {
+      inputTopics.add(topic);
       await log.ensureTopic({ name: topic, partitions: config.partitions });
       await log.ensureTopic({
         name: deadLetterTopic(topic),
@@ -625,6 +629,7 @@ export async function buildPlatform(
     httpPort,
     advertisedUrl,
     useCaseNames: () => [...served.keys()],
+    inputTopics: () => [...inputTopics],
     async entity(usecase, key) {
       const entry = served.get(usecase);
       if (!entry) return { kind: "unknown_usecase" };

@@ -5,6 +5,7 @@
  * Built as an Elysia app so tests call `app.handle(new Request(...))` without a port.
  * See docs/api.md and docs/dashboard.md.
  */
+
 import { Elysia } from "elysia";
 import pkg from "../../package.json" with { type: "json" };
 import { platformEvents } from "../../runtime/introspection/platform-events.ts";
@@ -22,6 +23,7 @@ import {
 } from "./live/hub.ts";
 import { RecentEvents } from "./live/recent-events.ts";
 import { openApiDocument } from "./openapi.ts";
+import { deadLetterRoutes } from "./routes/dead-letters.ts";
 import { entityRoutes } from "./routes/entities.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { introspectionRoutes } from "./routes/introspection.ts";
@@ -67,6 +69,7 @@ export function createHttp(platform: Platform, options: HttpOptions = {}) {
     .use(scoreRoutes(platform))
     .use(modelRoutes(platform))
     .use(introspectionRoutes(platform, recent))
+    .use(deadLetterRoutes(platform))
     .use(dashboardRoutes(logger))
     .ws("/ws", {
       open: (ws) => hub.open(socketOf(ws)),

@@ -350,6 +350,61 @@ describe("forwarding to the owner (Kafka mode, several instances)", () => {
   });
 });
 
+describe("dead letters", () => {
+  test("the newest refused events of an input topic, with why and where they were read", async () => {
+    const encoder = new TextEncoder();
+    // A valid transaction but for its amount, and bytes that are not JSON.
+    const example = (await call(served.app, "GET", "/api/v1/fraud/example")).body;
+    const negative = { ...example, card_id: "card-dlq-2", amount: -5 };
+    await served.platform.log.produce("fraud.transactions", [
+      { key: encoder.encode("card-dlq-1"), value: encoder.encode("{not json") },
+      { key: encoder.encode("card-dlq-2"), value: encoder.encode(JSON.stringify(negative)) },
+    ]);
+    type Letters = {
+      dead_letter_topic: string;
+      total: number;
+      letters: {
+        reason: string;
+        key: string;
+        value: string;
+        source: { topic: string; partition: number; offset: number };
+      }[];
+    };
+    const answer = await waitFor("both events dead-lettered", 20_000, async () => {
+      const { status, body } = await call(
+        served.app,
+        "GET",
+        "/api/v1/dead-letters/fraud.transactions",
+      );
+      expect(status).toBe(200);
+      const letters = body as unknown as Letters;
+      return letters.total >= 2 ? letters : undefined;
+    });
+    expect(answer.dead_letter_topic).toBe("fraud.transactions.dlq");
+    const byKey = new Map(answer.letters.map((l) => [l.key, l]));
+    expect(byKey.get("card-dlq-1")?.value).toBe("{not json");
+    expect(byKey.get("card-dlq-1")?.reason).toMatch(/JSON/i);
+    expect(byKey.get("card-dlq-2")?.reason).toContain("amount");
+    expect(byKey.get("card-dlq-2")?.source.topic).toBe("fraud.transactions");
+    expect(byKey.get("card-dlq-2")?.source.offset).toBeGreaterThanOrEqual(0);
+
+    const one = await call(served.app, "GET", "/api/v1/dead-letters/fraud.transactions?limit=1");
+    expect((one.body as unknown as Letters).letters).toHaveLength(1);
+    for (const limit of ["0", "101", "many"]) {
+      const bad = await call(
+        served.app,
+        "GET",
+        `/api/v1/dead-letters/fraud.transactions?limit=${limit}`,
+      );
+      expect(bad.status).toBe(422);
+      expect(String(bad.body.error)).toContain("limit");
+    }
+    const unknown = await call(served.app, "GET", "/api/v1/dead-letters/nope");
+    expect(unknown.status).toBe(404);
+    expect(String(unknown.body.error)).toContain("fraud.transactions");
+  });
+});
+
 describe("models", () => {
   test("lists versions with aliases, metrics and lineage", async () => {
     const { status, body } = await call(served.app, "GET", "/api/v1/models/fraud");

@@ -92,6 +92,8 @@ export interface Platform {
   useCaseNames(): string[];
   /** The topics the use cases read; each one's refused events are in `<topic>.dlq`. */
   inputTopics(): string[];
+  /** The use case that reads `topic`, or null. */
+  usecaseOfTopic(topic: string): string | null;
   /** An entity's state from this instance's shards, or who owns it when they do not. */
   entity(usecase: string, key: string): Promise<EntityAnswer>;
   shardStatuses(): Promise<ShardStatus[]>;
@@ -392,14 +394,15 @@ export async function buildPlatform(
           keepVersions: config.registryKeepVersions,
         })
     : null;
-  const inputTopics = new Set<string>();
+  /** Input topic → the use case reading it. */
+  const inputTopics = new Map<string, string>();
   for (const useCase of useCases) {
     const { model } = useCase;
     const { shardTopics, rekeyTopics } = shardInputs(useCase, config);
     // The primary topic: the changelog mirrors its partitions, and entity queries report its position.
     const shardTopic = shardTopics[0] as string;
     for (const topic of new Set([model.inputTopic, ...shardTopics, ...rekeyTopics])) {
-      inputTopics.add(topic);
+      inputTopics.set(topic, model.name);
       await log.ensureTopic({ name: topic, partitions: config.partitions });
       await log.ensureTopic({
         name: deadLetterTopic(topic),
@@ -629,7 +632,8 @@ export async function buildPlatform(
     httpPort,
     advertisedUrl,
     useCaseNames: () => [...served.keys()],
-    inputTopics: () => [...inputTopics],
+    inputTopics: () => [...inputTopics.keys()],
+    usecaseOfTopic: (topic) => inputTopics.get(topic) ?? null,
     async entity(usecase, key) {
       const entry = served.get(usecase);
       if (!entry) return { kind: "unknown_usecase" };

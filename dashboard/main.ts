@@ -3,8 +3,10 @@
  * numbers and charts pushed over the WebSocket, the flagged events, drift, models with promote and
  * roll back, an entity lookup and a prediction form. See docs/dashboard.md.
  */
+
 import type { MetricsSummary } from "../actors/http/live/metrics-summary-shape.ts";
 import { Charts } from "./charts.ts";
+import { refreshDeadLetters } from "./dead-letters.ts";
 import { byId, el, fmt, getJson } from "./dom.ts";
 import { connectLive, type LiveMessage } from "./live.ts";
 import { addAlerts, adminAction, refreshDrift, refreshModels, showInstances } from "./panels.ts";
@@ -91,7 +93,11 @@ async function loadUsecase(): Promise<void> {
   threshold = null;
   live.resubscribe();
   if (await form.load(usecase())) await form.randomize();
-  await Promise.all([refreshDrift(usecase()), refreshModels(usecase())]);
+  await Promise.all([
+    refreshDrift(usecase()),
+    refreshModels(usecase()),
+    refreshDeadLetters(usecase()),
+  ]);
 }
 
 select.onchange = () => void loadUsecase();
@@ -114,4 +120,5 @@ setInterval(() => {
   if (!usecase()) return;
   void refreshDrift(usecase());
   void refreshModels(usecase());
+  void refreshDeadLetters(usecase());
 }, REFRESH_MS);

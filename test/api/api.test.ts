@@ -388,6 +388,14 @@ describe("dead letters", () => {
     expect(byKey.get("card-dlq-2")?.source.topic).toBe("fraud.transactions");
     expect(byKey.get("card-dlq-2")?.source.offset).toBeGreaterThanOrEqual(0);
 
+    const listed = await call(served.app, "GET", "/api/v1/dead-letters");
+    const topics = listed.body.topics as { topic: string; usecase: string; total: number }[];
+    expect(topics.find((t) => t.topic === "fraud.transactions")).toMatchObject({
+      usecase: "fraud",
+      total: answer.total,
+    });
+    expect(topics.find((t) => t.topic === "fraud.labels")?.usecase).toBe("fraud");
+
     const one = await call(served.app, "GET", "/api/v1/dead-letters/fraud.transactions?limit=1");
     expect((one.body as unknown as Letters).letters).toHaveLength(1);
     for (const limit of ["0", "101", "many"]) {

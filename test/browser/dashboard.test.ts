@@ -176,6 +176,17 @@ test("the models panel shows what each version relies on", async () => {
   expect(reliesOn[0]).toMatch(/^[a-z0-9_]+ \d+\.\d\d(, [a-z0-9_]+ \d+\.\d\d){2}$/);
 });
 
+test("the dead-letters panel counts each input topic's refused events", async () => {
+  // The simulator writes valid events only: every topic of the use case shows 0 refused.
+  const summary = await waitFor("the dead-letters summary", 15_000, async () => {
+    const text = await page.locator("#dead-letters-summary").textContent();
+    return text?.includes("refused") ? text : undefined;
+  });
+  expect(summary).toContain("fraud.transactions: 0 refused");
+  expect(summary).toContain("fraud.labels: 0 refused");
+  expect(await page.locator("#dead-letters tbody").textContent()).toBe("no refused events");
+});
+
 test("the models panel asks for the admin token, and the server accepts it", async () => {
   const asked: string[] = [];
   page.once("dialog", async (dialog) => {

@@ -46,74 +46,108 @@ function letterView(partition: number, record: StoredRecord) {
   };
 }
 
+/** Dead letters `<topic>.dlq` holds now, over its partitions (what retention has kept). */
+async function deadLetterCount(platform: Platform, dlq: string): Promise<number> {
+  const log = platform.log;
+  let total = 0;
+  for (let partition = 0; partition < (await log.partitionCount(dlq)); partition++) {
+    const [start, end] = await Promise.all([
+      log.startOffset(dlq, partition),
+      log.endOffset(dlq, partition),
+    ]);
+    total += Math.max(0, end - start);
+  }
+  return total;
+}
+
 export function deadLetterRoutes(platform: Platform) {
-  return new Elysia({ name: "dead-letters" }).get(
-    "/api/v1/dead-letters/:topic",
-    async ({ params, query, set }) => {
-      const topics = platform.inputTopics();
-      if (!topics.includes(params.topic)) {
-        set.status = 404;
-        return {
-          error: `topic "${params.topic}" is not read by this platform; expected one of ${topics.join(", ")}`,
-          code: "UNKNOWN_TOPIC",
-        };
-      }
-      const limit = query.limit === undefined ? DEAD_LETTERS_LISTED_DEFAULT : Number(query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > DEAD_LETTERS_LISTED_MAX) {
-        set.status = 422;
-        return validationAnswer("query", [
-          {
-            path: "limit",
-            expected: `an integer from 1 to ${DEAD_LETTERS_LISTED_MAX}, got ${JSON.stringify(query.limit)}`,
-          },
-        ]);
-      }
-      const log = platform.log;
-      const dlq = deadLetterTopic(params.topic);
-      const partitions = await log.partitionCount(dlq);
-      let total = 0;
-      const letters: ReturnType<typeof letterView>[] = [];
-      for (let partition = 0; partition < partitions; partition++) {
-        const [start, end] = await Promise.all([
-          log.startOffset(dlq, partition),
-          log.endOffset(dlq, partition),
-        ]);
-        total += Math.max(0, end - start);
-        if (end <= start) continue;
-        // Each partition's newest `limit`: the newest `limit` of the topic are among them.
-        const records = await log.read(dlq, partition, Math.max(start, end - limit), limit);
-        for (const record of records) letters.push(letterView(partition, record));
-      }
-      letters.sort((a, b) => b.time.localeCompare(a.time) || b.offset - a.offset);
-      return {
-        topic: params.topic,
-        dead_letter_topic: dlq,
-        /** Dead letters the topic holds (what retention has kept). */
-        total,
-        letters: letters.slice(0, limit),
-      };
-    },
-    {
-      params: t.Object({
-        topic: t.String({
-          description: `An input topic: ${platform.inputTopics().join(", ")}`,
-          examples: platform.inputTopics(),
-        }),
-      }),
-      query: t.Object({
-        // Checked in the handler: t.Numeric's refusal does not name the parameter.
-        limit: t.Optional(
-          t.String({
-            description: `Letters listed, newest first: an integer from 1 to ${DEAD_LETTERS_LISTED_MAX} (default ${DEAD_LETTERS_LISTED_DEFAULT})`,
-            examples: ["20"],
-          }),
+  return new Elysia({ name: "dead-letters" })
+    .get(
+      "/api/v1/dead-letters",
+      async () => ({
+        topics: await Promise.all(
+          platform.inputTopics().map(async (topic) => ({
+            topic,
+            usecase: platform.usecaseOfTopic(topic),
+            dead_letter_topic: deadLetterTopic(topic),
+            total: await deadLetterCount(platform, deadLetterTopic(topic)),
+          })),
         ),
       }),
-      detail: {
-        summary:
-          "The newest dead letters of an input topic: each refused event, why, and where it was read",
-        tags: ["platform"],
+      {
+        detail: {
+          summary: "Every input topic with the use case reading it and its dead letters' count",
+          tags: ["platform"],
+        },
       },
-    },
-  );
+    )
+    .get(
+      "/api/v1/dead-letters/:topic",
+      async ({ params, query, set }) => {
+        const topics = platform.inputTopics();
+        if (!topics.includes(params.topic)) {
+          set.status = 404;
+          return {
+            error: `topic "${params.topic}" is not read by this platform; expected one of ${topics.join(", ")}`,
+            code: "UNKNOWN_TOPIC",
+          };
+        }
+        const limit = query.limit === undefined ? DEAD_LETTERS_LISTED_DEFAULT : Number(query.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > DEAD_LETTERS_LISTED_MAX) {
+          set.status = 422;
+          return validationAnswer("query", [
+            {
+              path: "limit",
+              expected: `an integer from 1 to ${DEAD_LETTERS_LISTED_MAX}, got ${JSON.stringify(query.limit)}`,
+            },
+          ]);
+        }
+        const log = platform.log;
+        const dlq = deadLetterTopic(params.topic);
+        const partitions = await log.partitionCount(dlq);
+        let total = 0;
+        const letters: ReturnType<typeof letterView>[] = [];
+        for (let partition = 0; partition < partitions; partition++) {
+          const [start, end] = await Promise.all([
+            log.startOffset(dlq, partition),
+            log.endOffset(dlq, partition),
+          ]);
+          total += Math.max(0, end - start);
+          if (end <= start) continue;
+          // Each partition's newest `limit`: the newest `limit` of the topic are among them.
+          const records = await log.read(dlq, partition, Math.max(start, end - limit), limit);
+          for (const record of records) letters.push(letterView(partition, record));
+        }
+        letters.sort((a, b) => b.time.localeCompare(a.time) || b.offset - a.offset);
+        return {
+          topic: params.topic,
+          dead_letter_topic: dlq,
+          /** Dead letters the topic holds (what retention has kept). */
+          total,
+          letters: letters.slice(0, limit),
+        };
+      },
+      {
+        params: t.Object({
+          topic: t.String({
+            description: `An input topic: ${platform.inputTopics().join(", ")}`,
+            examples: platform.inputTopics(),
+          }),
+        }),
+        query: t.Object({
+          // Checked in the handler: t.Numeric's refusal does not name the parameter.
+          limit: t.Optional(
+            t.String({
+              description: `Letters listed, newest first: an integer from 1 to ${DEAD_LETTERS_LISTED_MAX} (default ${DEAD_LETTERS_LISTED_DEFAULT})`,
+              examples: ["20"],
+            }),
+          ),
+        }),
+        detail: {
+          summary:
+            "The newest dead letters of an input topic: each refused event, why, and where it was read",
+          tags: ["platform"],
+        },
+      },
+    );
 }

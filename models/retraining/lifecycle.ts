@@ -215,6 +215,7 @@ export class UseCaseLifecycle implements LifecycleHooks {
       policy: o.rollout,
       machines: o.machines,
       events: o.events,
+      logger: context.logger,
     });
     const rollout = this.rollout;
     this.retrainer = new Retrainer({

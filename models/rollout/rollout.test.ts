@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { MachineRegistry } from "../../runtime/introspection/machines.ts";
 import { type PlatformEvent, PlatformEvents } from "../../runtime/introspection/platform-events.ts";
+import type { Logger } from "../../runtime/logger.ts";
 import { registry as metricsRegistry } from "../../runtime/metrics.ts";
 import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { newVersion } from "../registry/registry-contract.ts";
@@ -11,7 +12,7 @@ import { keyShare, Rollout, type RolloutPolicy } from "./rollout.ts";
 
 const temp = tempDirs();
 
-async function setup(policy: Partial<RolloutPolicy> = {}) {
+async function setup(policy: Partial<RolloutPolicy> = {}, logger?: Logger) {
   const dir = temp.make("coelho-rollout-");
   const registry = await openSqliteRegistry({ dataDir: dir });
   await registry.register(newVersion("fraud"));
@@ -33,6 +34,7 @@ async function setup(policy: Partial<RolloutPolicy> = {}) {
       canaryShare: 0.25,
       ...policy,
     },
+    logger,
   });
   return { registry, rollout, events, machines };
 }
@@ -98,7 +100,16 @@ describe("rollout", () => {
   });
 
   test("a challenger that degrades during canary is rolled back; the champion never changes", async () => {
-    const { registry, rollout, events } = await setup();
+    const logged: { msg: string; reason?: string }[] = [];
+    const logger: Logger = {
+      debug: () => undefined,
+      info: (msg, fields) => void logged.push({ msg, ...fields }),
+      warn: () => undefined,
+      error: () => undefined,
+      fatal: () => undefined,
+      child: () => logger,
+    };
+    const { registry, rollout, events } = await setup({}, logger);
     await rollout.start(2);
     feed(rollout, 0, 1200, true, 3);
     await rollout.settled();
@@ -111,6 +122,13 @@ describe("rollout", () => {
     expect(await registry.alias("fraud", "challenger")).toBeNull();
     expect(rollout.canary()).toBeNull();
     expect(events.at(-1)?.data.action).toBe("rolled_back");
+    // The logs say each step and why, with the interval the decision rested on.
+    expect(logged.map((l) => l.msg)).toEqual([
+      "rollout: shadow",
+      "rollout: canary",
+      "rollout: rolled_back",
+    ]);
+    expect(logged.at(-1)?.reason).toMatch(/worse than the champion.*90 % interval/);
     rollout.stop();
     await registry.close();
   });

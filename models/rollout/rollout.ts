@@ -24,6 +24,7 @@ import {
   platformEvents as defaultEvents,
   type PlatformEvents,
 } from "../../runtime/introspection/platform-events.ts";
+import type { Logger } from "../../runtime/logger.ts";
 import {
   type RolloutStateName,
   setModelImportance,
@@ -78,6 +79,8 @@ export interface RolloutOptions {
   policy?: Partial<RolloutPolicy>;
   machines?: MachineRegistry;
   events?: PlatformEvents;
+  /** Where each step (shadow, canary, promoted, rolled back) is logged, with its reason. */
+  logger?: Logger;
 }
 
 /** FNV-1a of a key, as a number in [0, 1): the same entity always lands on the same side. */
@@ -337,6 +340,15 @@ export class Rollout {
 
   private publish(action: string, data: Record<string, unknown>): void {
     this.bus.publish("model", { action, ...data }, this.o.usecase);
+    // For whoever reads the logs to learn why a challenger went on or was dropped (a decided
+    // promotion's reason already says it).
+    const { comparison, ...fields } = data;
+    const shown = comparison as (ComparisonResult & { interval: DifferenceInterval }) | null;
+    this.o.logger?.info(`rollout: ${action}`, {
+      usecase: this.o.usecase,
+      ...fields,
+      ...(shown?.interval ? { comparison: describeComparison(shown, shown.interval) } : {}),
+    });
   }
 }
 

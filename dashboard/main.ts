@@ -11,6 +11,7 @@ import { byId, el, fmt, getJson } from "./dom.ts";
 import { connectLive, type LiveMessage } from "./live.ts";
 import { addAlerts, adminAction, refreshDrift, refreshModels, showInstances } from "./panels.ts";
 import { PredictionForm } from "./predict.ts";
+import { refreshRollout } from "./rollout.ts";
 
 /** Drift and models are refreshed this often besides their pushed events. */
 const REFRESH_MS = 5_000;
@@ -97,6 +98,7 @@ async function loadUsecase(): Promise<void> {
     refreshDrift(usecase()),
     refreshModels(usecase()),
     refreshDeadLetters(usecase()),
+    refreshRollout(usecase()),
   ]);
 }
 
@@ -121,4 +123,5 @@ setInterval(() => {
   void refreshDrift(usecase());
   void refreshModels(usecase());
   void refreshDeadLetters(usecase());
+  void refreshRollout(usecase());
 }, REFRESH_MS);

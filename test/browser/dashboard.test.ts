@@ -174,6 +174,12 @@ test("the models panel shows what each version relies on", async () => {
     return cells.length > 0 && cells[0] !== "" ? cells : undefined;
   });
   expect(reliesOn[0]).toMatch(/^[a-z0-9_]+ \d+\.\d\d(, [a-z0-9_]+ \d+\.\d\d){2}$/);
+  // No retraining ran: the rollout line says the champion serves alone.
+  const rollout = await waitFor("the rollout line", 15_000, async () => {
+    const line = await page.locator("#rollout-status").textContent();
+    return line ? line : undefined;
+  });
+  expect(rollout).toBe("no rollout: the champion serves alone");
 });
 
 test("the dead-letters panel counts each input topic's refused events", async () => {

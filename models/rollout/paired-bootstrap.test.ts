@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { averagePrecision } from "../trainers/metrics.ts";
-import { seededRandom } from "../trainers/rng.ts";
+import { normal, seededRandom } from "../trainers/rng.ts";
 import type { ComparisonResult } from "./comparison.ts";
 import { prAucDifferenceInterval } from "./paired-bootstrap.ts";
 import { DEFAULT_ROLLOUT, rolloutVerdict } from "./rollout.ts";
@@ -20,7 +20,7 @@ const WINDOWS = 40;
  */
 function window(seed: number, championNoise: number, challengerNoise: number) {
   const random = seededRandom(seed);
-  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const gaussian = () => normal(random);
   const labels = new Float64Array(EVENTS);
   const champion = new Float64Array(EVENTS);
   const challenger = new Float64Array(EVENTS);

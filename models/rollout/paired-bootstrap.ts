@@ -17,6 +17,7 @@
  *   events, {@link BOOTSTRAP_RESAMPLES} resamples, and the event loop is yielded to every few.
  * - Deterministic for a seed: the same window gives the same interval.
  */
+import { byScoreDesc, rankedAveragePrecision } from "../trainers/metrics.ts";
 import { seededRandom } from "../trainers/rng.ts";
 
 export const BOOTSTRAP_RESAMPLES = 200;
@@ -78,9 +79,10 @@ export async function prAucDifferenceInterval(
   const championRanking = ranking(champion, from, n);
   const challengerRanking = ranking(challenger, from, n);
   const weights = new Uint32Array(n).fill(1);
-  const difference =
-    weightedAveragePrecision(challengerRanking, isPositive, weights, positives.length) -
-    weightedAveragePrecision(championRanking, isPositive, weights, positives.length);
+  // A ranking's PR-AUC with each event counted as often as the current draw holds it.
+  const prAuc = (r: Ranking) =>
+    rankedAveragePrecision(r.order, r.scores, isPositive, positives.length, weights);
+  const difference = prAuc(challengerRanking) - prAuc(championRanking);
 
   const random = seededRandom(options.seed ?? 1);
   const differences = new Float64Array(resamples);
@@ -93,9 +95,7 @@ export async function prAucDifferenceInterval(
         weights[event] = (weights[event] as number) + 1;
       }
     }
-    differences[b] =
-      weightedAveragePrecision(challengerRanking, isPositive, weights, positives.length) -
-      weightedAveragePrecision(championRanking, isPositive, weights, positives.length);
+    differences[b] = prAuc(challengerRanking) - prAuc(championRanking);
   }
   differences.sort();
   const tail = (1 - level) / 2;
@@ -109,50 +109,15 @@ export async function prAucDifferenceInterval(
   };
 }
 
-/** A model's events (indices from `from`), highest score first, with their scores. */
+/** A model's scores of the window's events, and their order, highest first. */
 interface Ranking {
   order: Uint32Array;
   scores: Float64Array;
 }
 
 function ranking(scores: ArrayLike<number>, from: number, n: number): Ranking {
-  const own = new Float64Array(n);
-  for (let i = 0; i < n; i++) own[i] = scores[from + i] as number;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => (own[b] as number) - (own[a] as number) || a - b);
-  return { order, scores: own };
-}
-
-/**
- * Average precision of a ranking where event i counts `weights[i]` times: the same sum as
- * `averagePrecision` on the events repeated (ties are one threshold), without building them.
- */
-function weightedAveragePrecision(
-  { order, scores }: Ranking,
-  isPositive: Uint8Array,
-  weights: Uint32Array,
-  positives: number,
-): number {
-  let tp = 0;
-  let fp = 0;
-  let ap = 0;
-  let previousRecall = 0;
-  let i = 0;
-  while (i < order.length) {
-    const score = scores[order[i] as number];
-    while (i < order.length && scores[order[i] as number] === score) {
-      const event = order[i] as number;
-      if (isPositive[event] === 1) tp += weights[event] as number;
-      else fp += weights[event] as number;
-      i++;
-    }
-    if (tp + fp === 0) continue;
-    const recall = tp / positives;
-    ap += (recall - previousRecall) * (tp / (tp + fp));
-    previousRecall = recall;
-  }
-  return ap;
+  const own = Float64Array.from({ length: n }, (_, i) => scores[from + i] as number);
+  return { order: byScoreDesc(own), scores: own };
 }
 
 /** The `q` quantile of ascending `sorted`, interpolated between neighbours. */

@@ -7,7 +7,7 @@ import { tempDirs } from "../../test/support/temp-dirs.ts";
 import { newVersion } from "../registry/registry-contract.ts";
 import { openSqliteRegistry } from "../registry/sqlite-registry.ts";
 import { averagePrecision } from "../trainers/metrics.ts";
-import { seededRandom } from "../trainers/rng.ts";
+import { normal, seededRandom } from "../trainers/rng.ts";
 import { keyShare, Rollout, type RolloutPolicy } from "./rollout.ts";
 
 const temp = tempDirs();
@@ -145,8 +145,7 @@ describe("rollout", () => {
       const { registry, rollout } = await setup({ shadowLabelsMin: 2000, positivesMin: 10 });
       await rollout.start(2);
       const random = seededRandom(500 + w);
-      const normal = () =>
-        Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      const gaussian = () => normal(random);
       const labels: (0 | 1)[] = [];
       const champion: number[] = [];
       const challenger: number[] = [];
@@ -155,8 +154,8 @@ describe("rollout", () => {
         const signal = label === 1 ? 2.2 : 0;
         labels.push(label);
         // Probabilities, as models give them.
-        champion.push(1 / (1 + Math.exp(-(signal + normal() - 4))));
-        challenger.push(1 / (1 + Math.exp(-(signal + 1.15 * normal() - 4))));
+        champion.push(1 / (1 + Math.exp(-(signal + gaussian() - 4))));
+        challenger.push(1 / (1 + Math.exp(-(signal + 1.15 * gaussian() - 4))));
       }
       // The rule before: the point estimates on the first 2,000 labels.
       const first = labels.slice(0, 2000);

@@ -19,7 +19,7 @@ function sameLength(scores: Numbers, labels: Numbers): void {
 }
 
 /** Indices sorted by descending score; the index tie-break only fixes the order, not results. */
-function byScoreDesc(scores: Numbers): Uint32Array {
+export function byScoreDesc(scores: Numbers): Uint32Array {
   const order = new Uint32Array(scores.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   order.sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
@@ -38,7 +38,21 @@ export function averagePrecision(scores: Numbers, labels: Numbers): number {
   let positives = 0;
   for (let i = 0; i < labels.length; i++) if (labels[i] === 1) positives++;
   if (positives === 0) return Number.NaN;
-  const order = byScoreDesc(scores);
+  return rankedAveragePrecision(byScoreDesc(scores), scores, labels, positives);
+}
+
+/**
+ * Average precision of rows already ranked (`order`, from {@link byScoreDesc}) with `positives`
+ * rows labelled 1; with `weights`, row i counts `weights[i]` times, the same sum as on the rows
+ * repeated, without building them (a bootstrap resample is then one pass, no sort).
+ */
+export function rankedAveragePrecision(
+  order: ArrayLike<number>,
+  scores: Numbers,
+  labels: Numbers,
+  positives: number,
+  weights?: Numbers,
+): number {
   let tp = 0;
   let fp = 0;
   let ap = 0;
@@ -48,10 +62,13 @@ export function averagePrecision(scores: Numbers, labels: Numbers): number {
     const s = scores[order[i] as number];
     // Take the whole group of equal scores before measuring: a tie is one threshold.
     while (i < order.length && scores[order[i] as number] === s) {
-      if (labels[order[i] as number] === 1) tp++;
-      else fp++;
+      const row = order[i] as number;
+      const count = weights ? (weights[row] as number) : 1;
+      if (labels[row] === 1) tp += count;
+      else fp += count;
       i++;
     }
+    if (tp + fp === 0) continue; // a group drawn no times
     const recall = tp / positives;
     ap += (recall - prevRecall) * (tp / (tp + fp));
     prevRecall = recall;

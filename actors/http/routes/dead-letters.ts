@@ -46,18 +46,26 @@ function letterView(partition: number, record: StoredRecord) {
   };
 }
 
-/** Dead letters `<topic>.dlq` holds now, over its partitions (what retention has kept). */
-async function deadLetterCount(platform: Platform, dlq: string): Promise<number> {
+/** Each partition of `<topic>.dlq` with the offsets it holds now (what retention has kept). */
+async function partitionRanges(
+  platform: Platform,
+  dlq: string,
+): Promise<{ partition: number; start: number; end: number }[]> {
   const log = platform.log;
-  let total = 0;
-  for (let partition = 0; partition < (await log.partitionCount(dlq)); partition++) {
-    const [start, end] = await Promise.all([
-      log.startOffset(dlq, partition),
-      log.endOffset(dlq, partition),
-    ]);
-    total += Math.max(0, end - start);
-  }
-  return total;
+  const partitions = await log.partitionCount(dlq);
+  return Promise.all(
+    Array.from({ length: partitions }, async (_, partition) => {
+      const [start, end] = await Promise.all([
+        log.startOffset(dlq, partition),
+        log.endOffset(dlq, partition),
+      ]);
+      return { partition, start, end: Math.max(start, end) };
+    }),
+  );
+}
+
+function lettersIn(ranges: { start: number; end: number }[]): number {
+  return ranges.reduce((sum, range) => sum + range.end - range.start, 0);
 }
 
 export function deadLetterRoutes(platform: Platform) {
@@ -70,7 +78,7 @@ export function deadLetterRoutes(platform: Platform) {
             topic,
             usecase: platform.usecaseOfTopic(topic),
             dead_letter_topic: deadLetterTopic(topic),
-            total: await deadLetterCount(platform, deadLetterTopic(topic)),
+            total: lettersIn(await partitionRanges(platform, deadLetterTopic(topic))),
           })),
         ),
       }),
@@ -102,20 +110,14 @@ export function deadLetterRoutes(platform: Platform) {
             },
           ]);
         }
-        const log = platform.log;
         const dlq = deadLetterTopic(params.topic);
-        const partitions = await log.partitionCount(dlq);
-        let total = 0;
+        const ranges = await partitionRanges(platform, dlq);
         const letters: ReturnType<typeof letterView>[] = [];
-        for (let partition = 0; partition < partitions; partition++) {
-          const [start, end] = await Promise.all([
-            log.startOffset(dlq, partition),
-            log.endOffset(dlq, partition),
-          ]);
-          total += Math.max(0, end - start);
+        for (const { partition, start, end } of ranges) {
           if (end <= start) continue;
           // Each partition's newest `limit`: the newest `limit` of the topic are among them.
-          const records = await log.read(dlq, partition, Math.max(start, end - limit), limit);
+          const from = Math.max(start, end - limit);
+          const records = await platform.log.read(dlq, partition, from, limit);
           for (const record of records) letters.push(letterView(partition, record));
         }
         letters.sort((a, b) => b.time.localeCompare(a.time) || b.offset - a.offset);
@@ -123,7 +125,7 @@ export function deadLetterRoutes(platform: Platform) {
           topic: params.topic,
           dead_letter_topic: dlq,
           /** Dead letters the topic holds (what retention has kept). */
-          total,
+          total: lettersIn(ranges),
           letters: letters.slice(0, limit),
         };
       },

@@ -8,9 +8,14 @@
  * - latency from `score()` to its result at a steady offered load of 10 000 rows/s, open loop
  *   (arrivals are scheduled by the clock, never by earlier results), for waitMaxMs 0 and 1.
  *   Also measured from each arrival's scheduled time, which includes any lag of the producer.
+ * - the platform's serving scorer (`loadOnnxForServing`) under the shards' load at 10k events/s:
+ *   three shards each calling `scoreMany` with the rows of one 1-ms tick, every batch sent to the
+ *   worker thread (`inlineRowsMax` 0, as served until 28 November 2026) against small batches
+ *   scored inline (the default), alternating in this process; latency from the call to its scores.
  */
 import { createInferenceActor, type InferenceActor } from "../actors/inference/index.ts";
 import { exportOnnx } from "../models/onnx/export.ts";
+import { loadOnnxForServing } from "../models/onnx/serving-scorer.ts";
 import { loadOnnx, type OnnxScorer, scoreBatch } from "../models/onnx/session.ts";
 import { trainGbt } from "../models/trainers/gbt.ts";
 import { syntheticBinary } from "../models/trainers/synthetic.ts";
@@ -59,7 +64,7 @@ console.log(
 
 // ---- the actor ---------------------------------------------------------------------------------
 
-async function newActor(waitMaxMs: number): Promise<InferenceActor> {
+async function newActor(waitMaxMs: number, scorer?: OnnxScorer): Promise<InferenceActor> {
   const actor = createInferenceActor({
     name: `bench-inference-${waitMaxMs}`,
     usecase: "bench",
@@ -70,7 +75,7 @@ async function newActor(waitMaxMs: number): Promise<InferenceActor> {
     maxPendingSenders: 100_000,
     logger: silentLogger,
   });
-  actor.setChampion({ version: "1", scorer: await load() });
+  actor.setChampion({ version: "1", scorer: scorer ?? (await load()) });
   await actor.start();
   return actor;
 }
@@ -181,3 +186,57 @@ for (const shards of [1, 4]) {
 }
 await openLoop(0);
 await openLoop(1);
+
+const SHARDS = 3;
+const SHARD_TICK_MS = 1;
+const SHARD_RUN_MS = 4_000;
+
+/** Three shards' `scoreMany` per 1-ms tick at 10k rows/s; µs from call to scores, sorted. */
+async function shardsOpenLoop(inlineRowsMax: number): Promise<Float64Array> {
+  const scorer = await loadOnnxForServing(
+    bytes,
+    { featureNames: model.featureNames },
+    { inlineRowsMax },
+  );
+  const actor = await newActor(1, scorer);
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  let sent = 0;
+  let pending = 0;
+  while (performance.now() - t0 < WARMUP_MS + SHARD_RUN_MS) {
+    const due = Math.floor(((performance.now() - t0) * OFFERED_ROWS_PER_S) / 1000);
+    const measured = performance.now() - t0 >= WARMUP_MS;
+    for (let s = 0; s < SHARDS && due > sent; s++) {
+      const rows = Math.ceil((due - sent) / (SHARDS - s));
+      const first = sent % (EVAL_ROWS - rows);
+      const calledMs = performance.now();
+      pending++;
+      void actor.scoreMany(x.subarray(first * COLS, (first + rows) * COLS), rows).then(() => {
+        pending--;
+        if (measured) latencies.push((performance.now() - calledMs) * 1000);
+      });
+      sent += rows;
+    }
+    await Bun.sleep(SHARD_TICK_MS);
+  }
+  while (pending > 0) await Bun.sleep(1);
+  // Disposing the actor releases its champion's sessions.
+  await actor.dispose(1_000);
+  return Float64Array.from(latencies).sort();
+}
+
+const byLimit = new Map<number, Float64Array[]>([
+  [0, []],
+  [32, []],
+]);
+for (let round = 0; round < 2; round++) {
+  for (const limit of [0, 32]) byLimit.get(limit)?.push(await shardsOpenLoop(limit));
+}
+const pooled = (limit: number) =>
+  Float64Array.from((byLimit.get(limit) ?? []).flatMap((a) => Array.from(a))).sort();
+const worker = pooled(0);
+const split = pooled(32);
+const at = (a: Float64Array, p: number) => quantile(a, p);
+console.log(
+  `serving scorer, 3 shards' scoreMany at ${OFFERED_ROWS_PER_S} rows/s (two alternating runs each): every batch in the worker p50 ${at(worker, 0.5).toFixed(0)} µs, p99 ${at(worker, 0.99).toFixed(0)} µs; batches of <= 32 rows inline p50 ${at(split, 0.5).toFixed(0)} µs, p99 ${at(split, 0.99).toFixed(0)} µs (ratio p50 ${(at(split, 0.5) / at(worker, 0.5)).toFixed(2)}, p99 ${(at(split, 0.99) / at(worker, 0.99)).toFixed(2)})`,
+);

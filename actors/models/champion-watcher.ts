@@ -10,7 +10,7 @@ import {
   explainerFromOnnx,
   type ModelExplainer,
 } from "../../models/explain/explainer.ts";
-import { loadOnnxInWorker } from "../../models/onnx/worker-scorer.ts";
+import { loadOnnxForServing } from "../../models/onnx/serving-scorer.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../../models/registry/types.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { PeriodicTask } from "../../runtime/periodic.ts";
@@ -82,8 +82,8 @@ export class ChampionWatcher {
       if (!alias || alias.version === this.current?.version) return;
       const version = await registry.get(usecase, alias.version);
       if (!version) return;
-      // In a worker thread: onnxruntime's run would otherwise hold the shards' event loop.
-      const scorer = await loadOnnxInWorker(version.onnx, {
+      // Small batches inline, large ones in a worker thread (models/onnx/serving-scorer.ts).
+      const scorer = await loadOnnxForServing(version.onnx, {
         featureNames: version.featureSchema.names,
       });
       inference.setChampion({ version: String(version.version), scorer });

@@ -7,7 +7,7 @@
 import type { InferenceActor } from "../../actors/inference/index.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { PeriodicTask } from "../../runtime/periodic.ts";
-import { loadOnnxInWorker } from "../onnx/worker-scorer.ts";
+import { loadOnnxForServing } from "../onnx/serving-scorer.ts";
 import type { ModelRegistry } from "../registry/types.ts";
 
 export class ChallengerWatcher {
@@ -52,9 +52,9 @@ export class ChallengerWatcher {
       }
       const model = await registry.get(usecase, version);
       if (!model) return;
-      // In a worker thread, as the champion: shadow scoring every batch on the event loop held up
-      // the shards (the whole model's run, each batch) for as long as a rollout lasts.
-      const scorer = await loadOnnxInWorker(model.onnx, {
+      // Served as the champion is: small batches inline, large ones in a worker thread. Shadow
+      // scoring large batches on the event loop held up the shards for as long as a rollout lasts.
+      const scorer = await loadOnnxForServing(model.onnx, {
         featureNames: model.featureSchema.names,
       });
       inference.setChallenger({ version: String(version), scorer });

@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from "../runtime/config.ts";
 import { monitorEventLoop } from "../runtime/event-loop-monitor.ts";
 import { log, setLogLevel } from "../runtime/logger.ts";
 import { dataVolumeFullReason } from "../runtime/storage-metrics.ts";
+import { keepRuntimeThreadsInBackground } from "../runtime/thread-priority.ts";
 import { buildPlatform } from "./platform.ts";
 
 let config: ReturnType<typeof loadConfig>;
@@ -24,6 +25,8 @@ try {
 }
 setLogLevel(config.logLevel);
 monitorEventLoop();
+// The event loop gets a core before the allocator's scavenger and the JIT's compilers do.
+keepRuntimeThreadsInBackground();
 
 const platform = await buildPlatform(config, useCases(config));
 let stopping = false;

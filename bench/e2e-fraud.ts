@@ -30,7 +30,8 @@
  * the full collections a steady 10k/s brings, ~1 every 20 s), BENCH_E2E_GC=1 collects the
  * throughput run's garbage before the latency run (else its full collection tends to fall in the
  * latency run), BENCH_E2E_FSYNC (always), BENCH_E2E_CHECKPOINT_MS (1000), BENCH_E2E_FLOOR=0 skips
- * the disk floor.
+ * the disk floor, BENCH_E2E_RUNTIME_NICE=0 leaves the runtime's scavenger and JIT threads at the
+ * event loop's priority (runtime/thread-priority.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,6 +40,7 @@ import { FRAUD_SCORES_TOPIC } from "../models/fraud/serving.ts";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
 import type { StoredRecord } from "../runtime/log/log.ts";
+import { keepRuntimeThreadsInBackground } from "../runtime/thread-priority.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
 import {
   benchFraudPlatform,
@@ -65,6 +67,8 @@ const TICK_MS = 1;
 /** The end-to-end targets are stated for a tree model of at least this many trees. */
 const TREES_MIN = 100;
 const FSYNC = process.env.BENCH_E2E_FSYNC ?? "always";
+// The runtime's background threads yield to the event loop, as `bun start` has them (actors/main.ts).
+if (process.env.BENCH_E2E_RUNTIME_NICE !== "0") keepRuntimeThreadsInBackground();
 
 /**
  * The throughput run's transactions and labels, and the latency run's, one unit per transaction

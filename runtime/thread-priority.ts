@@ -10,10 +10,18 @@
  * the lowest priority the writer only gets the idle time, and a checkpoint takes a little longer
  * to land (its lag is bounded by the shard anyway).
  *
- * Linux keeps a nice value per thread: `setpriority` on the calling thread (pid 0) leaves the
- * rest of the process as it was. On other systems it would lower the whole process, so nothing
- * is done there.
+ * The runtime has background threads of its own that do deferrable work: mimalloc's scavenger,
+ * which hands freed memory back to the system, and JavaScriptCore's JIT compilers. At nice 0 they
+ * took a core from the event loop for up to 4 ms at a time (`perf sched timehist` over the 10k
+ * events/s latency run: the scavenger was what ran most while the event loop waited for a core,
+ * then the I/O pool's fsyncs and the JIT). {@link keepRuntimeThreadsInBackground} lowers them to
+ * the same nice value. The I/O pool (fsyncs that events wait for) and the collector's helper
+ * threads (marking while the event loop is paused) keep theirs.
+ *
+ * Linux keeps a nice value per thread: `setpriority` on a thread id leaves the rest of the process
+ * as it was. On other systems it would lower the whole process, so nothing is done there.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 
 /** The nice value of background threads: the lowest priority there is. */
@@ -33,4 +41,51 @@ export function runAsBackgroundThread(): boolean {
   } catch {
     return false;
   }
+}
+
+/** Thread names (`/proc/self/task/<tid>/comm`) of the runtime's deferrable background work. */
+export const RUNTIME_BACKGROUND_THREADS: readonly string[] = ["mi-scavenger", "JITWorker"];
+
+/** How often new runtime threads are looked for: the JIT starts its compilers as code warms up. */
+const RUNTIME_THREADS_RESCAN_MS = 10_000;
+
+/**
+ * Lowers the process's runtime background threads ({@link RUNTIME_BACKGROUND_THREADS}) to
+ * {@link BACKGROUND_NICE}. Returns how many it lowered now (0 off Linux, or when all already run
+ * there).
+ */
+export function lowerRuntimeBackgroundThreads(): number {
+  if (process.platform !== "linux") return 0;
+  let lowered = 0;
+  let tids: string[];
+  try {
+    tids = readdirSync("/proc/self/task");
+  } catch {
+    return 0;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+      if (!RUNTIME_BACKGROUND_THREADS.includes(name)) continue;
+      if (getPriority(Number(tid)) === BACKGROUND_NICE) continue;
+      setPriority(Number(tid), BACKGROUND_NICE);
+      lowered++;
+    } catch {
+      // The thread ended since the directory was read, or a sandbox forbids it: nothing to do.
+    }
+  }
+  return lowered;
+}
+
+/**
+ * Lowers the runtime's background threads now and every few seconds (new ones appear as the JIT
+ * warms up). Returns a function that stops the rescans. Call it once per process, at startup.
+ */
+export function keepRuntimeThreadsInBackground(
+  rescanMs: number = RUNTIME_THREADS_RESCAN_MS,
+): () => void {
+  lowerRuntimeBackgroundThreads();
+  const timer = setInterval(lowerRuntimeBackgroundThreads, rescanMs);
+  timer.unref?.();
+  return () => clearInterval(timer);
 }

@@ -18,14 +18,17 @@ const schema = { featureNames: ds.featureNames };
 const bytes = exportOnnx(trainGbt(ds, { rounds: 20, maxDepth: 4 }));
 const rows = Float32Array.from(syntheticBinary({ rows: 1_000, cols: 8, seed: 2 }).x);
 
-/** A session that records the row counts it was asked to score. */
-function countingSession(): ScoringSession & { batches: number[]; released: boolean } {
+/** A session that records the row counts it was asked to score, and may fail every run. */
+function countingSession(
+  failure?: Error,
+): ScoringSession & { batches: number[]; released: boolean } {
   const session = {
     batches: [] as number[],
     released: false,
     run(feeds: Record<string, ort.Tensor>) {
       const n = feeds[INPUT_NAME]?.dims[0] as number;
       session.batches.push(n);
+      if (failure) return Promise.reject(failure);
       return Promise.resolve({ probability: { data: new Float32Array(n) } });
     },
     async release() {
@@ -57,7 +60,9 @@ describe("loadOnnxForServing", () => {
     expect(Array.from(got)).toEqual(Array.from(expected));
     await releaseOnnx(reference);
     await releaseOnnx(serving);
-    await expect(scoreBatch(serving, rows, 40, 8)).rejects.toThrow("released");
+    // Released: neither session scores any more.
+    await expect(scoreBatch(serving, rows, 40, 8)).rejects.toThrow();
+    await expect(scoreBatch(serving, rows, 1, 8)).rejects.toThrow();
   });
 
   test("a damaged or mismatched model is refused as loadOnnx refuses it", async () => {
@@ -92,5 +97,22 @@ describe("SplitSession", () => {
     expect(worker.batches).toEqual([33, 256]);
     await split.release();
     expect(inline.released && worker.released).toBe(true);
+  });
+
+  test("scores a large batch inline when the worker fails it, and a batch both refuse still fails", async () => {
+    const inline = countingSession();
+    const worker = countingSession(new Error("the scoring worker failed: gone"));
+    const split = new SplitSession(inline, worker, 32);
+    const out = await split.run(feedsOf(100));
+    expect(out.probability?.data).toBeInstanceOf(Float32Array);
+    expect((out.probability?.data as Float32Array | undefined)?.length).toBe(100);
+    expect(worker.batches).toEqual([100]);
+    expect(inline.batches).toEqual([100]);
+    const refusing = new SplitSession(
+      countingSession(new Error("invalid input")),
+      countingSession(new Error("invalid input")),
+      32,
+    );
+    await expect(refusing.run(feedsOf(100))).rejects.toThrow("invalid input");
   });
 });

@@ -16,7 +16,8 @@
  *
  * Every prediction is still onnxruntime's, on the same bytes, checked the same way (`loadOnnx`'s
  * checks run in both sessions). A batch's rows all go to one session, so a request's scores come
- * from one run.
+ * from one run. A large batch the worker fails (it died, or did not answer in time) is scored
+ * inline instead: the worker is an optimisation, not a second point of failure.
  */
 import type * as ort from "onnxruntime-node";
 import { INPUT_NAME } from "./metadata.ts";
@@ -46,7 +47,10 @@ export class SplitSession implements ScoringSession {
 
   run(feeds: Record<string, ort.Tensor>): Promise<Record<string, { data: unknown } | undefined>> {
     const rows = feeds[INPUT_NAME]?.dims[0] ?? Number.POSITIVE_INFINITY;
-    return rows <= this.inlineRowsMax ? this.inline.run(feeds) : this.worker.run(feeds);
+    if (rows <= this.inlineRowsMax) return this.inline.run(feeds);
+    // A worker that died or timed out: the same model scores the batch inline, slower for the
+    // event loop but scored. A batch the model itself refuses fails inline too, as it should.
+    return this.worker.run(feeds).catch(() => this.inline.run(feeds));
   }
 
   async release(): Promise<void> {

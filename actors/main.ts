@@ -25,7 +25,7 @@ try {
 }
 setLogLevel(config.logLevel);
 monitorEventLoop();
-// The event loop gets a core before the allocator's scavenger and the JIT's compilers do.
+// The event loop gets a core before the runtime's own background threads do (allocator, JIT, GC).
 keepRuntimeThreadsInBackground();
 
 const platform = await buildPlatform(config, useCases(config));

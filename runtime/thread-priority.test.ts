@@ -18,6 +18,8 @@ function work(n: number): number {
 }
 let sum = 0;
 for (let k = 0; k < 200; k++) sum += work(100_000);
+// And collect, so that the collector's helpers exist.
+Bun.gc(true);
 const stop = keepRuntimeThreadsInBackground(50);
 await Bun.sleep(200);
 stop();
@@ -37,7 +39,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("keepRuntimeThreadsInBackground", () => {
   test.skipIf(process.platform !== "linux")(
-    "lowers the allocator's scavenger and the JIT's compilers, and leaves the event loop and the I/O pool",
+    "lowers the allocator's scavenger, the JIT's compilers and the collector's helpers, and leaves the event loop and the I/O pool",
     () => {
       const script = join(dir, "child.ts");
       writeFileSync(script, CHILD);
@@ -51,7 +53,10 @@ describe("keepRuntimeThreadsInBackground", () => {
       // Not a vacuous pass: the threads it must lower exist.
       expect(named("JITWorker").length).toBeGreaterThan(0);
       expect(named("mi-scavenger").length).toBeGreaterThan(0);
-      for (const t of [...named("JITWorker"), ...named("mi-scavenger")]) expect(t.nice).toBe(19);
+      expect(named("HeapHelper").length).toBeGreaterThan(0);
+      for (const name of ["JITWorker", "mi-scavenger", "HeapHelper", "JSCWarmUp"]) {
+        for (const t of named(name)) expect(t.nice).toBe(19);
+      }
       expect(threads.find((t) => t.tid === pid)?.nice).toBe(0);
       for (const t of threads.filter((t) => t.name.startsWith("Bun Pool"))) expect(t.nice).toBe(0);
     },

@@ -10,13 +10,15 @@
  * the lowest priority the writer only gets the idle time, and a checkpoint takes a little longer
  * to land (its lag is bounded by the shard anyway).
  *
- * The runtime has background threads of its own that do deferrable work: mimalloc's scavenger,
- * which hands freed memory back to the system, and JavaScriptCore's JIT compilers. At nice 0 they
+ * The runtime has background threads of its own: mimalloc's scavenger, which hands freed memory
+ * back to the system, JavaScriptCore's JIT compilers and its warm-up thread, and the collector's
+ * helpers, which mark the heap beside the event loop between a collection's pauses. At nice 0 they
  * took a core from the event loop for up to 4 ms at a time (`perf sched timehist` over the 10k
  * events/s latency run: the scavenger was what ran most while the event loop waited for a core,
  * then the I/O pool's fsyncs and the JIT). {@link keepRuntimeThreadsInBackground} lowers them to
- * the same nice value. The I/O pool (fsyncs that events wait for) and the collector's helper
- * threads (marking while the event loop is paused) keep theirs.
+ * the same nice value; on a machine with idle time they still run at once, and in a collection's
+ * pauses the event loop does not compete with them. The I/O pool keeps nice 0: events wait for
+ * its fsyncs.
  *
  * Linux keeps a nice value per thread: `setpriority` on a thread id leaves the rest of the process
  * as it was. On other systems it would lower the whole process, so nothing is done there.
@@ -44,7 +46,12 @@ export function runAsBackgroundThread(): boolean {
 }
 
 /** Thread names (`/proc/self/task/<tid>/comm`) of the runtime's deferrable background work. */
-export const RUNTIME_BACKGROUND_THREADS: readonly string[] = ["mi-scavenger", "JITWorker"];
+export const RUNTIME_BACKGROUND_THREADS: readonly string[] = [
+  "mi-scavenger",
+  "JITWorker",
+  "JSCWarmUp",
+  "HeapHelper",
+];
 
 /** How often new runtime threads are looked for: the JIT starts its compilers as code warms up. */
 const RUNTIME_THREADS_RESCAN_MS = 10_000;

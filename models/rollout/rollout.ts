@@ -243,9 +243,7 @@ export class Rollout {
     const state = this.lifecycle.state;
     if (state === "shadow" || state === "canary") {
       const dropped = this.version;
-      await this.o.registry.deleteAlias(this.o.usecase, "challenger");
-      setModelVersion(this.o.usecase, "challenger", null);
-      setModelImportance(this.o.usecase, "challenger", null);
+      await this.dropChallengerAlias();
       this.plan = null;
       this.lifecycle.send({ type: "ROLLBACK", reason });
       this.publish("rolled_back", { version: dropped, reason, comparison: this.lastResult });
@@ -328,14 +326,17 @@ export class Rollout {
     await this.o.registry.setAlias(this.o.usecase, "champion", version);
     if (current && current.version !== version) this.previousChampion = current.version;
     const challenger = await this.o.registry.alias(this.o.usecase, "challenger");
-    if (challenger?.version === version) {
-      await this.o.registry.deleteAlias(this.o.usecase, "challenger");
-      setModelVersion(this.o.usecase, "challenger", null);
-      setModelImportance(this.o.usecase, "challenger", null);
-    }
+    if (challenger?.version === version) await this.dropChallengerAlias();
     setModelVersion(this.o.usecase, "champion", version);
     this.plan = null;
     this.publish("promoted", { version, previous: current?.version ?? null, reason });
+  }
+
+  /** Deletes the challenger alias, and the series that showed what it pointed at. */
+  private async dropChallengerAlias(): Promise<void> {
+    await this.o.registry.deleteAlias(this.o.usecase, "challenger");
+    setModelVersion(this.o.usecase, "challenger", null);
+    setModelImportance(this.o.usecase, "challenger", null);
   }
 
   private publish(action: string, data: Record<string, unknown>): void {

@@ -22,13 +22,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fraudEvents } from "../models/fraud/simulator/events.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
-import {
-  benchFraudPlatform,
-  type Item,
-  itemOf,
-  produceItems,
-  untilReady,
-} from "./support/fraud-platform.ts";
+import { benchFraudPlatform, itemOf, produceItems, untilReady } from "./support/fraud-platform.ts";
+import { PackedItems } from "./support/packed-items.ts";
 
 const RATE_PER_S = 10_000;
 const WARMUP_MS = 1_000;
@@ -165,16 +160,15 @@ async function child(configuration: Configuration & { championDir: string }): Pr
       const registry = join(configuration.championDir, "registry.sqlite");
       cpSync(registry, join(dataDir, "registry.sqlite"));
     }
-    // Simulated before the platform starts: the producers' work, not the platform's garbage.
-    const units: Item[][] = [];
-    let unit: Item[] = [];
+    // Simulated before the platform starts (the producers' work, not the platform's garbage), and
+    // packed so that the plan is not a heap of objects in the collections measured.
+    const units = new PackedItems();
     const needed = ((WARMUP_MS + MEASURED_MS) * RATE_PER_S) / 1000 + RATE_PER_S;
     for (const item of fraudEvents({ seed: 42, cards: 50_000 })) {
-      unit.push(itemOf(item));
+      units.push(itemOf(item));
       if (item.kind !== "transaction") continue;
-      units.push(unit);
-      unit = [];
-      if (units.length >= needed) break;
+      units.endUnit(item.event.transaction_id);
+      if (units.unitCount >= needed) break;
     }
     const { platform } = await benchFraudPlatform(dataDir, {
       partitions: "3",
@@ -192,13 +186,13 @@ async function child(configuration: Configuration & { championDir: string }): Pr
       TICK_MS,
     );
     let sent = 0;
-    while (performance.now() - begin < WARMUP_MS + MEASURED_MS && sent < units.length) {
+    while (performance.now() - begin < WARMUP_MS + MEASURED_MS && sent < units.unitCount) {
       const due = Math.min(
-        units.length,
+        units.unitCount,
         Math.floor(((performance.now() - begin) * RATE_PER_S) / 1000),
       );
       if (due > sent) {
-        await produceItems(log, units.slice(sent, due).flat());
+        await produceItems(log, units.unitItems(sent, due));
         sent = due;
       }
       await Bun.sleep(1);

@@ -44,13 +44,13 @@ import { keepRuntimeThreadsInBackground } from "../runtime/thread-priority.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
 import {
   benchFraudPlatform,
-  type Item,
   itemOf,
   produceItems,
   recordsWritten,
   untilReady,
 } from "./support/fraud-platform.ts";
 import { measureFsyncFloor } from "./support/fsync-floor.ts";
+import { PackedItems } from "./support/packed-items.ts";
 import { quantile } from "./support/stats.ts";
 import {
   eventLoopCpuSeconds,
@@ -74,24 +74,22 @@ if (process.env.BENCH_E2E_RUNTIME_NICE !== "0") keepRuntimeThreadsInBackground()
  * The throughput run's transactions and labels, and the latency run's, one unit per transaction
  * (with the labels the simulator emitted before it), keyed as the simulator keys them.
  */
-function simulate(): { throughput: Item[]; latency: { items: Item[]; id: string }[] } {
+function simulate(): { throughput: PackedItems; latency: PackedItems } {
   const events = fraudEvents({ seed: 42, cards: 50_000 });
-  const throughput: Item[] = [];
+  const throughput = new PackedItems();
   let transactions = 0;
-  const latency: { items: Item[]; id: string }[] = [];
+  const latency = new PackedItems();
   const latencyCount = Math.ceil(((WARMUP_MS + OPEN_LOOP_MS) * OFFERED_PER_S) / 1000) + 1;
-  let unit: Item[] = [];
   for (const item of events) {
     if (transactions < THROUGHPUT_TRANSACTIONS) {
       throughput.push(itemOf(item));
       if (item.kind === "transaction") transactions++;
       continue;
     }
-    unit.push(itemOf(item));
+    latency.push(itemOf(item));
     if (item.kind === "transaction") {
-      latency.push({ items: unit, id: item.event.transaction_id });
-      unit = [];
-      if (latency.length >= latencyCount) break;
+      latency.endUnit(item.event.transaction_id);
+      if (latency.unitCount >= latencyCount) break;
     }
   }
   return { throughput, latency };
@@ -117,7 +115,7 @@ try {
   // In a function of its own, so the simulator (50k cards and their pending labels) is garbage by
   // the time the platform runs: generating and serialising events is the producers' work (other
   // processes in a deployment), and its heap is not the platform's.
-  const simulated = simulate();
+  const simulated: { throughput: PackedItems | null; latency: PackedItems } = simulate();
 
   // ---- the platform, in this process -------------------------------------------------------------
   const { platform } = await benchFraudPlatform(dataDir, {
@@ -133,14 +131,14 @@ try {
   const scoresWritten = () => recordsWritten(log, FRAUD_SCORES_TOPIC);
 
   // ---- throughput ---------------------------------------------------------------------------------
-  const batchItems = simulated.throughput;
-  const labels = batchItems.length - THROUGHPUT_TRANSACTIONS;
+  const batchItems = simulated.throughput as PackedItems;
+  const labels = batchItems.itemCount - THROUGHPUT_TRANSACTIONS;
   const before = await scoresWritten();
   const cpuBefore = process.cpuUsage();
   const loopCpuBefore = eventLoopCpuSeconds();
   const started = performance.now();
-  for (let i = 0; i < batchItems.length; i += 5_000) {
-    await produceItems(log, batchItems.slice(i, i + 5_000));
+  for (let i = 0; i < batchItems.itemCount; i += 5_000) {
+    await produceItems(log, batchItems.items(i, i + 5_000));
   }
   const appendedMs = performance.now() - started;
   const deadline = Date.now() + 600_000;
@@ -162,8 +160,8 @@ try {
     `throughput: ${THROUGHPUT_TRANSACTIONS} transactions + ${labels} labels scored end to end in ${seconds.toFixed(2)} s = ${Math.round(THROUGHPUT_TRANSACTIONS / seconds)} transactions/s, ${Math.round((THROUGHPUT_TRANSACTIONS + labels) / seconds)} events/s (appends took ${(appendedMs / 1000).toFixed(2)} s; target >= 50000 events/s); process CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / seconds).toFixed(2)} cores)${loopCpu}`,
   );
 
-  // Emptied in place: the platform's garbage collector should not walk the benchmark's records.
-  batchItems.length = 0;
+  // Released: the throughput run's records are not needed again.
+  simulated.throughput = null;
   if (process.env.BENCH_E2E_GC === "1") Bun.gc(true);
 
   // ---- latency at 10k/s, open loop ------------------------------------------------------------------
@@ -216,7 +214,7 @@ try {
   );
   const runMs = WARMUP_MS + OPEN_LOOP_MS;
   const planned = simulated.latency;
-  const appendedAt = new Float64Array(planned.length);
+  const appendedAt = new Float64Array(planned.unitCount);
   const begin = performance.now();
   let scheduleAtMeasure: { onCpuS: number; waitingS: number } | null = null;
   let threadsAtMeasure = new Map<string, number>();
@@ -224,7 +222,7 @@ try {
   let sentAtMeasure = 0;
   let sent = 0;
   let lateTicks = 0;
-  while (performance.now() - begin < runMs && sent < planned.length) {
+  while (performance.now() - begin < runMs && sent < planned.unitCount) {
     const elapsed = performance.now() - begin;
     if (!measuring && elapsed >= WARMUP_MS) {
       scheduleAtMeasure = eventLoopSchedule();
@@ -233,18 +231,15 @@ try {
       sentAtMeasure = sent;
     }
     measuring = elapsed >= WARMUP_MS;
-    const due = Math.min(planned.length, Math.floor((elapsed * OFFERED_PER_S) / 1000));
+    const due = Math.min(planned.unitCount, Math.floor((elapsed * OFFERED_PER_S) / 1000));
     if (due > sent) {
-      const units = planned.slice(sent, due);
+      const items = planned.unitItems(sent, due);
       const now = performance.now();
       for (let i = sent; i < due; i++) {
-        sentAt.set((planned[i] as { id: string }).id, i);
+        sentAt.set(planned.unitId(i), i);
         appendedAt[i] = now;
       }
-      await produceItems(
-        log,
-        units.flatMap((unit) => unit.items),
-      );
+      await produceItems(log, items);
       sent = due;
       if (performance.now() - now > TICK_MS) lateTicks++;
     }

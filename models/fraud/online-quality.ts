@@ -2,8 +2,9 @@
  * Honest online quality: per model version, a sliding window of the most recent labelled
  * predictions (the score the model gave BEFORE the label was known, and the label), from which
  * precision, recall and F2 at the version's threshold, PR-AUC (average precision) and ROC-AUC are
- * computed with the trainers' own metrics. Recomputed at most every `refreshMs` (not per label),
- * exported as Prometheus gauges with bounded labels, and readable through `snapshot()`.
+ * computed with the trainers' own metrics (both areas in one pass: `rankingQuality`). Recomputed
+ * at most every `refreshMs` (not per label), exported as Prometheus gauges with bounded labels,
+ * and readable through `snapshot()`.
  *
  * Bounded: the windows have a fixed size, and only the `maxVersions` most recently labelled
  * versions are kept (the ones being served plus the last few retired); an older one's window and
@@ -14,7 +15,7 @@ import {
   modelQualityRefreshers,
   modelQualityWindowLabels,
 } from "../../runtime/metrics.ts";
-import { averagePrecision, qualityAt, rocAuc } from "../trainers/metrics.ts";
+import { qualityAt, rankingQuality } from "../trainers/metrics.ts";
 
 export const QUALITY_METRICS = ["pr_auc", "roc_auc", "precision", "recall", "f2"] as const;
 export type QualityMetric = (typeof QUALITY_METRICS)[number];
@@ -90,6 +91,9 @@ class Window {
     let positives = 0;
     for (let i = 0; i < labels.length; i++) positives += labels[i] as number;
     const atThreshold = qualityAt(scores, labels, this.threshold, 2);
+    // One pass for both areas: computed on the event loop, where a 20,000-row window sorted
+    // through a comparator twice was a 13-ms stall every 2 s (models/trainers/metrics.ts).
+    const ranking = rankingQuality(scores, labels);
     this.dirty = false;
     this.computed = {
       model_version: this.version,
@@ -97,8 +101,8 @@ class Window {
       labels: this.length,
       positives,
       total: this.total,
-      pr_auc: this.length > 0 ? averagePrecision(scores, labels) : Number.NaN,
-      roc_auc: this.length > 0 ? rocAuc(scores, labels) : Number.NaN,
+      pr_auc: ranking.averagePrecision,
+      roc_auc: ranking.rocAuc,
       precision: this.length > 0 ? atThreshold.precision : Number.NaN,
       recall: atThreshold.recall,
       f2: atThreshold.fBeta,

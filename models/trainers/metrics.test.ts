@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { averagePrecision, logLoss, mae, qualityAt, rmse, rocAuc } from "./metrics.ts";
+import {
+  averagePrecision,
+  logLoss,
+  mae,
+  qualityAt,
+  rankingQuality,
+  rmse,
+  rocAuc,
+} from "./metrics.ts";
+import { seededRandom } from "./rng.ts";
 
 describe("averagePrecision", () => {
   test("steps precision over recall, highest score first", () => {
@@ -32,6 +41,41 @@ describe("rocAuc", () => {
     expect(rocAuc([0.9, 0.8, 0.2], [1, 1, 0])).toBe(1);
     expect(rocAuc([0.1, 0.2, 0.9], [1, 1, 0])).toBe(0);
     expect(rocAuc([0.1, 0.2], [1, 1])).toBeNaN();
+  });
+});
+
+describe("rankingQuality", () => {
+  test("gives exactly what averagePrecision and rocAuc give, ties and skew included", () => {
+    const random = seededRandom(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const rows = 1 + Math.floor(random() * 3_000);
+      const positiveRate = [0.01, 0.2, 0.5, 0.99][trial % 4] as number;
+      // Few distinct values in some trials, so ties within and across the classes are common.
+      const levels = [3, 50, 1e6][trial % 3] as number;
+      const scores = new Float64Array(rows);
+      const labels = new Uint8Array(rows);
+      for (let i = 0; i < rows; i++) {
+        const label = random() < positiveRate ? 1 : 0;
+        labels[i] = label;
+        scores[i] = Math.floor((random() * 0.6 + label * 0.4) * levels) / levels;
+      }
+      const both = rankingQuality(scores, labels);
+      expect(both.averagePrecision).toBe(averagePrecision(scores, labels));
+      expect(both.rocAuc).toBe(rocAuc(scores, labels));
+    }
+  });
+
+  test("is undefined where each metric is: no rows, no positives, one class", () => {
+    expect(rankingQuality([], [])).toEqual({ averagePrecision: Number.NaN, rocAuc: Number.NaN });
+    expect(rankingQuality([0.9, 0.1], [0, 0])).toEqual({
+      averagePrecision: Number.NaN,
+      rocAuc: Number.NaN,
+    });
+    expect(rankingQuality([0.9, 0.1], [1, 1])).toEqual({ averagePrecision: 1, rocAuc: Number.NaN });
+  });
+
+  test("refuses scores and labels of different lengths", () => {
+    expect(() => rankingQuality([0.1, 0.2], [1])).toThrow(/labels/);
   });
 });
 

@@ -6,16 +6,20 @@
  *
  * - Throughput: N simulated transactions (with their labels) appended as fast as the log takes
  *   them; events/s from the first append until the last score is in `fraud.scores`.
- * - Latency: an open-loop producer at 10 000 transactions/s (arrivals by the clock, never by
- *   earlier results) for a few seconds; event-to-score latency is from just before a
- *   transaction's append to the moment a consumer of `fraud.scores` in this process reads its
- *   score: what a downstream service sees. Also printed from each transaction's scheduled
- *   arrival, which counts the stalls of this process that the producer (in the same process)
- *   waits out too; a producer elsewhere would not. A third line says where the time went on
- *   this machine's cores (Linux): the event loop's CPU per transaction, the share of the time it
- *   was runnable but waiting for a core, and each kind of thread's CPU. The CPU per transaction
- *   moves ~2 % between runs where the percentiles move 20-30 %: it is the figure that shows a
- *   change to the event loop's work.
+ * - Latency: an open-loop producer at 10 000 events/s (arrivals by the clock, never by earlier
+ *   results): the simulator's transactions and the labels it emits between them, in its order,
+ *   paced together, as the target counts events (and as the throughput run does). Labels come
+ *   later in simulated time than their transactions, so their share grows as a run goes on; the
+ *   line says how many of each came a second. Each label is joined to its prediction, becomes a
+ *   training example and feeds online quality: work the platform does at steady state.
+ *   Event-to-score latency is from just before a transaction's append to the moment a consumer of
+ *   `fraud.scores` in this process reads its score: what a downstream service sees. Also printed
+ *   from each transaction's scheduled arrival, which counts the stalls of this process that the
+ *   producer (in the same process) waits out too; a producer elsewhere would not. A third line
+ *   says where the time went on this machine's cores (Linux): the event loop's CPU per event, the
+ *   share of the time it was runnable but waiting for a core, and each kind of thread's CPU. The
+ *   CPU per event moves ~2 % between runs where the percentiles move 20-30 %: it is the figure
+ *   that shows a change to the event loop's work.
  *
  * Targets (issue 4): >= 50k events/s; p50 <= 1 ms and p99 <= 5 ms at 10k events/s.
  *
@@ -211,7 +215,7 @@ try {
       sentAt.delete(id);
       if (!measuring) return;
       latencies.push(now - (appendedAt[index] as number));
-      fromSchedule.push(now - (begin + ((index + 1) * 1000) / OFFERED_PER_S));
+      fromSchedule.push(now - (begin + (planned.itemsThrough(index) * 1000) / OFFERED_PER_S));
     },
   );
   const runMs = WARMUP_MS + OPEN_LOOP_MS;
@@ -222,6 +226,7 @@ try {
   let threadsAtMeasure = new Map<string, number>();
   let measuredFromMs = 0;
   let sentAtMeasure = 0;
+  let itemsAtMeasure = 0;
   let sent = 0;
   let lateTicks = 0;
   while (performance.now() - begin < runMs && sent < planned.unitCount) {
@@ -231,9 +236,13 @@ try {
       threadsAtMeasure = threadCpuSeconds();
       measuredFromMs = performance.now();
       sentAtMeasure = sent;
+      itemsAtMeasure = sent === 0 ? 0 : planned.itemsThrough(sent - 1);
     }
     measuring = elapsed >= WARMUP_MS;
-    const due = Math.min(planned.unitCount, Math.floor((elapsed * OFFERED_PER_S) / 1000));
+    // Whole units (a transaction and the labels before it) whose last event is due by now.
+    const dueEvents = Math.floor((elapsed * OFFERED_PER_S) / 1000);
+    let due = sent;
+    while (due < planned.unitCount && planned.itemsThrough(due) <= dueEvents) due++;
     if (due > sent) {
       const items = planned.unitItems(sent, due);
       const now = performance.now();
@@ -248,6 +257,9 @@ try {
     await Bun.sleep(TICK_MS);
   }
   const measuredS = (performance.now() - measuredFromMs) / 1000;
+  const transactionsMeasured = sent - sentAtMeasure;
+  const labelsMeasured =
+    (sent === 0 ? 0 : planned.itemsThrough(sent - 1)) - itemsAtMeasure - transactionsMeasured;
   const scheduleAtEnd = eventLoopSchedule();
   const threads = threadCpuBetween(threadsAtMeasure, threadCpuSeconds());
   const drainBy = Date.now() + 10_000;
@@ -258,7 +270,7 @@ try {
   const q = (p: number) => quantile(latencies, p);
   const s = (p: number) => quantile(fromSchedule, p);
   console.log(
-    `latency at ${OFFERED_PER_S} transactions/s (open loop, ${OPEN_LOOP_MS / 1000} s measured, ${latencies.length} scores): event-to-score p50 ${q(0.5).toFixed(2)} ms, p90 ${q(0.9).toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms, max ${q(1).toFixed(2)} ms, ${((100 * latencies.filter((ms) => ms > 5).length) / Math.max(1, latencies.length)).toFixed(2)} % over 5 ms (targets p50 <= 1 ms, p99 <= 5 ms, so at most 1 % over 5 ms); unscored after 10 s: ${sentAt.size}; appends slower than a tick: ${lateTicks}`,
+    `latency at ${OFFERED_PER_S} events/s (open loop, ${OPEN_LOOP_MS / 1000} s measured: ${Math.round(transactionsMeasured / measuredS)} transactions and ${Math.round(labelsMeasured / measuredS)} labels a second; ${latencies.length} scores): event-to-score p50 ${q(0.5).toFixed(2)} ms, p90 ${q(0.9).toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms, max ${q(1).toFixed(2)} ms, ${((100 * latencies.filter((ms) => ms > 5).length) / Math.max(1, latencies.length)).toFixed(2)} % over 5 ms (targets p50 <= 1 ms, p99 <= 5 ms, so at most 1 % over 5 ms); unscored after 10 s: ${sentAt.size}; appends slower than a tick: ${lateTicks}`,
   );
   // The producer shares the process: a transaction due while the process is stalled (a
   // collection, a slow append) is appended after the stall, and its latency above starts there.
@@ -272,9 +284,9 @@ try {
   if (scheduleAtMeasure && scheduleAtEnd) {
     const onCpu = scheduleAtEnd.onCpuS - scheduleAtMeasure.onCpuS;
     const waiting = scheduleAtEnd.waitingS - scheduleAtMeasure.waitingS;
-    const transactions = sent - sentAtMeasure;
+    const events = transactionsMeasured + labelsMeasured;
     console.log(
-      `latency run's threads: event loop ${((onCpu * 1e6) / transactions).toFixed(1)} µs CPU a transaction (busy ${((100 * onCpu) / measuredS).toFixed(0)} % of the time), runnable but waiting for a core ${((100 * waiting) / measuredS).toFixed(1)} % of the time; CPU seconds by thread over ${measuredS.toFixed(1)} s: ${threads.map(([kind, seconds]) => `${kind} ${seconds.toFixed(2)}`).join(", ")}`,
+      `latency run's threads: event loop ${((onCpu * 1e6) / events).toFixed(1)} µs CPU an event (busy ${((100 * onCpu) / measuredS).toFixed(0)} % of the time), runnable but waiting for a core ${((100 * waiting) / measuredS).toFixed(1)} % of the time; CPU seconds by thread over ${measuredS.toFixed(1)} s: ${threads.map(([kind, seconds]) => `${kind} ${seconds.toFixed(2)}`).join(", ")}`,
     );
   }
   await platform.root.stop(10_000);

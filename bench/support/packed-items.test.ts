@@ -30,6 +30,10 @@ describe("PackedItems", () => {
       units.slice(1_000, 1_003).flatMap((u) => u.items),
     );
     expect(packed.unitId(2_999)).toBe(units[2_999]?.id as string);
+    // An open loop pacing events counts every item up to a unit's transaction.
+    expect(packed.itemsThrough(0)).toBe(units[0]?.items.length as number);
+    expect(packed.itemsThrough(2_999)).toBe(all.length);
+    expect(() => packed.itemsThrough(3_000)).toThrow(RangeError);
     expect(packed.unitItems(5, 5)).toEqual([]);
     expect(packed.unitItems(2_999, 10_000)).toEqual(units[2_999]?.items as Item[]);
   });

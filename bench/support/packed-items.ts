@@ -109,6 +109,12 @@ export class PackedItems {
     return this.items(first, this.unitEnd[last - 1] as number);
   }
 
+  /** Items in units 0 to `unit`, both included: where an open loop that paces items reaches it. */
+  itemsThrough(unit: number): number {
+    if (unit < 0 || unit >= this.unitsUsed) throw new RangeError(`no unit ${unit}`);
+    return this.unitEnd[unit] as number;
+  }
+
   unitId(unit: number): string {
     return decoder.decode(this.bytes.subarray(this.idStart[unit], this.idEnd[unit]));
   }

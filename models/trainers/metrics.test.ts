@@ -74,8 +74,10 @@ describe("rankingQuality", () => {
     expect(rankingQuality([0.9, 0.1], [1, 1])).toEqual({ averagePrecision: 1, rocAuc: Number.NaN });
   });
 
-  test("refuses scores and labels of different lengths", () => {
+  test("refuses scores and labels of different lengths, and scores that are not finite", () => {
     expect(() => rankingQuality([0.1, 0.2], [1])).toThrow(/labels/);
+    expect(() => rankingQuality([0.1, Number.NaN], [1, 0])).toThrow(/row 1 is NaN/);
+    expect(() => rankingQuality([Number.POSITIVE_INFINITY], [1])).toThrow(/finite/);
   });
 });
 

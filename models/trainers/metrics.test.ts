@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import {
   averagePrecision,
+  byScoreDesc,
   logLoss,
   mae,
   qualityAt,
+  rankedAveragePrecision,
   rankingQuality,
   rmse,
   rocAuc,
@@ -44,8 +46,39 @@ describe("rocAuc", () => {
   });
 });
 
+/** PR-AUC over the rows ranked through a comparator: how averagePrecision computed it before. */
+function averagePrecisionByIndexSort(scores: Float64Array, labels: Uint8Array): number {
+  let positives = 0;
+  for (const label of labels) positives += label;
+  if (positives === 0) return Number.NaN;
+  return rankedAveragePrecision(byScoreDesc(scores), scores, labels, positives);
+}
+
+/** ROC-AUC from the mid-ranks of the rows ranked through a comparator: how rocAuc computed it. */
+function rocAucByMidRanks(scores: Float64Array, labels: Uint8Array): number {
+  const n = scores.length;
+  const order = byScoreDesc(scores);
+  let positives = 0;
+  let rankSumPositives = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j < n && scores[order[j] as number] === scores[order[i] as number]) j++;
+    const midRank = n - (i + j - 1) / 2;
+    for (let k = i; k < j; k++) {
+      if (labels[order[k] as number] === 1) {
+        positives++;
+        rankSumPositives += midRank;
+      }
+    }
+    i = j;
+  }
+  const negatives = n - positives;
+  if (positives === 0 || negatives === 0) return Number.NaN;
+  return (rankSumPositives - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
 describe("rankingQuality", () => {
-  test("gives exactly what averagePrecision and rocAuc give, ties and skew included", () => {
+  test("gives exactly what ranking the rows through a comparator gives, ties and skew included", () => {
     const random = seededRandom(11);
     for (let trial = 0; trial < 200; trial++) {
       const rows = 1 + Math.floor(random() * 3_000);
@@ -60,8 +93,10 @@ describe("rankingQuality", () => {
         scores[i] = Math.floor((random() * 0.6 + label * 0.4) * levels) / levels;
       }
       const both = rankingQuality(scores, labels);
-      expect(both.averagePrecision).toBe(averagePrecision(scores, labels));
-      expect(both.rocAuc).toBe(rocAuc(scores, labels));
+      expect(both.averagePrecision).toBe(averagePrecisionByIndexSort(scores, labels));
+      expect(both.rocAuc).toBe(rocAucByMidRanks(scores, labels));
+      expect(averagePrecision(scores, labels)).toBe(both.averagePrecision);
+      expect(rocAuc(scores, labels)).toBe(both.rocAuc);
     }
   });
 
@@ -74,10 +109,20 @@ describe("rankingQuality", () => {
     expect(rankingQuality([0.9, 0.1], [1, 1])).toEqual({ averagePrecision: 1, rocAuc: Number.NaN });
   });
 
-  test("refuses scores and labels of different lengths, and scores that are not finite", () => {
+  test("refuses scores and labels of different lengths, and a NaN score", () => {
     expect(() => rankingQuality([0.1, 0.2], [1])).toThrow(/labels/);
     expect(() => rankingQuality([0.1, Number.NaN], [1, 0])).toThrow(/row 1 is NaN/);
-    expect(() => rankingQuality([Number.POSITIVE_INFINITY], [1])).toThrow(/finite/);
+    expect(() => averagePrecision([Number.NaN], [1])).toThrow(/row 0 is NaN/);
+  });
+
+  test("ranks infinite scores first and last, as the comparator did", () => {
+    const scores = new Float64Array([Number.POSITIVE_INFINITY, 0.5, Number.NEGATIVE_INFINITY, 0.5]);
+    const labels = new Uint8Array([1, 0, 0, 1]);
+    expect(rankingQuality(scores, labels)).toEqual({
+      averagePrecision: averagePrecisionByIndexSort(scores, labels),
+      rocAuc: rocAucByMidRanks(scores, labels),
+    });
+    expect(rankingQuality(scores, labels).rocAuc).toBeCloseTo(0.875, 12);
   });
 });
 

@@ -215,7 +215,7 @@ try {
       sentAt.delete(id);
       if (!measuring) return;
       latencies.push(now - (appendedAt[index] as number));
-      fromSchedule.push(now - (begin + (planned.itemsThrough(index) * 1000) / OFFERED_PER_S));
+      fromSchedule.push(now - (begin + (planned.itemsBefore(index + 1) * 1000) / OFFERED_PER_S));
     },
   );
   const runMs = WARMUP_MS + OPEN_LOOP_MS;
@@ -236,13 +236,13 @@ try {
       threadsAtMeasure = threadCpuSeconds();
       measuredFromMs = performance.now();
       sentAtMeasure = sent;
-      itemsAtMeasure = sent === 0 ? 0 : planned.itemsThrough(sent - 1);
+      itemsAtMeasure = planned.itemsBefore(sent);
     }
     measuring = elapsed >= WARMUP_MS;
     // Whole units (a transaction and the labels before it) whose last event is due by now.
     const dueEvents = Math.floor((elapsed * OFFERED_PER_S) / 1000);
     let due = sent;
-    while (due < planned.unitCount && planned.itemsThrough(due) <= dueEvents) due++;
+    while (due < planned.unitCount && planned.itemsBefore(due + 1) <= dueEvents) due++;
     if (due > sent) {
       const items = planned.unitItems(sent, due);
       const now = performance.now();
@@ -258,8 +258,7 @@ try {
   }
   const measuredS = (performance.now() - measuredFromMs) / 1000;
   const transactionsMeasured = sent - sentAtMeasure;
-  const labelsMeasured =
-    (sent === 0 ? 0 : planned.itemsThrough(sent - 1)) - itemsAtMeasure - transactionsMeasured;
+  const labelsMeasured = planned.itemsBefore(sent) - itemsAtMeasure - transactionsMeasured;
   const scheduleAtEnd = eventLoopSchedule();
   const threads = threadCpuBetween(threadsAtMeasure, threadCpuSeconds());
   const drainBy = Date.now() + 10_000;

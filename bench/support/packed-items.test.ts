@@ -31,9 +31,10 @@ describe("PackedItems", () => {
     );
     expect(packed.unitId(2_999)).toBe(units[2_999]?.id as string);
     // An open loop pacing events counts every item up to a unit's transaction.
-    expect(packed.itemsThrough(0)).toBe(units[0]?.items.length as number);
-    expect(packed.itemsThrough(2_999)).toBe(all.length);
-    expect(() => packed.itemsThrough(3_000)).toThrow(RangeError);
+    expect(packed.itemsBefore(0)).toBe(0);
+    expect(packed.itemsBefore(1)).toBe(units[0]?.items.length as number);
+    expect(packed.itemsBefore(3_000)).toBe(all.length);
+    expect(() => packed.itemsBefore(3_001)).toThrow(RangeError);
     expect(packed.unitItems(5, 5)).toEqual([]);
     expect(packed.unitItems(2_999, 10_000)).toEqual(units[2_999]?.items as Item[]);
   });

@@ -105,14 +105,13 @@ export class PackedItems {
   unitItems(from: number, to: number): Item[] {
     const last = Math.min(to, this.unitsUsed);
     if (last <= from) return [];
-    const first = from === 0 ? 0 : (this.unitEnd[from - 1] as number);
-    return this.items(first, this.unitEnd[last - 1] as number);
+    return this.items(this.itemsBefore(from), this.itemsBefore(last));
   }
 
-  /** Items in units 0 to `unit`, both included: where an open loop that paces items reaches it. */
-  itemsThrough(unit: number): number {
-    if (unit < 0 || unit >= this.unitsUsed) throw new RangeError(`no unit ${unit}`);
-    return this.unitEnd[unit] as number;
+  /** Items in the units before `unit` (0 to unitCount): where an open loop pacing items is then. */
+  itemsBefore(unit: number): number {
+    if (unit < 0 || unit > this.unitsUsed) throw new RangeError(`no unit ${unit}`);
+    return unit === 0 ? 0 : (this.unitEnd[unit - 1] as number);
   }
 
   unitId(unit: number): string {

@@ -41,6 +41,8 @@ export const READ_RECORDS_MAX = 100_000;
 /** Segment sizes accepted: small enough for 32-bit positions with a full batch on top. */
 export const SEGMENT_BYTES_MIN = 4096;
 export const SEGMENT_BYTES_MAX = 1 << 30;
+/** Bytes last appended kept in memory per written partition, for reads (see tail-cache.ts). */
+export const TAIL_CACHE_BYTES_DEFAULT = 256 << 10;
 
 const FORMAT_FILE = "FORMAT";
 const FORMAT = "coelho-embedded-log 1";
@@ -66,6 +68,11 @@ export interface EmbeddedLogOptions {
   maintenanceIntervalMs?: number;
   /** Check each record's CRC as it is read (default true). */
   verifyReads?: boolean;
+  /**
+   * Bytes last appended to each written partition kept in memory, so that reads of them copy
+   * instead of reading the file back (tail-cache.ts); default 256 KiB, 0 keeps none.
+   */
+  tailCacheBytes?: number;
   /** Clock in ms since the epoch, for default timestamps and retention; tests pass a fake one. */
   nowMs?: () => number;
   /**
@@ -463,6 +470,16 @@ function validateOptions(options: EmbeddedLogOptions): PartitionSettings {
   positiveIfSet("maintenanceIntervalMs", options.maintenanceIntervalMs);
   positiveIfSet("retention.maxBytes", options.retention?.maxBytes);
   positiveIfSet("retention.maxAgeMs", options.retention?.maxAgeMs);
+  const tailCacheBytes = options.tailCacheBytes;
+  if (
+    tailCacheBytes !== undefined &&
+    !(Number.isInteger(tailCacheBytes) && tailCacheBytes >= 0 && tailCacheBytes <= 64 << 20)
+  ) {
+    throw new ValidationError(
+      "tailCacheBytes",
+      `${tailCacheBytes} is out of range; expected an integer from 0 to ${64 << 20}`,
+    );
+  }
   return {
     fsync,
     segmentBytes,
@@ -470,6 +487,7 @@ function validateOptions(options: EmbeddedLogOptions): PartitionSettings {
     verifyReads: options.verifyReads ?? true,
     readBytesMax: 8 << 20,
     fetchBytesMax: 32 << 20,
+    tailCacheBytes: options.tailCacheBytes ?? TAIL_CACHE_BYTES_DEFAULT,
   };
 }
 

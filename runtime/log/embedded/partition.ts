@@ -18,6 +18,7 @@ import { syncDirectory, TEMP_SUFFIX } from "./atomic-file.ts";
 import { latestOffsets, rewriteSegment } from "./compaction.ts";
 import type { BatchEncoder } from "./record-codec.ts";
 import { parseSegmentFileName, Segment, segmentFileName } from "./segment.ts";
+import { TailCache } from "./tail-cache.ts";
 
 /** When an append is fsynced; see docs/embedded-log.md. */
 export type FsyncPolicy = "always" | "interval" | "never";
@@ -53,6 +54,8 @@ export interface PartitionConfig {
   readBytesMax: number;
   /** A read stops after about this many bytes, even below its record limit. */
   fetchBytesMax: number;
+  /** Bytes last appended kept in memory for reads (tail-cache.ts); 0 keeps none. */
+  tailCacheBytes: number;
 }
 
 /** What opening the partition repaired. */
@@ -110,6 +113,8 @@ export class Partition {
   private failure: LogFailedError | null = null;
   /** Bytes of sealed segments as the last compaction left them; the rest is uncompacted. */
   private compactedBytes = 0;
+  /** Created at the first append, attached to the active segment from then on. */
+  private tailCache: TailCache | null = null;
 
   private constructor(config: PartitionConfig, segments: Segment[], recovery: PartitionRecovery) {
     this.config = config;
@@ -212,6 +217,11 @@ export class Partition {
     if (!active.isEmpty && active.sizeBytes + bytes.length > this.config.segmentBytes) {
       active = this.roll(nowMs);
       rolled = true;
+    }
+    if (this.tailCache === null && this.config.tailCacheBytes > 0) {
+      // Allocated at the first append: a partition only read (or never used) holds none.
+      this.tailCache = new TailCache(this.config.tailCacheBytes);
+      active.attachTail(this.tailCache);
     }
     active.append(
       bytes,
@@ -445,6 +455,8 @@ export class Partition {
     // recognises as the clean end.
     sealed.trimPrepared();
     const next = Segment.create(this.config.dir, this.nextOffset, nowMs);
+    const tail = sealed.detachTail();
+    if (tail) next.attachTail(tail);
     // The new file's name must survive a crash along with the records written into it.
     if (this.config.fsync === "always") syncDirectory(this.config.dir);
     this.segments.push(next);

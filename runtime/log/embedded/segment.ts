@@ -28,6 +28,7 @@ import {
   LogCorruptError,
 } from "./record-codec.ts";
 import { SegmentIndex } from "./segment-index.ts";
+import type { TailCache } from "./tail-cache.ts";
 
 /** Suffix of segment files. */
 export const SEGMENT_SUFFIX = ".log";
@@ -88,6 +89,8 @@ export class Segment {
    * allocated. Valid for good, since frames are only appended; bounded, oldest dropped first.
    */
   private readonly readEnds = new Map<number, number>();
+  /** The bytes last appended, while this is its partition's active segment (tail-cache.ts). */
+  private tail: TailCache | null = null;
 
   private constructor(
     filePath: string,
@@ -241,6 +244,19 @@ export class Segment {
     }
   }
 
+  /** Keeps what is appended from now on in `cache` too, for reads of it to copy. */
+  attachTail(cache: TailCache): void {
+    cache.reset(this.sizeBytes);
+    this.tail = cache;
+  }
+
+  /** Stops keeping appends in the tail cache (the segment is sealed); returns the cache. */
+  detachTail(): TailCache | null {
+    const cache = this.tail;
+    this.tail = null;
+    return cache;
+  }
+
   /** True when the segment holds no record. */
   get isEmpty(): boolean {
     return this.sizeBytes === 0;
@@ -264,6 +280,7 @@ export class Segment {
       const end = this.sizeBytes + bytes.length;
       if (end > this.preparedBytes) this.prepare(fd, end, segmentBytes);
       writeFully(fd, bytes, this.sizeBytes);
+      this.tail?.wrote(bytes, this.sizeBytes);
     } catch (error) {
       // Leave no partial batch behind, so the file stays a sequence of whole frames.
       fs.ftruncateSync(fd, this.sizeBytes);
@@ -307,7 +324,9 @@ export class Segment {
         limit - position,
       );
       const buffer = readBuffer(chunkBytes);
-      readFully(this.openFd(), buffer, position, chunkBytes);
+      if (!this.tail?.read(buffer, position, chunkBytes)) {
+        readFully(this.openFd(), buffer, position, chunkBytes);
+      }
       const view = new DataView(buffer.buffer, buffer.byteOffset, chunkBytes);
       let cursor = 0;
       while (cursor < chunkBytes && out.length < outMax) {

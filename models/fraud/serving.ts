@@ -214,6 +214,8 @@ export function fraudServing(
   let matched = 0;
   let unmatched = 0;
   let unscoredLabels = 0;
+  /** The last flush's output appends, until durable (see `flush`). */
+  let outputsInFlight: Promise<unknown> = Promise.resolve();
 
   /** Joins a label to its stored prediction; the example, or null (counted unmatched). */
   function join(
@@ -323,6 +325,7 @@ export function fraudServing(
       labels = [];
       started = false;
       const examples: FraudExample[] = [];
+      let scoresAppended: Promise<unknown> | null = null;
       // Score first, then join: a label in the same batch as its transaction finds its prediction.
       if (batch.length > 0 && batchModel && batchSchema) {
         const cols = batchSchema.names.length;
@@ -399,9 +402,11 @@ export function fraudServing(
             if (example) examples.push(example);
           }
         }
-        // Scored while the transactions' fsync ran; their scores wait for it.
+        // Scored while the transactions' fsync ran; their scores wait for it, and for the last
+        // batch's outputs, so that appends never overlap and stay in order on any log.
         await inputVisible;
-        await options.log.append(options.scoresTopic, partition, records);
+        await outputsInFlight;
+        scoresAppended = options.log.append(options.scoresTopic, partition, records);
         recordScores(usecase, version, result.scores, batch.length, threshold, batchStartedMs);
         options.onScored?.(scores, rows);
         options.lifecycle?.scored({
@@ -432,18 +437,30 @@ export function fraudServing(
       }
       unmatched += early.expire(transactionsReachedMs).length;
       if (batch.length > 0 || batchLabels.length > 0) stored().set(store.size);
+      let examplesAppended: Promise<void> | null = null;
       if (examples.length > 0) {
         await inputVisible;
-        await options.log.append(
-          examplesTopic,
-          partition,
-          examples.map((e) => ({
-            key: encoder.encode(e.card_id),
-            value: encoder.encode(JSON.stringify(e)),
-          })),
-        );
-        examplesCounter.inc(examples.length);
-        options.onExamples?.(examples);
+        if (!scoresAppended) await outputsInFlight;
+        examplesAppended = options.log
+          .append(
+            examplesTopic,
+            partition,
+            examples.map((e) => ({
+              key: encoder.encode(e.card_id),
+              value: encoder.encode(JSON.stringify(e)),
+            })),
+          )
+          .then(() => {
+            examplesCounter.inc(examples.length);
+            options.onExamples?.(examples);
+          });
+      }
+      if (scoresAppended || examplesAppended) {
+        // Not awaited here: their fsync overlaps the next batch's reading and scoring. The next
+        // flush's appends and the shard's next checkpoint wait for them (`outputsDurable`).
+        outputsInFlight = Promise.all([scoresAppended, examplesAppended]);
+        // A failure is thrown where it is awaited; it is never an unhandled rejection meanwhile.
+        outputsInFlight.catch(() => {});
       }
       if (matched > 0) matchedCounter.inc(matched);
       if (unmatched > 0) unmatchedCounter.inc(unmatched);
@@ -453,6 +470,9 @@ export function fraudServing(
       unscoredLabels = 0;
       outcomes.flush();
       options.quality?.refresh();
+    },
+    outputsDurable() {
+      return outputsInFlight.then(() => {});
     },
     checkpoint() {
       if (unscoredIds.dirty && options.unscoredPath)
@@ -475,6 +495,8 @@ export function fraudServing(
       predictionJournalBytes.set(shard, journal.bytes);
     },
     async close() {
+      // Its outputs settle before the log may close under them (a failure was already thrown).
+      await outputsInFlight.catch(() => {});
       store.clear();
       early.clear();
       removeSeries(predictionsStored, shard);

@@ -58,6 +58,12 @@ export interface BatchProcessor<S, E> {
    * of their fsync, and no output derived from them may be appended before it resolves.
    */
   flush(inputVisible: Promise<void>): Promise<void>;
+  /**
+   * Optional: resolves once every output the flushes so far appended is durable, and rejects
+   * with what failed. A processor that has it may return from `flush` before its appends are
+   * fsynced; the shard's checkpoint, which says those inputs are done, waits for it.
+   */
+  outputsDurable?(): Promise<void>;
   /** The shard is going away (revoked, stopped or crashed); release what the processor holds. */
   close?(): Promise<void>;
   /**

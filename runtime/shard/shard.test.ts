@@ -272,6 +272,45 @@ describe("a shard reading its input ahead of the fsync", () => {
   });
 });
 
+describe("a shard whose processor returns before its outputs are durable", () => {
+  test("writes no checkpoint until they are: a crash must not skip inputs whose outputs it lost", async () => {
+    const log = await openEmbeddedLog({ dir: join(dir, "outputs-log"), fsync: "never" });
+    const model = counterModel("outputs.events");
+    await log.ensureTopic({ name: model.inputTopic, partitions: 1 });
+    let outputsDurable = () => {};
+    let outputs = Promise.resolve();
+    const processor: BatchProcessor<CounterState, CounterEvent> = {
+      onEvent: () => {},
+      flush: async () => {
+        outputs = new Promise<void>((resolve) => {
+          outputsDurable = resolve;
+        });
+      },
+      outputsDurable: () => outputs,
+    };
+    const storePath = join(dir, "outputs.sqlite");
+    const shard = shardOf({ model, log, storePath, processor });
+    await shard.restore();
+    await log.append(model.inputTopic, 0, [counterRecord("a", 1), counterRecord("b", 2)]);
+    // The batch is applied and the shard free for the next, its outputs still in flight.
+    await shard.apply(await log.read(model.inputTopic, 0, 0, 10));
+    let checkpointed = false;
+    const checkpointing = shard.checkpoint().then(() => {
+      checkpointed = true;
+    });
+    await Bun.sleep(50);
+    expect(checkpointed).toBe(false);
+    const reader = new CheckpointStore(storePath);
+    expect(reader.position(model.inputTopic, 0)).toBeNull();
+    outputsDurable();
+    await checkpointing;
+    expect(reader.position(model.inputTopic, 0)?.nextOffset).toBe(2);
+    reader.close();
+    await shard.close();
+    await log.close();
+  });
+});
+
 /**
  * A processor that keeps a tally of the events it saw, journaled whole with each checkpoint (one
  * entry, dropping those before it), or one whose journal cannot be read back.

@@ -410,6 +410,8 @@ export class Shard<S, E> {
     const positions = this.positions();
     // Cut now, with the positions: the processor's entry holds what the same records changed.
     const journal = this.options.processor?.checkpoint?.() ?? null;
+    // Taken with the cut: the outputs of the batches it includes, which may still be in flight.
+    const outputs = this.options.processor?.outputsDurable?.() ?? null;
     const changelog = this.options.changelog;
     this.snapshot = snapshot;
     this.lastCheckpointAtMs = Date.now();
@@ -420,6 +422,8 @@ export class Shard<S, E> {
       await Promise.all(
         included.map((p) => this.options.log.whenVisible(p.topic, p.partition, p.nextOffset)),
       );
+      // Nor the inputs of an output that a crash could still lose: the replay would skip them.
+      if (outputs) await outputs;
       await this.encodeInSlices(snapshot);
       // Packed once, for both workers (changelog and checkpoint writer): packing is most of what
       // posting thousands of small strings costs the event loop. The states were packed as

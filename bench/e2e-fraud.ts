@@ -37,7 +37,9 @@
  * (else its full collection tends to fall in the latency run), BENCH_E2E_FSYNC (always),
  * BENCH_E2E_CHECKPOINT_MS (1000), BENCH_E2E_FLOOR=0 skips the disk floor,
  * BENCH_E2E_RUNTIME_NICE=0 leaves the runtime's scavenger and JIT threads at the event loop's
- * priority (runtime/thread-priority.ts).
+ * priority (runtime/thread-priority.ts), BENCH_E2E_STALLS=1 also says how many of the events over
+ * 5 ms waited out a stall of the event loop (`support/event-loop-stalls.ts`; its 1-ms timer costs
+ * the loop a little).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,6 +50,7 @@ import { openSqliteRegistry } from "../models/registry/sqlite-registry.ts";
 import type { StoredRecord } from "../runtime/log/log.ts";
 import { keepRuntimeThreadsInBackground } from "../runtime/thread-priority.ts";
 import { trainFraudChampion } from "../test/support/train-champion.ts";
+import { EventLoopStalls } from "./support/event-loop-stalls.ts";
 import {
   benchFraudPlatform,
   itemOf,
@@ -182,6 +185,7 @@ try {
   /** From each transaction's scheduled arrival instead of its append (see below). */
   const fromSchedule: number[] = [];
   let measuring = false;
+  const stalls = process.env.BENCH_E2E_STALLS === "1" ? new EventLoopStalls(5) : null;
   const decoder = new TextDecoder();
   /** Reads `topic` from its end on; `seen` gets each record's transaction id and when it was read. */
   function watchTransactionIds(
@@ -215,6 +219,7 @@ try {
       sentAt.delete(id);
       if (!measuring) return;
       latencies.push(now - (appendedAt[index] as number));
+      if (stalls) stalls.scored(appendedAt[index] as number, now);
       fromSchedule.push(now - (begin + (planned.itemsBefore(index + 1) * 1000) / OFFERED_PER_S));
     },
   );
@@ -264,6 +269,7 @@ try {
   const drainBy = Date.now() + 10_000;
   while (sentAt.size > 0 && Date.now() < drainBy) await Bun.sleep(10);
   await consumer.stop();
+  if (stalls) console.log(stalls.stop());
   latencies.sort((a, b) => a - b);
   fromSchedule.sort((a, b) => a - b);
   const q = (p: number) => quantile(latencies, p);

@@ -26,8 +26,8 @@
  * Under fsync `always` a last line gives the disk's share: the same arrivals through nothing but
  * the two fdatasyncs each event's batch goes through (its input's, then its score's), once the
  * platform has stopped (`support/fsync-floor.ts`). Readers see a score before the second (the
- * scores topic is replayable), but the shard waits for it before its next batch, so the floor
- * is still the chain a busy partition's events queue behind.
+ * scores topic is replayable), and the shard no longer waits for it before its next batch (the
+ * next batch's appends do), so the floor's chain is an upper bound of the disk's share.
  *
  * Knobs (defaults are the platform's): BENCH_E2E_TRANSACTIONS (300000), BENCH_E2E_LATENCY=0 skips
  * the latency run, BENCH_E2E_LATENCY_MS (60000, measured after a 1-s warm-up: a steady state's

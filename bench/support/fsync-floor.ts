@@ -9,6 +9,9 @@
  * Files are written with zeros ahead (as the log's segments are) so an fdatasync flushes data and
  * never the file's size. Each partition keeps one fsync in flight and queues the next (the log's
  * group commit), and a shard takes what arrived while its previous batch was being made durable.
+ * Since 28 November 2026 (tenth sitting) the platform's shards overlap their scores' fsync with
+ * the next batch instead (`BatchProcessor.outputsDurable`), so this chain is now an upper bound
+ * of the disk's share, not its exact path.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -14,6 +14,7 @@ import { service } from "../runtime/actor/service.ts";
 import { Supervisor } from "../runtime/actor/supervisor.ts";
 import type { ChildSpec } from "../runtime/actor/types.ts";
 import { type Config, ConfigError, type KafkaSasl } from "../runtime/config.ts";
+import { TIMED_OUT, within } from "../runtime/deadline.ts";
 import { Rekeyer, repartitionTopic } from "../runtime/ingest/rekeyer.ts";
 import {
   EmbeddedLog,
@@ -526,16 +527,11 @@ export async function buildPlatform(
             if (publishTimer) clearTimeout(publishTimer);
             publishTimer = null;
             // Bounded: a broker that is down would hold the stop for its whole retry budget.
-            let timer: ReturnType<typeof setTimeout> | undefined;
-            const late = new Promise<"late">((resolve) => {
-              timer = setTimeout(() => resolve("late"), LAST_CLAIM_MS);
-            });
-            if ((await Promise.race([publishClaim({}), late])) === "late") {
+            if ((await within(publishClaim({}), LAST_CLAIM_MS)) === TIMED_OUT) {
               logger.warn(
                 `the last ownership claim was not written within ${LAST_CLAIM_MS} ms; peers learn of the change from the rebalance`,
               );
             }
-            clearTimeout(timer);
             await membership.stop();
           };
         }),

@@ -7,6 +7,8 @@
  * A `receive` that returns a promise is awaited before the next message (and timed every time).
  * The loop yields to the event loop every {@link DRAIN_BATCH_MAX} messages so timers and I/O run.
  */
+
+import { TIMED_OUT, within } from "../deadline.ts";
 import {
   ActorStoppedError,
   AskTimeoutError,
@@ -504,13 +506,9 @@ class ActorCell<M, R> implements Actor<M, R> {
   }
 
   private async runOnStop(behavior: Behavior<M, R>, remainingMs: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(resolve, remainingMs, "timeout");
-    });
     try {
-      const outcome = await Promise.race([behavior.onStop?.(this.context), timedOut]);
-      if (outcome === "timeout") {
+      const outcome = await within(Promise.resolve(behavior.onStop?.(this.context)), remainingMs);
+      if (outcome === TIMED_OUT) {
         log.warn("actor onStop did not finish within its stop timeout; abandoned", {
           actor: this.name,
           kind: this.kind,
@@ -522,8 +520,6 @@ class ActorCell<M, R> implements Actor<M, R> {
         kind: this.kind,
         error,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

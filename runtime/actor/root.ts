@@ -6,6 +6,8 @@
  * (DESIGN.md, "Actors and supervision"). A graceful stop (SIGTERM) stops the tree within a bound
  * and exits 0.
  */
+
+import { TIMED_OUT, within } from "../deadline.ts";
 import { log } from "../logger.ts";
 import type { Supervisable } from "./types.ts";
 
@@ -65,13 +67,9 @@ export interface StopRootOptions {
  */
 export async function stopRoot(root: Supervisable, options: StopRootOptions): Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<"hung">((resolve) => {
-    timer = setTimeout(resolve, options.timeoutMs + STOP_GRACE_MS, "hung");
-  });
   try {
-    const outcome = await Promise.race([root.stop(options.timeoutMs), hung]);
-    if (outcome === "hung") {
+    const outcome = await within(root.stop(options.timeoutMs), options.timeoutMs + STOP_GRACE_MS);
+    if (outcome === TIMED_OUT) {
       log.error("graceful stop did not finish in time; exiting anyway", {
         supervisor: root.id,
         timeoutMs: options.timeoutMs,
@@ -83,8 +81,6 @@ export async function stopRoot(root: Supervisable, options: StopRootOptions): Pr
     log.error("graceful stop failed", { supervisor: root.id, error });
     exit(1);
     return;
-  } finally {
-    clearTimeout(timer);
   }
   log.info("stopped", { supervisor: root.id });
   exit(0);

@@ -5,6 +5,8 @@
  * `start` gets a `fail` callback to report a crash after startup (a server socket that died);
  * it returns the function that stops what it started.
  */
+
+import { within } from "../deadline.ts";
 import type { ExitReason, Supervisable } from "./types.ts";
 
 export type ServiceStart = (fail: (error: unknown) => void) => Promise<() => Promise<void>>;
@@ -34,13 +36,7 @@ export function service(id: string, start: ServiceStart): Supervisable {
       stopRunning = null;
       run++;
       if (!stop) return;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        stop(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]).finally(() => clearTimeout(timer));
+      await within(stop(), timeoutMs);
       exit({ kind: "normal" });
     },
     onExit(listener) {

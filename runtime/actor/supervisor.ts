@@ -20,6 +20,8 @@
  * A supervisor started again (by its parent, after an escalation or a stop) starts all its
  * children again, dynamic ones included, so refs that others hold stay valid.
  */
+
+import { TIMED_OUT, within } from "../deadline.ts";
 import { EscalationError } from "../errors.ts";
 import { log } from "../logger.ts";
 import { escalations, restarts } from "../metrics.ts";
@@ -428,7 +430,6 @@ export class Supervisor implements Supervisable {
     // Marked first, so the exit event the stop causes is not taken for a crash.
     record.state = "stopping";
     record.generation++;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const stopped = child.stop(timeoutMs).then(
       () => true,
       (error: unknown) => {
@@ -436,12 +437,7 @@ export class Supervisor implements Supervisable {
         return true;
       },
     );
-    const hung = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs + STOP_GRACE_MS, false);
-    });
-    const inTime = await Promise.race([stopped, hung]);
-    clearTimeout(timer);
-    if (!inTime) {
+    if ((await within(stopped, timeoutMs + STOP_GRACE_MS)) === TIMED_OUT) {
       log.error("child did not stop within its shutdown time; abandoned", {
         supervisor: this.id,
         child: record.spec.id,

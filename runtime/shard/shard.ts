@@ -12,6 +12,7 @@
 
 import { CheckpointStore } from "../checkpoint/store.ts";
 import { type CheckpointWriter, checkpointWriter } from "../checkpoint/writer.ts";
+import { TIMED_OUT, within } from "../deadline.ts";
 import { ValidationError } from "../errors.ts";
 import { deadLetterRecord } from "../log/dead-letter.ts";
 import { deadLetterTopic, type Log, type LogRecord, type StoredRecord } from "../log/log.ts";
@@ -95,18 +96,9 @@ const PUBLISH_TIMEOUT_MS_DEFAULT = 60_000;
 
 /** Rejects when `promise` has not settled within `timeoutMs`. */
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const outcome = await within(promise, timeoutMs);
+  if (outcome === TIMED_OUT) throw new Error(`${what} did not finish within ${timeoutMs} ms`);
+  return outcome;
 }
 
 /** The topics a shard reads: those given, or its model's input topic (the primary first). */

@@ -40,6 +40,7 @@ import type {
   Consumer as KafkaJSConsumer,
   KafkaMessage,
 } from "kafkajs";
+import { TIMED_OUT, within } from "../../deadline.ts";
 import { RetriableError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import { consumerRebalances } from "../../metrics.ts";
@@ -520,13 +521,7 @@ export class KafkaGroupConsumer implements Consumer {
         return true;
       },
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const gaveUp = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), LEAVE_WAIT_MS);
-    });
-    const leftInTime = await Promise.race([left, gaveUp]);
-    clearTimeout(timer);
-    if (!leftInTime) {
+    if ((await within(left, LEAVE_WAIT_MS)) === TIMED_OUT) {
       this.deps.logger.warn(
         "kafka: consumer did not leave its group in time; the broker will drop it",
         {

@@ -4,7 +4,7 @@ import { trainGbt } from "../trainers/gbt.ts";
 import { syntheticBinary } from "../trainers/synthetic.ts";
 import { exportOnnx } from "./export.ts";
 import { INPUT_NAME } from "./metadata.ts";
-import { loadOnnxForServing, SplitSession } from "./serving-scorer.ts";
+import { INLINE_ROWS_MAX_DEFAULT, loadOnnxForServing, SplitSession } from "./serving-scorer.ts";
 import {
   loadOnnx,
   OnnxModelError,
@@ -65,6 +65,18 @@ describe("loadOnnxForServing", () => {
     await expect(scoreBatch(serving, rows, 1, 8)).rejects.toThrow();
   });
 
+  test("with the default limit, small batches too score exactly what onnxruntime scores", async () => {
+    const reference = await loadOnnx(bytes, schema);
+    const serving = await loadOnnxForServing(bytes, schema);
+    for (const n of [1, 3, 40]) {
+      expect(Array.from(await scoreBatch(serving, rows, n, 8))).toEqual(
+        Array.from(await scoreBatch(reference, rows, n, 8)),
+      );
+    }
+    await releaseOnnx(reference);
+    await releaseOnnx(serving);
+  });
+
   test("a damaged or mismatched model is refused as loadOnnx refuses it", async () => {
     const damaged = bytes.slice();
     const at = Math.floor(damaged.length / 2);
@@ -85,6 +97,22 @@ describe("loadOnnxForServing", () => {
       );
     }
   });
+});
+
+test("by default every batch goes to the worker, and one the worker fails is scored inline", async () => {
+  const inline = countingSession();
+  const worker = countingSession();
+  const split = new SplitSession(inline, worker, INLINE_ROWS_MAX_DEFAULT);
+  for (const n of [1, 5, 32]) await split.run(feedsOf(n));
+  expect(worker.batches).toEqual([1, 5, 32]);
+  expect(inline.batches).toEqual([]);
+  const failing = new SplitSession(
+    inline,
+    countingSession(new Error("the scoring worker failed: gone")),
+    INLINE_ROWS_MAX_DEFAULT,
+  );
+  await failing.run(feedsOf(3));
+  expect(inline.batches).toEqual([3]);
 });
 
 describe("SplitSession", () => {

@@ -1,23 +1,21 @@
 /**
  * `loadOnnxForServing`: the scorer the inference actor serves with. It holds one model in two
- * onnxruntime sessions, one on the calling thread and one in a worker thread (`loadOnnxInWorker`),
+ * onnxruntime sessions, one in a worker thread (`loadOnnxInWorker`) and one on the calling thread,
  * and sends each batch to one of them by its size:
  *
- * - a batch of at most `inlineRowsMax` rows runs on the calling thread. At a steady 10k events/s
- *   the shards' batches are a few rows each; the worker's round trip (post, wake the worker,
- *   onnxruntime, post back, wake the event loop) cost each of them ~0.4 ms at the median and more
- *   in the tail, when the worker or the event loop waited for one of the two cores. Inline, a
- *   batch of a few rows costs a few tens of µs of the event loop, less than the round trip's own
- *   posting and message handling. Measured with `bun run bench -- e2e-fraud`
- *   (docs/performance.md).
- * - a larger batch goes to the worker: under load the batches grow to hundreds of rows
- *   (milliseconds of scoring), which would stall every shard on the event loop while the other
- *   core could score them.
+ * - by default every batch goes to the worker (`inlineRowsMax` 0). At steady state the event loop
+ *   is what the slowest events wait for (docs/performance.md, tenth sitting: ~80 % of the events
+ *   over 5 ms overlap a stall of the loop), and onnxruntime's runs were ~13 % of its samples; in
+ *   five alternating pairs of 60-s runs of `bun run bench -- e2e-fraud`, every batch in the worker
+ *   put fewer events over 5 ms in four and used less of the loop's CPU in four.
+ * - a batch of at most `inlineRowsMax` rows may run on the calling thread instead: it skips the
+ *   worker's round trip (post, wake the worker, onnxruntime, post back, wake the event loop),
+ *   which short runs of the eighth sitting favoured (32 then).
  *
  * Every prediction is still onnxruntime's, on the same bytes, checked the same way (`loadOnnx`'s
  * checks run in both sessions). A batch's rows all go to one session, so a request's scores come
- * from one run. A large batch the worker fails (it died, or did not answer in time) is scored
- * inline instead: the worker is an optimisation, not a second point of failure.
+ * from one run. A batch the worker fails (it died, or did not answer in time) is scored on the
+ * calling thread instead: the worker is an optimisation, not a second point of failure.
  */
 import type * as ort from "onnxruntime-node";
 import { INPUT_NAME } from "./metadata.ts";
@@ -25,15 +23,18 @@ import { type LoadOptions, loadOnnx, type OnnxScorer, type ScoringSession } from
 import { loadOnnxInWorker } from "./worker-scorer.ts";
 
 /**
- * Rows up to which a batch is scored on the calling thread. 32 rows of a 400-tree model (the
- * trainer's largest) take ~0.35 ms; after a 5-ms stall at 10k events/s a shard's batch is ~17 rows.
+ * Rows up to which a batch is scored on the calling thread: none by default (see above). 32 rows
+ * of a 400-tree model (the trainer's largest) take ~0.35 ms of that thread.
  */
-export const INLINE_ROWS_MAX_DEFAULT = 32;
+export const INLINE_ROWS_MAX_DEFAULT = 0;
 /** Past this, inline scoring would hold the event loop for milliseconds: use the worker. */
 const INLINE_ROWS_LIMIT = 256;
 
 export interface ServingLoadOptions extends LoadOptions {
-  /** Batches of at most this many rows run on the calling thread; 0 sends every batch to the worker. */
+  /**
+   * Batches of at most this many rows run on the calling thread; 0 (the default) sends every batch
+   * to the worker. Either way a batch the worker fails is scored on the calling thread.
+   */
   inlineRowsMax?: number;
 }
 
@@ -76,7 +77,7 @@ export async function loadOnnxForServing(
     );
   }
   const worker = await loadOnnxInWorker(bytes, expected, options);
-  if (inlineRowsMax === 0) return worker;
+  // Loaded whatever the limit: it is the fallback for the batches the worker fails.
   let inline: OnnxScorer;
   try {
     inline = await loadOnnx(bytes, expected, options);

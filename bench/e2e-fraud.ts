@@ -219,7 +219,7 @@ try {
       sentAt.delete(id);
       if (!measuring) return;
       latencies.push(now - (appendedAt[index] as number));
-      if (stalls) stalls.scored(appendedAt[index] as number, now);
+      stalls?.scored(appendedAt[index] as number, now);
       fromSchedule.push(now - (begin + (planned.itemsBefore(index + 1) * 1000) / OFFERED_PER_S));
     },
   );

@@ -32,21 +32,19 @@ export class EventLoopStalls {
 
   /** Stops the timer; a line on the slow events and the stalls they overlap. */
   stop(): string {
-    const { slowMs } = this;
     clearInterval(this.timer);
-    const { stalls, events } = this;
-    let slow = 0;
+    const { slowMs, stalls, events } = this;
+    const slow = events.length / 2;
     let overlapping = 0;
     let first = 0;
     // Events in order of appending; a stall overlaps [appended, read] when it ends after the
     // append and starts before the read.
-    const order = Array.from({ length: events.length / 2 }, (_, i) => i).sort(
+    const order = Array.from({ length: slow }, (_, i) => i).sort(
       (a, b) => (events[2 * a] as number) - (events[2 * b] as number),
     );
     for (const i of order) {
       const appended = events[2 * i] as number;
       const read = events[2 * i + 1] as number;
-      slow++;
       while (first < stalls.length && (stalls[first + 1] as number) < appended) first += 2;
       if (first < stalls.length && (stalls[first] as number) <= read) overlapping++;
     }

@@ -440,7 +440,8 @@ export function fraudServing(
       let examplesAppended: Promise<void> | null = null;
       if (examples.length > 0) {
         await inputVisible;
-        if (!scoresAppended) await outputsInFlight;
+        // Settled already when this flush appended scores (they waited for it too).
+        await outputsInFlight;
         examplesAppended = options.log
           .append(
             examplesTopic,

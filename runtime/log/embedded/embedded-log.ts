@@ -43,6 +43,7 @@ export const SEGMENT_BYTES_MIN = 4096;
 export const SEGMENT_BYTES_MAX = 1 << 30;
 /** Bytes last appended kept in memory per written partition, for reads (see tail-cache.ts). */
 export const TAIL_CACHE_BYTES_DEFAULT = 256 << 10;
+const TAIL_CACHE_BYTES_MAX = 64 << 20;
 
 const FORMAT_FILE = "FORMAT";
 const FORMAT = "coelho-embedded-log 1";
@@ -455,31 +456,22 @@ function validateOptions(options: EmbeddedLogOptions): PartitionSettings {
       `"${fsync}" is not a policy; expected always, interval or never`,
     );
   }
-  const segmentBytes = options.segmentBytes ?? 64 << 20;
-  if (
-    !Number.isInteger(segmentBytes) ||
-    segmentBytes < SEGMENT_BYTES_MIN ||
-    segmentBytes > SEGMENT_BYTES_MAX
-  ) {
-    throw new ValidationError(
-      "segmentBytes",
-      `${segmentBytes} is out of range; expected an integer from ${SEGMENT_BYTES_MIN} to ${SEGMENT_BYTES_MAX}`,
-    );
-  }
+  const segmentBytes = integerInRange(
+    "segmentBytes",
+    options.segmentBytes ?? 64 << 20,
+    SEGMENT_BYTES_MIN,
+    SEGMENT_BYTES_MAX,
+  );
   positiveIfSet("fsyncIntervalMs", options.fsyncIntervalMs);
   positiveIfSet("maintenanceIntervalMs", options.maintenanceIntervalMs);
   positiveIfSet("retention.maxBytes", options.retention?.maxBytes);
   positiveIfSet("retention.maxAgeMs", options.retention?.maxAgeMs);
-  const tailCacheBytes = options.tailCacheBytes;
-  if (
-    tailCacheBytes !== undefined &&
-    !(Number.isInteger(tailCacheBytes) && tailCacheBytes >= 0 && tailCacheBytes <= 64 << 20)
-  ) {
-    throw new ValidationError(
-      "tailCacheBytes",
-      `${tailCacheBytes} is out of range; expected an integer from 0 to ${64 << 20}`,
-    );
-  }
+  const tailCacheBytes = integerInRange(
+    "tailCacheBytes",
+    options.tailCacheBytes ?? TAIL_CACHE_BYTES_DEFAULT,
+    0,
+    TAIL_CACHE_BYTES_MAX,
+  );
   return {
     fsync,
     segmentBytes,
@@ -487,8 +479,19 @@ function validateOptions(options: EmbeddedLogOptions): PartitionSettings {
     verifyReads: options.verifyReads ?? true,
     readBytesMax: 8 << 20,
     fetchBytesMax: 32 << 20,
-    tailCacheBytes: options.tailCacheBytes ?? TAIL_CACHE_BYTES_DEFAULT,
+    tailCacheBytes,
   };
+}
+
+/** `value`, or a ValidationError naming the option when it is not an integer in [min, max]. */
+function integerInRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(
+      name,
+      `${value} is out of range; expected an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
 }
 
 function positiveIfSet(name: string, value: number | undefined): void {
